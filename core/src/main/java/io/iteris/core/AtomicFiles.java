@@ -1,0 +1,123 @@
+package io.iteris.core;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+
+/**
+ * Writes that are all-or-nothing: content goes to a temporary name beside the target and is renamed
+ * into place only when complete. A failure deletes the temporary.
+ */
+public final class AtomicFiles {
+    private AtomicFiles() {
+    }
+
+    @FunctionalInterface
+    public interface Content {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    public static void write(Path target, Content content) {
+        Path abs = target.toAbsolutePath();
+        Path tmp = null;
+        try {
+            Files.createDirectories(abs.getParent());
+            tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                content.writeTo(out);
+            }
+            move(tmp, abs);
+            tmp = null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    public static void writeString(Path target, String text) {
+        write(target, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** A fresh temporary directory beside {@code target}, to be filled and then {@link #publishDirectory published}. */
+    public static Path stagingDirectory(Path target) {
+        Path abs = target.toAbsolutePath();
+        try {
+            Files.createDirectories(abs.getParent());
+            return Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a staging directory beside " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Renames a complete staging directory to {@code target}. An existing target is replaced only when
+     * {@code overwrite}; it is moved aside first and deleted after the rename, so a reader never sees a mix.
+     */
+    public static void publishDirectory(Path staging, Path target, boolean overwrite) {
+        Path abs = target.toAbsolutePath();
+        try {
+            if (Files.exists(abs)) {
+                if (!overwrite) {
+                    throw new IllegalArgumentException(target + " already exists; choose another output or pass --overwrite");
+                }
+                Path aside = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".old.");
+                Files.delete(aside);
+                move(abs, aside);
+                move(staging, abs);
+                deleteRecursively(aside);
+            } else {
+                move(staging, abs);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot publish " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    public static void deleteQuietly(Path p) {
+        if (p == null) {
+            return;
+        }
+        try {
+            deleteRecursively(p);
+        } catch (IOException ignored) {
+            // best effort: the temporary name keeps it from being mistaken for output
+        }
+    }
+
+    public static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        Files.walkFileTree(p, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}

@@ -1,0 +1,138 @@
+package io.iteris.core.engine;
+
+import io.iteris.core.model.BaseModel;
+import io.iteris.core.peft.AdapterException;
+import io.iteris.core.peft.LoraModule;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Adapters checked against each other and against the base model, with W0 and every ΔW_i per layer.
+ * Everything that can be wrong with the inputs is found here, before any work starts.
+ */
+public final class MergeInputs {
+    private final BaseModel base;
+    private final List<NamedAdapter> adapters;
+    private final List<String> layers;
+    private final boolean fanInFanOut;
+    private final Map<String, INDArray> w0 = new LinkedHashMap<>();
+    private final Map<String, List<INDArray>> deltas = new LinkedHashMap<>();
+
+    private MergeInputs(BaseModel base, List<NamedAdapter> adapters, List<String> layers, boolean fanInFanOut) {
+        this.base = base;
+        this.adapters = adapters;
+        this.layers = layers;
+        this.fanInFanOut = fanInFanOut;
+    }
+
+    public static MergeInputs prepare(BaseModel base, List<NamedAdapter> adapters) {
+        if (adapters.isEmpty()) {
+            throw new IllegalArgumentException("no adapters to merge");
+        }
+        Set<String> names = new HashSet<>();
+        for (NamedAdapter a : adapters) {
+            if (!names.add(a.name())) {
+                throw new IllegalArgumentException("adapter name '" + a.name() + "' is used twice");
+            }
+        }
+        NamedAdapter first = adapters.get(0);
+        Set<String> modules = first.adapter().modules().keySet();
+        boolean fifo = first.adapter().config().fanInFanOut();
+        for (NamedAdapter a : adapters.subList(1, adapters.size())) {
+            Set<String> other = a.adapter().modules().keySet();
+            if (!other.equals(modules)) {
+                Set<String> missing = new TreeSet<>(modules);
+                missing.removeAll(other);
+                Set<String> extra = new TreeSet<>(other);
+                extra.removeAll(modules);
+                throw new AdapterException(a.adapter().directory(), "adapter '" + a.name() + "' targets different modules than '"
+                        + first.name() + "'" + (missing.isEmpty() ? "" : "; it lacks " + missing)
+                        + (extra.isEmpty() ? "" : "; only it has " + extra) + ". All adapters must target the same modules");
+            }
+            if (a.adapter().config().fanInFanOut() != fifo) {
+                throw new AdapterException(a.adapter().directory(), "adapter '" + a.name() + "' has fan_in_fan_out = "
+                        + !fifo + " but '" + first.name() + "' has " + fifo);
+            }
+        }
+        MergeInputs in = new MergeInputs(base, List.copyOf(adapters), List.copyOf(modules), fifo);
+        for (String layer : in.layers) {
+            long[] shape = base.linearShape(layer, fifo);
+            List<INDArray> ds = new ArrayList<>();
+            for (NamedAdapter a : adapters) {
+                LoraModule m = a.adapter().module(layer);
+                if (m.outFeatures() != shape[0] || m.inFeatures() != shape[1]) {
+                    throw new AdapterException(a.adapter().directory(), "adapter '" + a.name() + "', module '" + layer
+                            + "': the LoRA makes a " + m.outFeatures() + "x" + m.inFeatures() + " delta but the base weight "
+                            + BaseModel.weightKey(layer) + " is " + shape[0] + "x" + shape[1]
+                            + " (out x in): was it trained on another base model?");
+                }
+                ds.add(m.delta());
+            }
+            in.w0.put(layer, base.weight(layer, fifo));
+            in.deltas.put(layer, List.copyOf(ds));
+        }
+        return in;
+    }
+
+    public BaseModel base() {
+        return base;
+    }
+
+    public List<NamedAdapter> adapters() {
+        return adapters;
+    }
+
+    public List<String> layers() {
+        return layers;
+    }
+
+    public boolean fanInFanOut() {
+        return fanInFanOut;
+    }
+
+    public INDArray w0(String layer) {
+        return w0.get(layer);
+    }
+
+    public List<INDArray> deltas(String layer) {
+        return deltas.get(layer);
+    }
+
+    public int taskCount() {
+        return adapters.size();
+    }
+
+    /** Full weights W0 + ΔW_i of every layer: the model carrying task i's LoRA alone. */
+    public Map<String, INDArray> taskWeights(int task) {
+        Map<String, INDArray> w = new LinkedHashMap<>();
+        for (String l : layers) {
+            w.put(l, w0.get(l).add(deltas.get(l).get(task)));
+        }
+        return w;
+    }
+
+    /** Full weights W0 + ΔW of every layer for a merged delta per layer. */
+    public Map<String, INDArray> mergedWeights(Map<String, INDArray> mergedDeltas) {
+        Map<String, INDArray> w = new LinkedHashMap<>();
+        for (String l : layers) {
+            w.put(l, w0.get(l).add(mergedDeltas.get(l)));
+        }
+        return w;
+    }
+
+    /** Sum of the input ranks of a layer: the rank that represents any linear combination of the deltas exactly. */
+    public int summedRank(String layer) {
+        int r = 0;
+        for (NamedAdapter a : adapters) {
+            r += a.adapter().module(layer).rank();
+        }
+        return r;
+    }
+}

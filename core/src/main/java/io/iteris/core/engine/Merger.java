@@ -1,0 +1,122 @@
+package io.iteris.core.engine;
+
+import io.iteris.core.AtomicFiles;
+import io.iteris.core.config.MergeSettings;
+import io.iteris.core.export.DenseExporter;
+import io.iteris.core.export.LoraExporter;
+import io.iteris.core.merge.MergeMethod;
+import io.iteris.core.merge.MergeMethods;
+import io.iteris.core.model.BaseModel;
+import io.iteris.core.model.Calibration;
+import io.iteris.core.model.MlpSpec;
+import io.iteris.core.model.ModelRunner;
+import io.iteris.core.model.TanhMlpRunner;
+import io.iteris.core.peft.PeftAdapter;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One merge from settings to a published output directory, in this process: load and check every input,
+ * run the {@link LocalMergeEngine}, write the adapter and {@code merge-report.json} to a staging directory,
+ * and rename it into place only when all of it is written.
+ */
+public final class Merger {
+    public static final String REPORT_FILE = "merge-report.json";
+
+    private Merger() {
+    }
+
+    public record Result(Path out, MergeMethod method, MergeInputs inputs, MergeOutcome outcome, Map<String, Double> energyKept) {
+    }
+
+    public static Result run(MergeSettings s, LocalMergeEngine.Listener listener) {
+        long t0 = System.nanoTime();
+        if (s.base() == null) {
+            throw new IllegalArgumentException("no base model given (--base or iteris.merge.base)");
+        }
+        if (s.adapters().isEmpty()) {
+            throw new IllegalArgumentException("no adapters given (--adapter NAME=DIR or iteris.merge.adapters)");
+        }
+        if (s.out() == null) {
+            throw new IllegalArgumentException("no output directory given (--out or iteris.merge.out)");
+        }
+        if (Files.exists(s.out()) && !s.overwrite()) {
+            throw new IllegalArgumentException(s.out() + " already exists; choose another output or pass --overwrite");
+        }
+        MergeMethod method = MergeMethods.create(s.method(), s.root());
+        BaseModel base = BaseModel.open(s.base());
+        List<NamedAdapter> adapters = new ArrayList<>();
+        for (MergeSettings.AdapterSpec a : s.adapters()) {
+            adapters.add(new NamedAdapter(a.name(), PeftAdapter.load(a.path()), a.manualCoef()));
+        }
+        MergeInputs inputs = MergeInputs.prepare(base, adapters);
+        ModelRunner runner = null;
+        List<INDArray> samples = null;
+        if (method.dataNeeds() != MergeMethod.DataNeeds.NONE) {
+            runner = runnerFor(s, base);
+            samples = calibrationFor(s, inputs, runner);
+        }
+        long loaded = System.nanoTime();
+        MergeOutcome outcome = new LocalMergeEngine(inputs, method, runner, samples, s.shardSize()).run(listener);
+        long merged = System.nanoTime();
+        Path staging = AtomicFiles.stagingDirectory(s.out());
+        try {
+            Map<String, Double> energy = Map.of();
+            if (s.outputFormat() == MergeSettings.OutputFormat.LORA) {
+                energy = LoraExporter.write(inputs, outcome.deltas(), s.rank(), staging);
+            } else {
+                DenseExporter.write(inputs, outcome.deltas(), staging);
+            }
+            long written = System.nanoTime();
+            MergeReport.write(staging.resolve(REPORT_FILE), s, method, inputs, outcome, energy,
+                    Map.of("load_ms", ms(loaded - t0), "merge_ms", ms(merged - loaded), "write_ms", ms(written - merged)));
+            AtomicFiles.publishDirectory(staging, s.out(), s.overwrite());
+            staging = null;
+            return new Result(s.out(), method, inputs, outcome, energy);
+        } finally {
+            AtomicFiles.deleteQuietly(staging);
+        }
+    }
+
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+
+    /** The MLP runner described by iteris.merge.model, or by e2e.json / model.json beside the base model. */
+    static ModelRunner runnerFor(MergeSettings s, BaseModel base) {
+        Path spec = s.model();
+        if (spec == null) {
+            Path dir = Files.isDirectory(s.base()) ? s.base() : s.base().toAbsolutePath().getParent();
+            for (String candidate : List.of("e2e.json", "model.json")) {
+                if (Files.isRegularFile(dir.resolve(candidate))) {
+                    spec = dir.resolve(candidate);
+                    break;
+                }
+            }
+            if (spec == null) {
+                throw new IllegalArgumentException("this method runs the model, but no model description was given "
+                        + "(--model FILE) and none (e2e.json, model.json) lies beside " + s.base());
+            }
+        }
+        DataType precision = s.precision().equals("float32") ? DataType.FLOAT : DataType.DOUBLE;
+        return new TanhMlpRunner(MlpSpec.read(spec), base, precision);
+    }
+
+    static List<INDArray> calibrationFor(MergeSettings s, MergeInputs inputs, ModelRunner runner) {
+        if (s.calibration() == null) {
+            throw new IllegalArgumentException("this method needs calibration samples (--calibration FILE)");
+        }
+        Calibration cal = Calibration.open(s.calibration());
+        List<INDArray> out = new ArrayList<>();
+        for (int i = 0; i < inputs.taskCount(); i++) {
+            out.add(cal.samples(inputs.adapters().get(i).name(), i, runner.inputWidth()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,52 @@
+package io.iteris.core.linalg;
+
+import org.bytedeco.openblas.global.openblas;
+
+/**
+ * The LAPACK calls iteris needs, through OpenBLAS (ND4J's own solve, inverse and SVD are broken or very
+ * slow in 1.0.0-M2.1). All arrays are row-major float64; inputs are overwritten as LAPACK does.
+ * Threads calling these need large stacks (-Xss16m): multi-threaded OpenBLAS overruns 1 MiB ones.
+ */
+public final class Lapack {
+    private Lapack() {
+    }
+
+    /** Result of a singular value decomposition A = U·diag(s)·Vᵀ (economy size). */
+    public record Svd(double[] u, double[] s, double[] vt, int m, int n, int k) {
+    }
+
+    /**
+     * Solves A X = B for symmetric positive definite A [n×n] by Cholesky ({@code dposv}).
+     * B [n×nrhs] is overwritten with X. Returns false when A is not positive definite.
+     */
+    public static boolean solveSpd(double[] a, int n, double[] b, int nrhs) {
+        int info = openblas.LAPACKE_dposv(openblas.LAPACK_ROW_MAJOR, (byte) 'U', n, nrhs, a, n, b, nrhs);
+        if (info < 0) {
+            throw new IllegalArgumentException("dposv: argument " + (-info) + " is invalid");
+        }
+        return info == 0;
+    }
+
+    /** Solves A X = B by LU with partial pivoting ({@code dgesv}). Returns false when A is exactly singular. */
+    public static boolean solveGeneral(double[] a, int n, double[] b, int nrhs) {
+        int[] ipiv = new int[n];
+        int info = openblas.LAPACKE_dgesv(openblas.LAPACK_ROW_MAJOR, n, nrhs, a, n, ipiv, b, nrhs);
+        if (info < 0) {
+            throw new IllegalArgumentException("dgesv: argument " + (-info) + " is invalid");
+        }
+        return info == 0;
+    }
+
+    /** Economy SVD of A [m×n] by divide and conquer ({@code dgesdd}); singular values descending. */
+    public static Svd svd(double[] a, int m, int n) {
+        int k = Math.min(m, n);
+        double[] s = new double[k];
+        double[] u = new double[m * k];
+        double[] vt = new double[k * n];
+        int info = openblas.LAPACKE_dgesdd(openblas.LAPACK_ROW_MAJOR, (byte) 'S', m, n, a, n, s, u, k, vt, n);
+        if (info != 0) {
+            throw new ArithmeticException("dgesdd failed to converge (info " + info + ") on a " + m + "x" + n + " matrix");
+        }
+        return new Svd(u, s, vt, m, n, k);
+    }
+}

@@ -1,0 +1,58 @@
+package io.iteris.core.merge;
+
+import com.typesafe.config.Config;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * IterIS hyper-parameters, named as in the official code's configs.
+ *
+ * @param iterations          number of solves (the official {@code max_iter})
+ * @param alpha1              relative ridge on the target side: λ1_i = alpha_1·‖P_i‖_F
+ * @param alpha2              relative ridge on the system side: λ2_i = alpha_2·‖Q_i‖_F
+ * @param regCoef             ρ ({@code reg_ceof}): X̂ = (1−ρ)X̃ + ρX
+ * @param withPretrainMatrix  solve for the full weight W0+ΔW instead of the delta
+ * @param adaptiveCoef        use c_i = ‖W0+ΔW_i‖²/‖X_i(W0+ΔW_i)ᵀ‖²; when false ω_i = m_i
+ * @param earlyStopTolerance  stop when the largest relative change of ΔW between solves falls below this (0 = off)
+ */
+public record IterisParameters(int iterations, double alpha1, double alpha2, double regCoef,
+                               boolean withPretrainMatrix, boolean adaptiveCoef, double earlyStopTolerance) {
+
+    public IterisParameters {
+        if (iterations < 1) {
+            throw new IllegalArgumentException("iterations must be at least 1, got " + iterations);
+        }
+        if (!(alpha1 >= 0) || !(alpha2 >= 0)) {
+            throw new IllegalArgumentException("alpha_1 and alpha_2 must be non-negative, got " + alpha1 + ", " + alpha2);
+        }
+        if (!(regCoef >= 0 && regCoef <= 1)) {
+            throw new IllegalArgumentException("reg_ceof must lie in [0, 1], got " + regCoef);
+        }
+        if (!(earlyStopTolerance >= 0)) {
+            throw new IllegalArgumentException("early_stop_tolerance must be non-negative, got " + earlyStopTolerance);
+        }
+    }
+
+    public static IterisParameters fromConfig(Config c) {
+        return new IterisParameters(c.getInt("iterations"), c.getDouble("alpha_1"), c.getDouble("alpha_2"),
+                c.getDouble("reg_ceof"), c.getBoolean("with_pretrain_matrix"), c.getBoolean("adaptive_coef"),
+                c.getDouble("early_stop_tolerance"));
+    }
+
+    public IterisParameters withIterations(int k) {
+        return new IterisParameters(k, alpha1, alpha2, regCoef, withPretrainMatrix, adaptiveCoef, earlyStopTolerance);
+    }
+
+    public Map<String, Object> asMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("iterations", iterations);
+        m.put("alpha_1", alpha1);
+        m.put("alpha_2", alpha2);
+        m.put("reg_ceof", regCoef);
+        m.put("with_pretrain_matrix", withPretrainMatrix);
+        m.put("adaptive_coef", adaptiveCoef);
+        m.put("early_stop_tolerance", earlyStopTolerance);
+        return m;
+    }
+}

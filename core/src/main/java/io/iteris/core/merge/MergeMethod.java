@@ -1,0 +1,41 @@
+package io.iteris.core.merge;
+
+import java.util.Map;
+
+/**
+ * A way of merging task LoRAs, one layer at a time. Implementations hold their parameters (read once
+ * from config) and no other state, so layers can be merged in any order and on any thread or node.
+ */
+public interface MergeMethod {
+
+    /** What a method needs besides the weights. */
+    enum DataNeeds {
+        /** Weights only (task arithmetic, TIES, DARE, average). */
+        NONE,
+        /** Statistics of each task model's own layer inputs, once (RegMean). */
+        FEATURES,
+        /** Statistics refreshed by running the merged model after every solve (IterIS). */
+        ITERATIVE
+    }
+
+    /** Registry name, as written in config and on the command line. */
+    String name();
+
+    /** Human-readable name. */
+    String displayName();
+
+    /** Where the method is defined (paper). */
+    String reference();
+
+    DataNeeds dataNeeds();
+
+    /** How many solves a merge takes (IterIS: its iterations; others 1). */
+    default int solves() {
+        return 1;
+    }
+
+    /** The method's parameters, for reports. */
+    Map<String, Object> parameters();
+
+    LayerMergeResult mergeLayer(LayerMergeInput input);
+}

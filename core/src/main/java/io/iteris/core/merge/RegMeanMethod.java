@@ -1,0 +1,81 @@
+package io.iteris.core.merge;
+
+import com.typesafe.config.Config;
+import io.iteris.core.stats.GramStatistics;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * RegMean (Jin et al., ICLR 2023): W = (Σ (W0+ΔW_i) G̃_i)(Σ G̃_i)⁻¹ with G̃ = s·G + (1−s)·diag(G).
+ * It is exactly the IterIS solve with one iteration, ω ≡ 1, α = 0 and ρ = 0 on the Grams G̃, which is how
+ * it is computed here, so the two methods cannot drift apart.
+ */
+public final class RegMeanMethod implements MergeMethod {
+    public static final String NAME = "regmean";
+    private static final IterisParameters AS_ITERIS = new IterisParameters(1, 0, 0, 0, true, false, 0);
+    private final double nondiagScale;
+
+    public RegMeanMethod(Config config) {
+        this(config.getDouble("nondiag_scale"));
+    }
+
+    public RegMeanMethod(double nondiagScale) {
+        if (!(nondiagScale >= 0 && nondiagScale <= 1)) {
+            throw new IllegalArgumentException("regmean nondiag_scale must lie in [0, 1], got " + nondiagScale);
+        }
+        this.nondiagScale = nondiagScale;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String displayName() {
+        return "RegMean";
+    }
+
+    @Override
+    public String reference() {
+        return "https://arxiv.org/abs/2212.09849";
+    }
+
+    @Override
+    public DataNeeds dataNeeds() {
+        return DataNeeds.FEATURES;
+    }
+
+    @Override
+    public Map<String, Object> parameters() {
+        return Map.of("nondiag_scale", nondiagScale);
+    }
+
+    @Override
+    public LayerMergeResult mergeLayer(LayerMergeInput input) {
+        List<TaskLayer> shrunk = new ArrayList<>();
+        for (TaskLayer t : input.tasks()) {
+            if (t.stats() == null) {
+                throw new IllegalArgumentException("layer " + input.layer() + ", task " + t.task() + ": RegMean needs features");
+            }
+            INDArray g = shrink(t.stats().g());
+            shrunk.add(new TaskLayer(t.task(), t.delta(), 1.0, new GramStatistics(g, g, g, t.stats().rows())));
+        }
+        LayerMergeResult r = IterisSolver.solve(new LayerMergeInput(input.layer(), input.w0(), shrunk, 0), AS_ITERIS);
+        return new LayerMergeResult(r.delta(), Map.of(), r.solver());
+    }
+
+    private INDArray shrink(INDArray g) {
+        if (nondiagScale == 1.0) {
+            return g;
+        }
+        INDArray out = g.mul(nondiagScale);
+        for (long i = 0; i < g.size(0); i++) {
+            out.putScalar(i, i, g.getDouble(i, i));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,64 @@
+package io.iteris.core.model;
+
+import io.iteris.core.linalg.Matrices;
+import io.iteris.core.safetensors.SafetensorsException;
+import io.iteris.core.safetensors.TensorInfo;
+import io.iteris.core.safetensors.TensorSource;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.file.Path;
+
+/**
+ * The pretrained checkpoint the adapters were trained on. Weights are read lazily, one module at a
+ * time, and always handed out in the nn.Linear layout [out×in] (transposed when stored fan-in-fan-out).
+ */
+public final class BaseModel {
+    private final TensorSource source;
+
+    public BaseModel(TensorSource source) {
+        this.source = source;
+    }
+
+    public static BaseModel open(Path path) {
+        return new BaseModel(TensorSource.open(path));
+    }
+
+    public TensorSource source() {
+        return source;
+    }
+
+    public static String weightKey(String module) {
+        return module + ".weight";
+    }
+
+    /** Shape [out, in] of a module's weight, checked to be a matrix. */
+    public long[] linearShape(String module, boolean fanInFanOut) {
+        String key = weightKey(module);
+        if (!source.contains(key)) {
+            throw new SafetensorsException(source.location(), key, "not found: the adapters target module '" + module
+                    + "', which this base model does not have (is it the adapters' base model?)");
+        }
+        TensorInfo t = source.info(key);
+        if (t.rank() != 2) {
+            throw new SafetensorsException(source.location(), key, "is " + t.shapeString() + ", not a linear layer's matrix");
+        }
+        return fanInFanOut ? new long[]{t.shape()[1], t.shape()[0]} : t.shape().clone();
+    }
+
+    /** W0 [out×in] in float64. */
+    public INDArray weight(String module, boolean fanInFanOut) {
+        String key = weightKey(module);
+        TensorInfo t = source.info(key);
+        INDArray w = Matrices.of(source.readDoubles(key), t.shape()[0], t.shape()[1]);
+        return fanInFanOut ? w.transpose().dup('c') : w;
+    }
+
+    /** Any tensor as float64, for runner parameters (biases, feedback matrices). */
+    public double[] values(String key) {
+        return source.readDoubles(key);
+    }
+
+    public TensorInfo info(String key) {
+        return source.info(key);
+    }
+}

@@ -1,0 +1,43 @@
+package io.iteris.core.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The MLP of the test vectors ({@code e2e.json} → {@code model}): linear layers with tanh between them and
+ * identity after the last, applied to every token; with feedback, tokens run in order and the previous
+ * token's output is fed back into the next input: u_t = x_t + y_{t−1}·Rᵀ.
+ */
+public record MlpSpec(List<String> layers, int[] dims, boolean feedback) {
+
+    public static MlpSpec read(Path file) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new IllegalArgumentException(file + ": cannot read model description: " + e.getMessage(), e);
+        }
+        JsonNode model = root.has("model") ? root.get("model") : root;
+        JsonNode layers = model.get("layers");
+        JsonNode dims = model.get("dims");
+        if (layers == null || !layers.isArray() || dims == null || !dims.isArray() || dims.size() != layers.size() + 1) {
+            throw new IllegalArgumentException(file + ": model description needs 'layers' (names) and 'dims' (one more than layers)");
+        }
+        List<String> names = new ArrayList<>();
+        layers.forEach(n -> names.add(n.asText()));
+        int[] d = new int[dims.size()];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = dims.get(i).asInt();
+            if (d[i] <= 0) {
+                throw new IllegalArgumentException(file + ": dims[" + i + "] must be positive");
+            }
+        }
+        JsonNode fb = model.get("feedback");
+        return new MlpSpec(List.copyOf(names), d, fb != null && !fb.isNull());
+    }
+}

@@ -1,0 +1,36 @@
+package io.iteris.core.model;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a model whose LoRA-targeted linear layers take the weights it is given, and reports what IterIS
+ * needs: each target layer's inputs. Implementations: {@link TanhMlpRunner} (the test vectors' MLP);
+ * later, ONNX Runtime for transformers.
+ */
+public interface ModelRunner {
+
+    /** The LoRA-targeted layers, in forward order. */
+    List<String> targetLayers();
+
+    /** Feature width the model takes (last axis of a calibration batch). */
+    int inputWidth();
+
+    /**
+     * One forward pass.
+     *
+     * @param weights full weight [out×in] (float64) of every target layer
+     * @param samples calibration batch [S, T, d]
+     * @param capture whether to record the layer inputs
+     */
+    Forward run(Map<String, INDArray> weights, INDArray samples, boolean capture);
+
+    /**
+     * @param output      the model's output [S, T, d_out] (float64)
+     * @param layerInputs per target layer, its inputs [S·T, in] (float64, sample-major rows); empty when not captured
+     */
+    record Forward(INDArray output, Map<String, INDArray> layerInputs) {
+    }
+}

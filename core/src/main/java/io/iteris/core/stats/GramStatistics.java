@@ -1,0 +1,123 @@
+package io.iteris.core.stats;
+
+import io.iteris.core.linalg.Matrices;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.List;
+
+/**
+ * One task's sufficient statistics at one layer: G = XᵀX, C = XᵀX̃, H = X̃ᵀX̃ (each in×in, float64), summed
+ * over calibration rows, where X are the layer's inputs under the task's own LoRA model and X̃ those under
+ * the current merged model, row k of one paired with row k of the other.
+ *
+ * <p>They are plain sums over rows, so statistics of disjoint shards of the samples add up exactly to the
+ * statistics of the whole; only sums taken in the same order are bit-identical, hence {@link #sumInOrder}.
+ */
+public final class GramStatistics {
+    private final INDArray g;
+    private final INDArray c;
+    private final INDArray h;
+    private final long rows;
+
+    public GramStatistics(INDArray g, INDArray c, INDArray h, long rows) {
+        long n = g.size(0);
+        for (INDArray m : new INDArray[]{g, c, h}) {
+            if (m.rank() != 2 || m.size(0) != n || m.size(1) != n) {
+                throw new IllegalArgumentException("statistics must be square " + n + "x" + n);
+            }
+        }
+        this.g = g;
+        this.c = c;
+        this.h = h;
+        this.rows = rows;
+    }
+
+    /** Iteration 0: the merged model is assumed to see the task model's inputs, so X̃ = X and C = H = G. */
+    public static GramStatistics ofFeatures(INDArray x) {
+        INDArray xd = asDouble(x);
+        INDArray g = gram(xd, xd);
+        return new GramStatistics(g, g, g, xd.size(0));
+    }
+
+    /** Statistics of paired rows: x [rows×in] under the task model, xTilde [rows×in] under the merged model. */
+    public static GramStatistics of(INDArray x, INDArray xTilde) {
+        if (x.size(0) != xTilde.size(0) || x.size(1) != xTilde.size(1)) {
+            throw new IllegalArgumentException("X " + java.util.Arrays.toString(x.shape()) + " and X~ "
+                    + java.util.Arrays.toString(xTilde.shape()) + " must pair row for row");
+        }
+        INDArray xd = asDouble(x);
+        INDArray td = asDouble(xTilde);
+        return new GramStatistics(gram(xd, xd), gram(xd, td), gram(td, td), xd.size(0));
+    }
+
+    /** The same G with a new merged-model part (C, H): what each iteration refreshes. */
+    public GramStatistics withMerged(INDArray newC, INDArray newH) {
+        return new GramStatistics(g, newC, newH, rows);
+    }
+
+    /** aᵀb in float64. */
+    public static INDArray gram(INDArray a, INDArray b) {
+        return a.transpose().mmul(b);
+    }
+
+    private static INDArray asDouble(INDArray x) {
+        if (x.rank() != 2) {
+            throw new IllegalArgumentException("features must be [rows, in], got " + java.util.Arrays.toString(x.shape()));
+        }
+        return x.dataType() == DataType.DOUBLE ? x : x.castTo(DataType.DOUBLE);
+    }
+
+    /** Sum of shard statistics in list order, so the result never depends on which shard arrived first. */
+    public static GramStatistics sumInOrder(List<GramStatistics> shards) {
+        if (shards.isEmpty()) {
+            throw new IllegalArgumentException("no shards to sum");
+        }
+        GramStatistics first = shards.get(0);
+        boolean aligned = shards.stream().allMatch(GramStatistics::isAligned);
+        INDArray g = first.g.dup();
+        INDArray c = aligned ? g : first.c.dup();
+        INDArray h = aligned ? g : first.h.dup();
+        long rows = first.rows;
+        for (GramStatistics s : shards.subList(1, shards.size())) {
+            g.addi(s.g);
+            if (!aligned) {
+                c.addi(s.c);
+                h.addi(s.h);
+            }
+            rows += s.rows;
+        }
+        return new GramStatistics(g, c, h, rows);
+    }
+
+    public INDArray g() {
+        return g;
+    }
+
+    public INDArray c() {
+        return c;
+    }
+
+    public INDArray h() {
+        return h;
+    }
+
+    public long rows() {
+        return rows;
+    }
+
+    public int dim() {
+        return (int) g.size(0);
+    }
+
+    /** Whether C and H are G itself (iteration 0). */
+    public boolean isAligned() {
+        return c == g && h == g;
+    }
+
+    /** Whether every entry of G, C and H is finite. */
+    public boolean isFinite() {
+        return Matrices.allFinite(Matrices.toArray(g)) && (isAligned()
+                || (Matrices.allFinite(Matrices.toArray(c)) && Matrices.allFinite(Matrices.toArray(h))));
+    }
+}
