@@ -9,7 +9,7 @@ import java.util.Map;
  *
  * @param iteration      0-based solve index
  * @param layers         each layer's result
- * @param relativeChange per layer ‖ΔW(k) − ΔW(k−1)‖_F / ‖ΔW(k−1)‖_F (empty at the first solve)
+ * @param relativeChange per layer ‖ΔW(k) − ΔW(k−1)‖_F / ‖ΔW(k)‖_F (empty at the first solve)
  * @param inferenceNanos time spent in forward passes and statistics before this solve
  * @param solveNanos     time spent solving
  */

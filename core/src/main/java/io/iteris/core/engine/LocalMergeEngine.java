@@ -98,7 +98,7 @@ public final class LocalMergeEngine {
             Map<String, Double> change = new LinkedHashMap<>();
             if (previous != null) {
                 for (String layer : inputs.layers()) {
-                    change.put(layer, Matrices.relativeError(merged.get(layer), previous.get(layer)));
+                    change.put(layer, Matrices.relativeError(previous.get(layer), merged.get(layer)));
                 }
             }
             IterationReport report = new IterationReport(it, results, change, inferenceNanos, solveNanos);

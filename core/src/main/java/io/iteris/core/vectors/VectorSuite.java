@@ -20,11 +20,14 @@ public final class VectorSuite {
     private VectorSuite() {
     }
 
-    /** The outcome of one case: its largest relative error against its tolerance. */
+    /**
+     * The outcome of one case: its largest relative error (key and that key's tolerance), and every key over
+     * its tolerance.
+     */
     public record CaseCheck(String name, int compared, List<String> missing, String worstKey, double worstError,
-                            double tolerance, boolean hasExpected, double seconds) {
+                            double tolerance, List<String> failures, boolean hasExpected, double seconds) {
         public boolean passed() {
-            return !hasExpected || (missing.isEmpty() && compared > 0 && worstError <= tolerance);
+            return !hasExpected || (missing.isEmpty() && compared > 0 && failures.isEmpty());
         }
     }
 
@@ -66,7 +69,7 @@ public final class VectorSuite {
         Path expected = caseDir.resolve("expected.safetensors");
         String name = caseDir.getFileName().toString();
         if (!Files.isRegularFile(expected)) {
-            return new CaseCheck(name, 0, List.of(), null, 0, 0, false, seconds);
+            return new CaseCheck(name, 0, List.of(), null, 0, 0, List.of(), false, seconds);
         }
         JsonNode spec = LayerCase.open(caseDir).spec();
         double tol = spec.path("recommended_rel_tol_f64").asDouble(1e-9);
@@ -95,7 +98,7 @@ public final class VectorSuite {
             any = true;
             c.compare(SafetensorsFile.open(target.resolve(E2eCase.BASELINES_FILE)), SafetensorsFile.open(baselines), key -> tol);
         }
-        return any ? c.toCheck(name, seconds) : new CaseCheck(name, 0, List.of(), null, 0, 0, false, seconds);
+        return any ? c.toCheck(name, seconds) : new CaseCheck(name, 0, List.of(), null, 0, 0, List.of(), false, seconds);
     }
 
     private static boolean isScalarKey(String key) {
@@ -111,10 +114,10 @@ public final class VectorSuite {
     private static final class Comparison {
         int compared;
         final List<String> missing = new ArrayList<>();
+        final List<String> failures = new ArrayList<>();
         String worstKey;
-        double worstError;
-        double worstTol = 1;
-        double worstRatio = -1;
+        double worstError = -1;
+        double worstTol;
 
         void compare(SafetensorsFile got, SafetensorsFile expected, java.util.function.ToDoubleFunction<String> tolerance) {
             for (String key : expected.names()) {
@@ -140,18 +143,22 @@ public final class VectorSuite {
                 }
                 double tol = tolerance.applyAsDouble(key);
                 compared++;
-                double ratio = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err / tol;
-                if (ratio > worstRatio) {
-                    worstRatio = ratio;
+                if (Double.isNaN(err)) {
+                    err = Double.POSITIVE_INFINITY;
+                }
+                if (err > tol) {
+                    failures.add(key + " (" + err + " > " + tol + ")");
+                }
+                if (err > worstError) {
                     worstKey = key;
-                    worstError = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err;
+                    worstError = err;
                     worstTol = tol;
                 }
             }
         }
 
         CaseCheck toCheck(String name, double seconds) {
-            return new CaseCheck(name, compared, List.copyOf(missing), worstKey, worstError, worstTol, true, seconds);
+            return new CaseCheck(name, compared, List.copyOf(missing), worstKey, worstError, worstTol, List.copyOf(failures), true, seconds);
         }
     }
 }

@@ -1,0 +1,77 @@
+package io.iteris.core.merge;
+
+import com.typesafe.config.ConfigFactory;
+import io.iteris.core.TestVectors;
+import io.iteris.core.linalg.Matrices;
+import io.iteris.core.vectors.LayerCase;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BaselineMethodsTest {
+    private final LayerMergeInput input = LayerCase.open(TestVectors.of("layer_n4_40x64_unequal")).input(false, false);
+
+    @Test
+    void registryKnowsEveryMethodAndNamesThemWhenAskedForAnother() {
+        assertEquals(List.of("iteris", "regmean", "ties", "dare", "task_arithmetic", "average"), List.copyOf(MergeMethods.names()));
+        for (String name : MergeMethods.names()) {
+            assertEquals(name, MergeMethods.create(name).name());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MergeMethods.create("ties_merging"));
+        assertTrue(e.getMessage().contains("unknown merge method 'ties_merging'") && e.getMessage().contains("dare"));
+    }
+
+    @Test
+    void methodParametersComeFromConfig() {
+        MergeMethod m = MergeMethods.create("iteris", ConfigFactory.parseString("iteris.methods.iteris { iterations = 7, alpha_1 = 1e-6 }"));
+        assertEquals(7, m.solves());
+        assertEquals(1e-6, ((IterisMethod) m).params().alpha1());
+        assertEquals(1e-4, ((IterisMethod) m).params().alpha2());
+    }
+
+    @Test
+    void dareIsReproducibleAndDependsOnItsSeed() {
+        INDArray a = new DareMethod(0.3, 1, 42).mergeLayer(input).delta();
+        INDArray b = new DareMethod(0.3, 1, 42).mergeLayer(input).delta();
+        INDArray c = new DareMethod(0.3, 1, 43).mergeLayer(input).delta();
+        assertArrayEquals(Matrices.toArray(a), Matrices.toArray(b));
+        assertTrue(Matrices.relativeError(c, a) > 0.1);
+        long nonZero = java.util.Arrays.stream(Matrices.toArray(new DareMethod(0.3, 1, 42)
+                .mergeLayer(new LayerMergeInput("l", input.w0(), input.tasks().subList(0, 1), 0)).delta())).filter(v -> v != 0).count();
+        assertEquals(0.3, nonZero / (double) input.w0().length(), 0.03, "about density of the entries survive");
+    }
+
+    @Test
+    void dareKeepingEverythingIsTaskArithmetic() {
+        INDArray dare = new DareMethod(1.0, 0.8, 1).mergeLayer(input).delta();
+        INDArray ta = new TaskArithmeticMethod(0.8).mergeLayer(input).delta();
+        assertTrue(Matrices.relativeError(dare, ta) < 1e-15);
+    }
+
+    @Test
+    void tiesKeepsExactlyKEntriesWithTiesToTheLowerIndex() {
+        double[] v = {1, -3, 3, 2, -3, 0.5};
+        assertArrayEquals(new double[]{0, -3, 3, 0, 0, 0}, TiesMethod.trim(v, 0.34));
+        assertArrayEquals(new double[]{0, -3, 3, 0, 0, 0}, TiesMethod.trim(v, 2.0 / 6));
+        assertArrayEquals(new double[]{0, -3, 0, 0, 0, 0}, TiesMethod.trim(v, 0.01));
+    }
+
+    @Test
+    void tiesElectsTheSignAndAveragesOnlyAgreeingEntries() {
+        double[][] trimmed = {{2, -1, 0, 1}, {-4, -3, 0, -1}, {1, 0, 0, 1}};
+        assertArrayEquals(new double[]{-4, -2, 0, 1}, TiesMethod.disjointMean(trimmed, 1.0));
+    }
+
+    @Test
+    void averageIsTaskArithmeticOverN() {
+        INDArray avg = new AverageMethod(null).mergeLayer(input).delta();
+        INDArray ta = new TaskArithmeticMethod(1.0 / input.taskCount()).mergeLayer(input).delta();
+        assertTrue(Matrices.relativeError(avg, ta) < 1e-15);
+    }
+}

@@ -1,0 +1,152 @@
+package io.iteris.deploy;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import io.iteris.core.config.MergeSettings;
+import io.iteris.core.engine.Merger;
+import io.iteris.core.engine.IterationReport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code iteris merge}: flags and an optional HOCON file onto {@code iteris.merge}, then one merge. */
+@Command(name = "merge", mixinStandardHelpOptions = true,
+        description = "Merge PEFT LoRA adapters into one adapter. Flags override --config, which overrides reference.conf.")
+public final class MergeCommand implements Callable<Integer> {
+
+    @Option(names = "--config", description = "HOCON file with iteris.merge / iteris.methods settings; its relative paths are relative to it")
+    Path config;
+
+    @Option(names = "--base", description = "base model: .safetensors file, sharded *.index.json, or a directory")
+    Path base;
+
+    @Option(names = "--adapter", paramLabel = "NAME=DIR", description = "a task adapter (repeatable, in task order); NAME=DIR@COEF sets its manual coefficient")
+    List<String> adapters = new ArrayList<>();
+
+    @Option(names = "--calibration", description = "safetensors with <NAME>.input [S,T,d] per task (iteris, regmean)")
+    Path calibration;
+
+    @Option(names = "--model", description = "model description (e2e.json); default: beside the base model")
+    Path model;
+
+    @Option(names = "--method", description = "iteris | regmean | ties | dare | task_arithmetic | average")
+    String method;
+
+    @Option(names = "--iterations", description = "IterIS solves (max_iter)")
+    Integer iterations;
+
+    @Option(names = "--rank", description = "output LoRA rank; 0 = sum of input ranks (exact)")
+    Integer rank;
+
+    @Option(names = "--output-format", description = "lora | dense")
+    String outputFormat;
+
+    @Option(names = "--precision", description = "forward-pass precision: float64 | float32")
+    String precision;
+
+    @Option(names = "--out", description = "output directory (written atomically)")
+    Path out;
+
+    @Option(names = "--overwrite", description = "replace --out if it exists")
+    boolean overwrite;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any setting, e.g. --set iteris.methods.iteris.alpha_1=1e-5")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() {
+        MergeSettings s = MergeSettings.from(config());
+        System.err.printf("merging %d adapters with %s%n", s.adapters().size(), s.method());
+        Merger.Result r = Merger.run(s, (report, merged) -> progress(report));
+        print(r);
+        return 0;
+    }
+
+    private static void progress(IterationReport report) {
+        System.err.printf("  solve %d: %d layers%s%n", report.iteration() + 1, report.layers().size(),
+                report.relativeChange().isEmpty() ? "" : String.format(", max relative change of dW %.3e", report.maxRelativeChange()));
+    }
+
+    private static void print(Merger.Result r) {
+        System.out.printf("wrote %s (%s, %d layers, %.2f s)%n", r.out(), r.method().displayName(),
+                r.inputs().layers().size(), r.outcome().totalNanos() / 1e9);
+        if (!r.energyKept().isEmpty()) {
+            double min = r.energyKept().values().stream().mapToDouble(Double::doubleValue).min().orElse(1);
+            System.out.printf("LoRA re-factorisation keeps at least %.6f of every layer's dW energy%n", min);
+        }
+        System.out.println("report: " + r.out().resolve(Merger.REPORT_FILE));
+    }
+
+    Config config() {
+        Map<String, Object> flags = new HashMap<>();
+        putIfSet(flags, "iteris.merge.base", base);
+        putIfSet(flags, "iteris.merge.calibration", calibration);
+        putIfSet(flags, "iteris.merge.model", model);
+        putIfSet(flags, "iteris.merge.out", out);
+        putIfSet(flags, "iteris.merge.method", method);
+        putIfSet(flags, "iteris.merge.rank", rank);
+        putIfSet(flags, "iteris.merge.output-format", outputFormat);
+        putIfSet(flags, "iteris.merge.precision", precision);
+        putIfSet(flags, "iteris.methods.iteris.iterations", iterations);
+        if (overwrite) {
+            flags.put("iteris.merge.overwrite", true);
+        }
+        if (!adapters.isEmpty()) {
+            flags.put("iteris.merge.adapters", adapterList());
+        }
+        Config c = ConfigFactory.parseMap(flags, "command line");
+        for (Map.Entry<String, String> e : settings.entrySet()) {
+            c = ConfigFactory.parseString(e.getKey() + " = " + e.getValue(), ConfigParseOptions.defaults().setOriginDescription("--set"))
+                    .withFallback(c);
+        }
+        if (config != null) {
+            if (!Files.isRegularFile(config)) {
+                throw new IllegalArgumentException(config + ": no such config file");
+            }
+            c = c.withFallback(ConfigPaths.resolveRelative(ConfigFactory.parseFile(config.toFile(),
+                    ConfigParseOptions.defaults().setAllowMissing(false)), config.toAbsolutePath().getParent()));
+        }
+        return c.withFallback(ConfigFactory.load());
+    }
+
+    private List<Map<String, Object>> adapterList() {
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (String a : adapters) {
+            int eq = a.indexOf('=');
+            if (eq <= 0 || eq == a.length() - 1) {
+                throw new IllegalArgumentException("--adapter wants NAME=DIR, got '" + a + "'");
+            }
+            String name = a.substring(0, eq);
+            String dir = a.substring(eq + 1);
+            Map<String, Object> m = new LinkedHashMap<>();
+            int at = dir.lastIndexOf('@');
+            if (at > 0) {
+                try {
+                    m.put("manual_coef", Double.parseDouble(dir.substring(at + 1)));
+                    dir = dir.substring(0, at);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--adapter " + a + ": '" + dir.substring(at + 1) + "' after @ is not a number");
+                }
+            }
+            m.put("name", name);
+            m.put("path", dir);
+            list.add(m);
+        }
+        return list;
+    }
+
+    private static void putIfSet(Map<String, Object> m, String key, Object value) {
+        if (value != null) {
+            m.put(key, value instanceof Path p ? p.toString() : value);
+        }
+    }
+}

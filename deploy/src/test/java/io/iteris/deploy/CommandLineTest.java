@@ -1,0 +1,111 @@
+package io.iteris.deploy;
+
+import io.iteris.core.peft.PeftAdapter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line as a user types it, on the example that ships in the repository. */
+class CommandLineTest {
+    static final Path EXAMPLE = Path.of("..", "examples", "demo").toAbsolutePath().normalize();
+    static final Path VECTORS = Path.of("..", "core", "src", "test", "resources", "vectors").toAbsolutePath().normalize();
+
+    @TempDir
+    Path tmp;
+
+    record Run(int code, String out, String err) {
+    }
+
+    private Run run(String... args) {
+        StringWriter err = new StringWriter();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            CommandLine cl = Main.commandLine();
+            cl.setErr(new PrintWriter(err, true));
+            int code = cl.execute(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString());
+        } finally {
+            System.setOut(old);
+        }
+    }
+
+    private String[] adapterFlags() {
+        return new String[]{"--adapter", "shift=" + EXAMPLE.resolve("adapters/shift"),
+                "--adapter", "swirl=" + EXAMPLE.resolve("adapters/swirl") + "@0.5",
+                "--adapter", "spread=" + EXAMPLE.resolve("adapters/spread")};
+    }
+
+    @Test
+    void mergeWithFlagsWritesAPeftAdapter() {
+        Path out = tmp.resolve("merged");
+        String[] a = adapterFlags();
+        Run r = run("merge", "--base", EXAMPLE.resolve("base").toString(), a[0], a[1], a[2], a[3], a[4], a[5],
+                "--calibration", EXAMPLE.resolve("calibration.safetensors").toString(), "--method", "iteris",
+                "--iterations", "2", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("wrote " + out), r.out());
+        assertEquals(3, PeftAdapter.load(out).modules().size());
+        assertTrue(Files.exists(out.resolve("merge-report.json")));
+    }
+
+    @Test
+    void mergeReadsAConfigFileWithPathsRelativeToIt() throws IOException {
+        Path conf = EXAMPLE.resolve("merge.conf");
+        Path out = tmp.resolve("from-config");
+        Run r = run("merge", "--config", conf.toString(), "--out", out.toString(), "--set", "iteris.methods.iteris.iterations=2");
+        assertEquals(0, r.code(), r.err());
+        String report = Files.readString(out.resolve("merge-report.json"));
+        assertTrue(report.contains("\"iterations\" : 2"), report);
+    }
+
+    @Test
+    void unknownMethodIsOneClearError() {
+        String[] a = adapterFlags();
+        Run r = run("merge", "--base", EXAMPLE.resolve("base").toString(), a[0], a[1], "--method", "tie",
+                "--out", tmp.resolve("x").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unknown merge method 'tie'"), r.err());
+        assertFalse(r.err().contains("\tat "), "no stack trace for a user error");
+        assertFalse(Files.exists(tmp.resolve("x")));
+    }
+
+    @Test
+    void malformedAdapterFlagIsNamed() {
+        Run r = run("merge", "--base", EXAMPLE.resolve("base").toString(), "--adapter", "just-a-path", "--out", tmp.resolve("x").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--adapter wants NAME=DIR"), r.err());
+    }
+
+    @Test
+    void vectorsCommandChecksACase() throws IOException {
+        Path cases = Files.createDirectories(tmp.resolve("cases"));
+        Files.createSymbolicLink(cases.resolve("layer_n2_64x48_default"), VECTORS.resolve("layer_n2_64x48_default"));
+        Run r = run("vectors", cases.toString(), "--out", tmp.resolve("v").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("layer_n2_64x48_default") && r.out().contains(" ok"), r.out());
+        assertTrue(Files.exists(tmp.resolve("v/layer_n2_64x48_default/result.safetensors")));
+    }
+
+    @Test
+    void demoRunsOnTheShippedExample() {
+        Run r = run("demo", "--example", EXAMPLE.toString(), "--out", tmp.resolve("demo").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("IterIS") && r.out().contains("RegMean") && r.out().contains("skill kept"), r.out());
+        assertEquals(3, PeftAdapter.load(tmp.resolve("demo/iteris")).modules().size());
+    }
+}
