@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
  * The mask is a pure function of (seed, layer name, task index), so a merge is reproducible on any
  * number of nodes and in any order.
  */
-public final class DareMethod implements MergeMethod {
+public final class DareMethod extends DescribedMethod {
     public static final String NAME = "dare";
     private final double density;
     private final double lambda;
@@ -24,32 +24,13 @@ public final class DareMethod implements MergeMethod {
     }
 
     public DareMethod(double density, double lambda, long seed) {
+        super(NAME, "DARE", "https://arxiv.org/abs/2311.03099", DataNeeds.NONE);
         if (!(density > 0 && density <= 1)) {
             throw new IllegalArgumentException("dare density must lie in (0, 1], got " + density);
         }
         this.density = density;
         this.lambda = lambda;
         this.seed = seed;
-    }
-
-    @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String displayName() {
-        return "DARE";
-    }
-
-    @Override
-    public String reference() {
-        return "https://arxiv.org/abs/2311.03099";
-    }
-
-    @Override
-    public DataNeeds dataNeeds() {
-        return DataNeeds.NONE;
     }
 
     @Override

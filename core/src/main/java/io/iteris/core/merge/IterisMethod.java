@@ -5,7 +5,7 @@ import com.typesafe.config.Config;
 import java.util.Map;
 
 /** IterIS (Chen et al., CVPR 2025): iterative inference-solving alignment. */
-public final class IterisMethod implements MergeMethod {
+public final class IterisMethod extends DescribedMethod {
     public static final String NAME = "iteris";
     private final IterisParameters params;
 
@@ -14,31 +14,12 @@ public final class IterisMethod implements MergeMethod {
     }
 
     public IterisMethod(IterisParameters params) {
+        super(NAME, "IterIS", "https://arxiv.org/abs/2411.15231", DataNeeds.ITERATIVE);
         this.params = params;
     }
 
     public IterisParameters params() {
         return params;
-    }
-
-    @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String displayName() {
-        return "IterIS";
-    }
-
-    @Override
-    public String reference() {
-        return "https://arxiv.org/abs/2411.15231";
-    }
-
-    @Override
-    public DataNeeds dataNeeds() {
-        return DataNeeds.ITERATIVE;
     }
 
     @Override

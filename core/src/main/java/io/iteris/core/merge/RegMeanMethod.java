@@ -13,7 +13,7 @@ import java.util.Map;
  * It is exactly the IterIS solve with one iteration, ω ≡ 1, α = 0 and ρ = 0 on the Grams G̃, which is how
  * it is computed here, so the two methods cannot drift apart.
  */
-public final class RegMeanMethod implements MergeMethod {
+public final class RegMeanMethod extends DescribedMethod {
     public static final String NAME = "regmean";
     private static final IterisParameters AS_ITERIS = new IterisParameters(1, 0, 0, 0, true, false, 0);
     private final double nondiagScale;
@@ -23,30 +23,11 @@ public final class RegMeanMethod implements MergeMethod {
     }
 
     public RegMeanMethod(double nondiagScale) {
+        super(NAME, "RegMean", "https://arxiv.org/abs/2212.09849", DataNeeds.FEATURES);
         if (!(nondiagScale >= 0 && nondiagScale <= 1)) {
             throw new IllegalArgumentException("regmean nondiag_scale must lie in [0, 1], got " + nondiagScale);
         }
         this.nondiagScale = nondiagScale;
-    }
-
-    @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String displayName() {
-        return "RegMean";
-    }
-
-    @Override
-    public String reference() {
-        return "https://arxiv.org/abs/2212.09849";
-    }
-
-    @Override
-    public DataNeeds dataNeeds() {
-        return DataNeeds.FEATURES;
     }
 
     @Override

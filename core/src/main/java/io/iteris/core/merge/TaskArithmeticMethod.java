@@ -7,7 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import java.util.Map;
 
 /** Task arithmetic (Ilharco et al., ICLR 2023): ΔW = λ·Σ m_i ΔW_i. */
-public final class TaskArithmeticMethod implements MergeMethod {
+public final class TaskArithmeticMethod extends DescribedMethod {
     public static final String NAME = "task_arithmetic";
     private final double lambda;
 
@@ -16,27 +16,8 @@ public final class TaskArithmeticMethod implements MergeMethod {
     }
 
     public TaskArithmeticMethod(double lambda) {
+        super(NAME, "Task arithmetic", "https://arxiv.org/abs/2212.04089", DataNeeds.NONE);
         this.lambda = lambda;
-    }
-
-    @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String displayName() {
-        return "Task arithmetic";
-    }
-
-    @Override
-    public String reference() {
-        return "https://arxiv.org/abs/2212.04089";
-    }
-
-    @Override
-    public DataNeeds dataNeeds() {
-        return DataNeeds.NONE;
     }
 
     @Override

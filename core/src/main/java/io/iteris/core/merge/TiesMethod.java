@@ -11,7 +11,7 @@ import java.util.Map;
  * {@code max(1, ⌊density·n⌋)} entries by magnitude (ties to the lower flat index), elect the sign of the
  * summed trimmed values, average the non-zero entries that agree with it, scale by λ.
  */
-public final class TiesMethod implements MergeMethod {
+public final class TiesMethod extends DescribedMethod {
     public static final String NAME = "ties";
     private final double density;
     private final double lambda;
@@ -21,31 +21,12 @@ public final class TiesMethod implements MergeMethod {
     }
 
     public TiesMethod(double density, double lambda) {
+        super(NAME, "TIES", "https://arxiv.org/abs/2306.01708", DataNeeds.NONE);
         if (!(density > 0 && density <= 1)) {
             throw new IllegalArgumentException("ties density must lie in (0, 1], got " + density);
         }
         this.density = density;
         this.lambda = lambda;
-    }
-
-    @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String displayName() {
-        return "TIES";
-    }
-
-    @Override
-    public String reference() {
-        return "https://arxiv.org/abs/2306.01708";
-    }
-
-    @Override
-    public DataNeeds dataNeeds() {
-        return DataNeeds.NONE;
     }
 
     @Override

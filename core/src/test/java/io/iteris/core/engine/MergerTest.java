@@ -177,8 +177,6 @@ class MergerTest {
                 () -> Merger.run(MergeSettings.from(ConfigFactory.parseMap(Map.of("iteris.merge.out", tmp.resolve("o").toString()))), null));
         assertTrue(e.getMessage().contains("no base model"), e.getMessage());
         Path c = caseDir();
-        Map<String, Object> noCalibration = new HashMap<>();
-        noCalibration.put("iteris.merge.calibration", null);
         MergeSettings s = settings(c, "iteris", Map.of());
         MergeSettings without = new MergeSettings(s.method(), s.base(), s.adapters(), null, s.model(), s.out(), false,
                 s.outputFormat(), 0, "float64", 0, s.root());
