@@ -1,11 +1,8 @@
 package io.iteris.core.engine;
 
 import io.iteris.core.linalg.Matrices;
-import io.iteris.core.merge.LayerMergeInput;
 import io.iteris.core.merge.LayerMergeResult;
 import io.iteris.core.merge.MergeMethod;
-import io.iteris.core.merge.TaskLayer;
-import io.iteris.core.model.Calibration;
 import io.iteris.core.model.ModelRunner;
 import io.iteris.core.stats.GramStatistics;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -64,20 +61,12 @@ public final class LocalMergeEngine {
     public MergeOutcome run(Listener listener) {
         long start = System.nanoTime();
         boolean needsData = method.dataNeeds() != MergeMethod.DataNeeds.NONE;
-        // features.get(task).get(shard) = that shard's layer inputs under the task's own LoRA model
-        List<List<Map<String, INDArray>>> features = new ArrayList<>();
-        List<Map<String, GramStatistics>> stats = new ArrayList<>();
+        ShardInference inference = needsData ? new ShardInference(inputs, runner, calibration, shardSize) : null;
+        List<Map<String, GramStatistics>> stats = null;
         long inferenceNanos = 0;
         if (needsData) {
             long t0 = System.nanoTime();
-            for (int i = 0; i < inputs.taskCount(); i++) {
-                List<Map<String, INDArray>> perShard = new ArrayList<>();
-                for (INDArray shard : Calibration.shards(calibration.get(i), shardSize)) {
-                    perShard.add(runner.run(inputs.taskWeights(i), shard, true).layerInputs());
-                }
-                features.add(perShard);
-                stats.add(featureStatistics(perShard));
-            }
+            stats = allTaskStatistics(inference, null);
             inferenceNanos = System.nanoTime() - t0;
         }
         List<IterationReport> reports = new ArrayList<>();
@@ -90,7 +79,7 @@ public final class LocalMergeEngine {
             results = new LinkedHashMap<>();
             merged = new LinkedHashMap<>();
             for (String layer : inputs.layers()) {
-                LayerMergeResult r = method.mergeLayer(layerInput(layer, it, needsData ? stats : null));
+                LayerMergeResult r = method.mergeLayer(inputs.layerInput(layer, it, stats == null ? null : perTask(stats, layer)));
                 results.put(layer, r);
                 merged.put(layer, r.delta());
             }
@@ -108,71 +97,43 @@ public final class LocalMergeEngine {
             if (listener != null) {
                 listener.onIteration(report, merged);
             }
-            if (it == solves - 1 || converged(report)) {
+            if (it == solves - 1 || converged(method, report)) {
                 break;
             }
             previous = merged;
             long t1 = System.nanoTime();
-            stats = mergedStatistics(features, inputs.mergedWeights(merged));
+            stats = allTaskStatistics(inference, merged);
             inferenceNanos = System.nanoTime() - t1;
         }
         return new MergeOutcome(merged, results, reports, System.nanoTime() - start);
     }
 
-    private boolean converged(IterationReport report) {
+    private List<Map<String, GramStatistics>> allTaskStatistics(ShardInference inference, Map<String, INDArray> merged) {
+        List<Map<String, GramStatistics>> out = new ArrayList<>();
+        for (int i = 0; i < inputs.taskCount(); i++) {
+            out.add(inference.taskStatistics(i, merged));
+        }
+        return out;
+    }
+
+    private static List<GramStatistics> perTask(List<Map<String, GramStatistics>> stats, String layer) {
+        return stats.stream().map(m -> m.get(layer)).toList();
+    }
+
+    /** Whether IterIS's early-stop tolerance ends the loop after this solve. */
+    public static boolean converged(MergeMethod method, IterationReport report) {
+        return converged(method, report.iteration(), report.maxRelativeChange());
+    }
+
+    public static boolean converged(MergeMethod method, int iteration, double maxRelativeChange) {
         if (!(method instanceof io.iteris.core.merge.IterisMethod im)) {
             return false;
         }
         double tol = im.params().earlyStopTolerance();
-        boolean stop = tol > 0 && report.iteration() > 0 && report.maxRelativeChange() < tol;
+        boolean stop = tol > 0 && iteration > 0 && maxRelativeChange < tol;
         if (stop) {
-            log.info("stopping early: change {} < tolerance {}", report.maxRelativeChange(), tol);
+            log.info("stopping early: change {} < tolerance {}", maxRelativeChange, tol);
         }
         return stop;
-    }
-
-    private LayerMergeInput layerInput(String layer, int iteration, List<Map<String, GramStatistics>> stats) {
-        List<TaskLayer> tasks = new ArrayList<>();
-        for (int i = 0; i < inputs.taskCount(); i++) {
-            NamedAdapter a = inputs.adapters().get(i);
-            tasks.add(new TaskLayer(a.name(), inputs.deltas(layer).get(i), a.manualCoef(),
-                    stats == null ? null : stats.get(i).get(layer)));
-        }
-        return new LayerMergeInput(layer, inputs.w0(layer), tasks, iteration);
-    }
-
-    private Map<String, GramStatistics> featureStatistics(List<Map<String, INDArray>> perShard) {
-        Map<String, GramStatistics> out = new LinkedHashMap<>();
-        for (String layer : inputs.layers()) {
-            List<GramStatistics> shards = new ArrayList<>();
-            for (Map<String, INDArray> f : perShard) {
-                shards.add(GramStatistics.ofFeatures(f.get(layer)));
-            }
-            out.put(layer, GramStatistics.sumInOrder(shards));
-        }
-        return out;
-    }
-
-    /** Runs the merged model on every task's shards and pairs its layer inputs X̃ with the stored X. */
-    private List<Map<String, GramStatistics>> mergedStatistics(List<List<Map<String, INDArray>>> features,
-                                                               Map<String, INDArray> mergedWeights) {
-        List<Map<String, GramStatistics>> out = new ArrayList<>();
-        for (int i = 0; i < inputs.taskCount(); i++) {
-            List<INDArray> shards = Calibration.shards(calibration.get(i), shardSize);
-            List<Map<String, INDArray>> tilde = new ArrayList<>();
-            for (INDArray shard : shards) {
-                tilde.add(runner.run(mergedWeights, shard, true).layerInputs());
-            }
-            Map<String, GramStatistics> perLayer = new LinkedHashMap<>();
-            for (String layer : inputs.layers()) {
-                List<GramStatistics> parts = new ArrayList<>();
-                for (int s = 0; s < shards.size(); s++) {
-                    parts.add(GramStatistics.of(features.get(i).get(s).get(layer), tilde.get(s).get(layer)));
-                }
-                perLayer.put(layer, GramStatistics.sumInOrder(parts));
-            }
-            out.add(perLayer);
-        }
-        return out;
     }
 }

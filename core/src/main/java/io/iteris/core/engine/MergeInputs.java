@@ -1,6 +1,9 @@
 package io.iteris.core.engine;
 
+import io.iteris.core.merge.LayerMergeInput;
+import io.iteris.core.merge.TaskLayer;
 import io.iteris.core.model.BaseModel;
+import io.iteris.core.stats.GramStatistics;
 import io.iteris.core.peft.AdapterException;
 import io.iteris.core.peft.LoraModule;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -125,6 +128,20 @@ public final class MergeInputs {
             w.put(l, w0.get(l).add(mergedDeltas.get(l)));
         }
         return w;
+    }
+
+    /**
+     * What a merge method gets for one layer.
+     *
+     * @param stats per task its statistics at this layer, or null for methods that need none
+     */
+    public LayerMergeInput layerInput(String layer, int iteration, List<GramStatistics> stats) {
+        List<TaskLayer> tasks = new ArrayList<>();
+        for (int i = 0; i < adapters.size(); i++) {
+            NamedAdapter a = adapters.get(i);
+            tasks.add(new TaskLayer(a.name(), deltas.get(layer).get(i), a.manualCoef(), stats == null ? null : stats.get(i)));
+        }
+        return new LayerMergeInput(layer, w0.get(layer), tasks, iteration);
     }
 
     /** Sum of the input ranks of a layer: the rank that represents any linear combination of the deltas exactly. */

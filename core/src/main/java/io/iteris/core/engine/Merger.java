@@ -22,9 +22,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One merge from settings to a published output directory, in this process: load and check every input,
- * run the {@link LocalMergeEngine}, write the adapter and {@code merge-report.json} to a staging directory,
- * and rename it into place only when all of it is written.
+ * One merge from settings to a published output directory: {@link #load} reads and checks every input,
+ * an engine merges ({@link LocalMergeEngine} here, the actor engine in a cluster), and {@link #publish}
+ * writes the adapter and {@code merge-report.json} to a staging directory renamed into place only when all
+ * of it is written.
  */
 public final class Merger {
     public static final String REPORT_FILE = "merge-report.json";
@@ -32,11 +33,34 @@ public final class Merger {
     private Merger() {
     }
 
+    /** Everything a merge reads, loaded and checked. */
+    public record LoadedJob(MergeSettings settings, MergeMethod method, MergeInputs inputs, ModelRunner runner,
+                            List<INDArray> samples) {
+        public boolean needsData() {
+            return method.dataNeeds() != MergeMethod.DataNeeds.NONE;
+        }
+
+        /** Solves this job runs. */
+        public int solves() {
+            return method.dataNeeds() == MergeMethod.DataNeeds.ITERATIVE ? method.solves() : 1;
+        }
+    }
+
     public record Result(Path out, MergeMethod method, MergeInputs inputs, MergeOutcome outcome, Map<String, Double> energyKept) {
     }
 
+    /** Runs the whole merge in this process. */
     public static Result run(MergeSettings s, LocalMergeEngine.Listener listener) {
         long t0 = System.nanoTime();
+        LoadedJob job = load(s);
+        long loaded = System.nanoTime();
+        MergeOutcome outcome = new LocalMergeEngine(job.inputs(), job.method(), job.runner(), job.samples(), s.shardSize())
+                .run(listener);
+        return publish(job, outcome, (loaded - t0) / 1e6);
+    }
+
+    /** Reads and checks every input; fails before any work when something is missing or wrong. */
+    public static LoadedJob load(MergeSettings s) {
         if (s.base() == null) {
             throw new IllegalArgumentException("no base model given (--base or iteris.merge.base)");
         }
@@ -46,9 +70,7 @@ public final class Merger {
         if (s.out() == null) {
             throw new IllegalArgumentException("no output directory given (--out or iteris.merge.out)");
         }
-        if (Files.exists(s.out()) && !s.overwrite()) {
-            throw new IllegalArgumentException(s.out() + " already exists; choose another output or pass --overwrite");
-        }
+        checkOutput(s);
         MergeMethod method = MergeMethods.create(s.method(), s.root());
         BaseModel base = BaseModel.open(s.base());
         List<NamedAdapter> adapters = new ArrayList<>();
@@ -62,50 +84,58 @@ public final class Merger {
             runner = runnerFor(s, base);
             samples = calibrationFor(s, inputs, runner);
         }
-        long loaded = System.nanoTime();
-        MergeOutcome outcome = new LocalMergeEngine(inputs, method, runner, samples, s.shardSize()).run(listener);
-        long merged = System.nanoTime();
+        return new LoadedJob(s, method, inputs, runner, samples);
+    }
+
+    /** Refuses an existing output directory unless overwriting. */
+    public static void checkOutput(MergeSettings s) {
+        if (Files.exists(s.out()) && !s.overwrite()) {
+            throw new IllegalArgumentException(s.out() + " already exists; choose another output or pass --overwrite");
+        }
+    }
+
+    /** Writes the merged adapter and its report, publishing the output directory atomically. */
+    public static Result publish(LoadedJob job, MergeOutcome outcome, double loadMillis) {
+        MergeSettings s = job.settings();
+        long t0 = System.nanoTime();
         Path staging = AtomicFiles.stagingDirectory(s.out());
         try {
             Map<String, Double> energy = Map.of();
             if (s.outputFormat() == MergeSettings.OutputFormat.LORA) {
-                energy = LoraExporter.write(inputs, outcome.deltas(), s.rank(), staging);
+                energy = LoraExporter.write(job.inputs(), outcome.deltas(), s.rank(), staging);
             } else {
-                DenseExporter.write(inputs, outcome.deltas(), staging);
+                DenseExporter.write(job.inputs(), outcome.deltas(), staging);
             }
-            long written = System.nanoTime();
-            MergeReport.write(staging.resolve(REPORT_FILE), s, method, inputs, outcome, energy,
-                    Map.of("load_ms", ms(loaded - t0), "merge_ms", ms(merged - loaded), "write_ms", ms(written - merged)));
+            MergeReport.write(staging.resolve(REPORT_FILE), s, job.method(), job.inputs(), outcome, energy,
+                    Map.of("load_ms", loadMillis, "merge_ms", outcome.totalNanos() / 1e6, "write_ms", (System.nanoTime() - t0) / 1e6));
             AtomicFiles.publishDirectory(staging, s.out(), s.overwrite());
             staging = null;
-            return new Result(s.out(), method, inputs, outcome, energy);
+            return new Result(s.out(), job.method(), job.inputs(), outcome, energy);
         } finally {
             AtomicFiles.deleteQuietly(staging);
         }
     }
 
-    private static double ms(long nanos) {
-        return nanos / 1e6;
-    }
-
     /** The MLP runner described by iteris.merge.model, or by e2e.json / model.json beside the base model. */
     static ModelRunner runnerFor(MergeSettings s, BaseModel base) {
-        Path spec = s.model();
-        if (spec == null) {
-            Path dir = Files.isDirectory(s.base()) ? s.base() : s.base().toAbsolutePath().getParent();
-            for (String candidate : List.of("e2e.json", "model.json")) {
-                if (Files.isRegularFile(dir.resolve(candidate))) {
-                    spec = dir.resolve(candidate);
-                    break;
-                }
-            }
-            if (spec == null) {
-                throw new IllegalArgumentException("this method runs the model, but no model description was given "
-                        + "(--model FILE) and none (e2e.json, model.json) lies beside " + s.base());
-            }
-        }
+        Path spec = modelDescription(s);
         DataType precision = s.precision().equals("float32") ? DataType.FLOAT : DataType.DOUBLE;
         return new TanhMlpRunner(MlpSpec.read(spec), base, precision);
+    }
+
+    /** The model description file a merge that runs the model uses. */
+    public static Path modelDescription(MergeSettings s) {
+        if (s.model() != null) {
+            return s.model();
+        }
+        Path dir = Files.isDirectory(s.base()) ? s.base() : s.base().toAbsolutePath().getParent();
+        for (String candidate : List.of("e2e.json", "model.json")) {
+            if (Files.isRegularFile(dir.resolve(candidate))) {
+                return dir.resolve(candidate);
+            }
+        }
+        throw new IllegalArgumentException("this method runs the model, but no model description was given "
+                + "(--model FILE) and none (e2e.json, model.json) lies beside " + s.base());
     }
 
     static List<INDArray> calibrationFor(MergeSettings s, MergeInputs inputs, ModelRunner runner) {

@@ -1,0 +1,84 @@
+package io.iteris.core.engine;
+
+import io.iteris.core.model.Calibration;
+import io.iteris.core.model.ModelRunner;
+import io.iteris.core.stats.GramStatistics;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The inference half of a merge, one calibration shard at a time: the shard's layer inputs under its task's
+ * own LoRA model (computed once and kept), and its statistics against the current merged model. The local
+ * engine and the actors' inference workers both compute through this class, which is why their results
+ * agree to the bit.
+ */
+public final class ShardInference {
+    private final MergeInputs inputs;
+    private final ModelRunner runner;
+    private final List<List<INDArray>> shards = new ArrayList<>();
+    private final Map<Long, Map<String, INDArray>> features = new HashMap<>();
+
+    /**
+     * @param calibration per task, its samples [S, T, d]
+     * @param shardSize   samples per shard (0 = one shard per task)
+     */
+    public ShardInference(MergeInputs inputs, ModelRunner runner, List<INDArray> calibration, int shardSize) {
+        this.inputs = inputs;
+        this.runner = runner;
+        for (INDArray samples : calibration) {
+            shards.add(Calibration.shards(samples, shardSize));
+        }
+    }
+
+    public int taskCount() {
+        return shards.size();
+    }
+
+    public int shardCount(int task) {
+        return shards.get(task).size();
+    }
+
+    /** The shard's layer inputs X under task {@code task}'s own LoRA model (cached). */
+    public synchronized Map<String, INDArray> features(int task, int shard) {
+        return features.computeIfAbsent(((long) task << 32) | shard,
+                k -> runner.run(inputs.taskWeights(task), shards.get(task).get(shard), true).layerInputs());
+    }
+
+    /**
+     * The shard's statistics per layer: at iteration 0 ({@code mergedDeltas} null) G alone, with C = H = G;
+     * later G, C and H against the merged model W0 + ΔW.
+     */
+    public Map<String, GramStatistics> statistics(int task, int shard, Map<String, INDArray> mergedDeltas) {
+        Map<String, INDArray> x = features(task, shard);
+        Map<String, GramStatistics> out = new LinkedHashMap<>();
+        if (mergedDeltas == null) {
+            for (String layer : inputs.layers()) {
+                out.put(layer, GramStatistics.ofFeatures(x.get(layer)));
+            }
+            return out;
+        }
+        Map<String, INDArray> xt = runner.run(inputs.mergedWeights(mergedDeltas), shards.get(task).get(shard), true).layerInputs();
+        for (String layer : inputs.layers()) {
+            out.put(layer, GramStatistics.of(x.get(layer), xt.get(layer)));
+        }
+        return out;
+    }
+
+    /** One task's statistics over all its shards, summed in shard order. */
+    public Map<String, GramStatistics> taskStatistics(int task, Map<String, INDArray> mergedDeltas) {
+        List<Map<String, GramStatistics>> perShard = new ArrayList<>();
+        for (int s = 0; s < shardCount(task); s++) {
+            perShard.add(statistics(task, s, mergedDeltas));
+        }
+        Map<String, GramStatistics> out = new LinkedHashMap<>();
+        for (String layer : inputs.layers()) {
+            out.put(layer, GramStatistics.sumInOrder(perShard.stream().map(m -> m.get(layer)).toList()));
+        }
+        return out;
+    }
+}
