@@ -22,11 +22,6 @@ import java.util.Map;
 public final class LocalMergeEngine {
     private static final Logger log = LoggerFactory.getLogger(LocalMergeEngine.class);
 
-    /** Hears about each solve as it completes (progress, test-vector recording). */
-    public interface Listener {
-        void onIteration(IterationReport report, Map<String, INDArray> mergedDeltas);
-    }
-
     private final MergeInputs inputs;
     private final MergeMethod method;
     private final ModelRunner runner;
@@ -58,7 +53,7 @@ public final class LocalMergeEngine {
         }
     }
 
-    public MergeOutcome run(Listener listener) {
+    public MergeOutcome run(MergeEngine.Listener listener) {
         long start = System.nanoTime();
         boolean needsData = method.dataNeeds() != MergeMethod.DataNeeds.NONE;
         ShardInference inference = needsData ? new ShardInference(inputs, runner, calibration, shardSize) : null;

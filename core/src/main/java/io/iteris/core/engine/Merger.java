@@ -50,7 +50,7 @@ public final class Merger {
     }
 
     /** Runs the whole merge in this process. */
-    public static Result run(MergeSettings s, LocalMergeEngine.Listener listener) {
+    public static Result run(MergeSettings s, MergeEngine.Listener listener) {
         long t0 = System.nanoTime();
         LoadedJob job = load(s);
         long loaded = System.nanoTime();
@@ -61,16 +61,21 @@ public final class Merger {
 
     /** Reads and checks every input; fails before any work when something is missing or wrong. */
     public static LoadedJob load(MergeSettings s) {
+        if (s.out() == null) {
+            throw new IllegalArgumentException("no output directory given (--out or iteris.merge.out)");
+        }
+        checkOutput(s);
+        return loadInputs(s);
+    }
+
+    /** Reads and checks the inputs alone (a cluster node joining a job: the output was checked at submission). */
+    public static LoadedJob loadInputs(MergeSettings s) {
         if (s.base() == null) {
             throw new IllegalArgumentException("no base model given (--base or iteris.merge.base)");
         }
         if (s.adapters().isEmpty()) {
             throw new IllegalArgumentException("no adapters given (--adapter NAME=DIR or iteris.merge.adapters)");
         }
-        if (s.out() == null) {
-            throw new IllegalArgumentException("no output directory given (--out or iteris.merge.out)");
-        }
-        checkOutput(s);
         MergeMethod method = MergeMethods.create(s.method(), s.root());
         BaseModel base = BaseModel.open(s.base());
         List<NamedAdapter> adapters = new ArrayList<>();

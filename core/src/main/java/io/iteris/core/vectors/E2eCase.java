@@ -2,7 +2,9 @@ package io.iteris.core.vectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.iteris.core.engine.LocalMergeEngine;
+import com.typesafe.config.ConfigFactory;
+import io.iteris.core.config.MergeSettings;
+import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.engine.MergeInputs;
 import io.iteris.core.engine.MergeOutcome;
 import io.iteris.core.engine.NamedAdapter;
@@ -20,6 +22,7 @@ import io.iteris.core.model.MlpSpec;
 import io.iteris.core.model.ModelRunner;
 import io.iteris.core.model.TanhMlpRunner;
 import io.iteris.core.peft.PeftAdapter;
+import io.iteris.core.safetensors.DType;
 import io.iteris.core.safetensors.SafetensorsWriter;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -28,7 +31,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -113,52 +116,81 @@ public final class E2eCase {
         return calibration.read("probe.input", mlp.dims()[0]);
     }
 
-    /** Runs one IterIS config in float64 with the given shard size; the listener sees every solve. */
-    public MergeOutcome run(String config, int shardSize, LocalMergeEngine.Listener listener) {
-        MergeMethod method = new IterisMethod(parameters(config));
-        return new LocalMergeEngine(inputs(manualCoef(config)), method, runner(DataType.DOUBLE), samples(), shardSize)
-                .run(listener);
+    /** Settings for one merge of this case (float64 throughout), output under {@code out}. */
+    public MergeSettings settings(String method, Map<String, Object> methodParams, double[] manualCoef, int shardSize, Path out) {
+        Map<String, Object> m = new HashMap<>();
+        m.put("iteris.merge.method", method);
+        m.put("iteris.merge.base", dir.resolve("base_model.safetensors").toString());
+        m.put("iteris.merge.model", dir.resolve("e2e.json").toString());
+        m.put("iteris.merge.calibration", dir.resolve("calibration.safetensors").toString());
+        m.put("iteris.merge.precision", "float64");
+        m.put("iteris.merge.shard-size", shardSize);
+        m.put("iteris.merge.out", out.toString());
+        m.put("iteris.merge.overwrite", true);
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (int i = 0; i < adapters.size(); i++) {
+            list.add(Map.of("name", "task" + i, "path", dir.resolve(spec.get("adapters").get(i).asText()).toString(),
+                    "manual_coef", manualCoef == null ? 1.0 : manualCoef[i]));
+        }
+        m.put("iteris.merge.adapters", list);
+        methodParams.forEach((k, v) -> m.put("iteris.methods." + method + "." + k, v));
+        return MergeSettings.from(ConfigFactory.parseMap(m));
     }
 
-    /** Computes every config and the baselines, writing result_&lt;config&gt;.safetensors and baselines.safetensors. */
+    /** The settings of one IterIS config of e2e.json. */
+    public MergeSettings iterisSettings(String config, int shardSize, Path out) {
+        IterisParameters p = parameters(config);
+        Map<String, Object> params = new HashMap<>(p.asMap());
+        return settings(IterisMethod.NAME, params, manualCoef(config), shardSize, out);
+    }
+
+    /** Runs one IterIS config on the local engine with the given shard size; the listener sees every solve. */
+    public MergeOutcome run(String config, int shardSize, MergeEngine.Listener listener) {
+        return MergeEngine.LOCAL.merge(iterisSettings(config, shardSize, dir.resolve("unused-output")), listener);
+    }
+
+    /** Computes every config and the baselines on the local engine. */
     public void computeInto(Path out) {
+        computeInto(out, MergeEngine.LOCAL);
+    }
+
+    /**
+     * Computes every config and the baselines with {@code engine}, writing result_&lt;config&gt;.safetensors
+     * and baselines.safetensors into {@code out}. An engine that publishes writes its adapters under
+     * {@code out/merged/}.
+     */
+    public void computeInto(Path out, MergeEngine engine) {
         ModelRunner runner = runner(DataType.DOUBLE);
         INDArray probe = probe();
         for (String config : configNames()) {
             MergeInputs inputs = inputs(manualCoef(config));
             SafetensorsWriter w = new SafetensorsWriter().metadata("case", dir.getFileName().toString()).metadata("config", config);
-            run(config, 0, (report, merged) -> {
+            engine.merge(iterisSettings(config, 0, out.resolve("merged").resolve(config)), (report, merged) -> {
                 String k = "iter" + (report.iteration() + 1);
                 for (Map.Entry<String, LayerMergeResult> e : report.layers().entrySet()) {
-                    LayerCase.putMatrix(w, k + "." + e.getKey() + ".delta_w", e.getValue().delta());
-                    for (Iterator<Map.Entry<String, double[]>> it = e.getValue().diagnostics().entrySet().iterator(); it.hasNext(); ) {
-                        Map.Entry<String, double[]> d = it.next();
+                    LayerCase.putMatrix(w, k + "." + e.getKey() + ".delta_w", merged.get(e.getKey()));
+                    for (Map.Entry<String, double[]> d : e.getValue().diagnostics().entrySet()) {
                         LayerCase.putVector(w, k + "." + e.getKey() + "." + d.getKey(), d.getValue());
                     }
                 }
                 INDArray y = runner.run(inputs.mergedWeights(merged), probe, false).output();
-                w.add(k + ".probe_output", io.iteris.core.safetensors.DType.F64, y.shape(), y.data().asDouble());
+                w.add(k + ".probe_output", DType.F64, y.shape(), y.data().asDouble());
             });
             w.write(out.resolve("result_" + config + ".safetensors"));
         }
-        writeBaselines(out.resolve(BASELINES_FILE), runner);
-    }
-
-    private void writeBaselines(Path file, ModelRunner runner) {
         JsonNode b = spec.get("baselines");
-        Map<String, MergeMethod> methods = new LinkedHashMap<>();
-        methods.put("task_arithmetic", new TaskArithmeticMethod(b.get("task_arithmetic_lambda").asDouble()));
-        methods.put("average", new AverageMethod(null));
-        methods.put("ties", new TiesMethod(b.get("ties_density").asDouble(), b.get("ties_lambda").asDouble()));
-        methods.put("regmean", new RegMeanMethod(b.get("regmean_nondiag_scale").asDouble()));
+        Map<String, Map<String, Object>> baselines = new LinkedHashMap<>();
+        baselines.put(TaskArithmeticMethod.NAME, Map.of("lambda", b.get("task_arithmetic_lambda").asDouble()));
+        baselines.put(AverageMethod.NAME, Map.of());
+        baselines.put(TiesMethod.NAME, Map.of("density", b.get("ties_density").asDouble(), "lambda", b.get("ties_lambda").asDouble()));
+        baselines.put(RegMeanMethod.NAME, Map.of("nondiag_scale", b.get("regmean_nondiag_scale").asDouble()));
         SafetensorsWriter w = new SafetensorsWriter().metadata("case", dir.getFileName().toString());
-        MergeInputs inputs = inputs(null);
-        for (Map.Entry<String, MergeMethod> m : methods.entrySet()) {
-            MergeOutcome o = new LocalMergeEngine(inputs, m.getValue(), runner, samples(), 0).run(null);
-            for (String layer : inputs.layers()) {
+        for (Map.Entry<String, Map<String, Object>> m : baselines.entrySet()) {
+            MergeOutcome o = engine.merge(settings(m.getKey(), m.getValue(), null, 0, out.resolve("merged").resolve(m.getKey())), null);
+            for (String layer : o.deltas().keySet()) {
                 LayerCase.putMatrix(w, "baseline." + m.getKey() + "." + layer, o.deltas().get(layer));
             }
         }
-        w.write(file);
+        w.write(out.resolve(BASELINES_FILE));
     }
 }

@@ -1,6 +1,7 @@
 package io.iteris.core.vectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.linalg.Matrices;
 import io.iteris.core.safetensors.SafetensorsFile;
 
@@ -46,8 +47,13 @@ public final class VectorSuite {
         }
     }
 
-    /** Computes one case into {@code out/<case>/}, then checks it. */
+    /** Computes one case into {@code out/<case>/} on the local engine, then checks it. */
     public static CaseCheck run(Path caseDir, Path out) {
+        return run(caseDir, out, MergeEngine.LOCAL);
+    }
+
+    /** Computes one case into {@code out/<case>/} with {@code engine} (end-to-end cases), then checks it. */
+    public static CaseCheck run(Path caseDir, Path out, MergeEngine engine) {
         long t0 = System.nanoTime();
         Path target = out.resolve(caseDir.getFileName().toString());
         try {
@@ -59,7 +65,7 @@ public final class VectorSuite {
         if (layer) {
             LayerCase.open(caseDir).computeInto(target);
         } else {
-            E2eCase.open(caseDir).computeInto(target);
+            E2eCase.open(caseDir).computeInto(target, engine);
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         return layer ? checkLayer(caseDir, target, seconds) : checkE2e(caseDir, target, seconds);

@@ -1,0 +1,79 @@
+package io.iteris.actors.supervisor;
+
+import io.iteris.actors.cluster.JobCache;
+import io.iteris.core.engine.IterationReport;
+import io.iteris.core.engine.MergeEngine;
+import io.iteris.core.engine.MergeOutcome;
+import io.iteris.core.engine.Merger;
+import io.iteris.core.merge.LayerMergeResult;
+import io.iteris.core.store.CheckpointStore;
+import io.iteris.protocol.DoubleList;
+import io.iteris.protocol.IterationCompleted;
+import io.iteris.protocol.LayerSolved;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns a finished job's history into what the single-process engine would have returned, and publishes
+ * it: the same {@link MergeOutcome}, the same files.
+ */
+public final class JobFinisher {
+    private JobFinisher() {
+    }
+
+    public static Merger.Result publish(SupervisorState s) {
+        Merger.LoadedJob job = JobCache.get(s.spec());
+        return Merger.publish(job, outcome(s, null), 0);
+    }
+
+    /**
+     * The outcome recorded in the history: every completed iteration with its per-layer diagnostics and,
+     * for the last (and for every iteration when {@code sink} is given), the deltas from the store.
+     */
+    public static MergeOutcome outcome(SupervisorState s, MergeEngine.Listener sink) {
+        CheckpointStore store = new CheckpointStore(Path.of(s.spec().getStorePath()));
+        List<IterationReport> reports = new ArrayList<>();
+        List<IterationCompleted> done = s.completedIterations();
+        Map<String, INDArray> deltas = null;
+        Map<String, LayerMergeResult> results = null;
+        for (int k = 0; k < done.size(); k++) {
+            IterationCompleted c = done.get(k);
+            boolean last = k == done.size() - 1;
+            Map<String, LayerSolved> solved = s.history().get(c.getIteration());
+            results = new LinkedHashMap<>();
+            deltas = new LinkedHashMap<>();
+            Map<String, Double> change = new LinkedHashMap<>();
+            long solveNanos = 0;
+            for (String layer : s.spec().getLayersList()) {
+                LayerSolved r = solved.get(layer);
+                INDArray delta = last || sink != null ? store.get(r.getContentHash()) : null;
+                deltas.put(layer, delta);
+                results.put(layer, new LayerMergeResult(delta, diagnostics(r), r.getSolver()));
+                if (r.getHasChange()) {
+                    change.put(layer, r.getRelativeChange());
+                }
+                solveNanos += r.getSolveNanos();
+            }
+            IterationReport report = new IterationReport(c.getIteration(), results, change, s.inferenceNanos(c.getIteration()), solveNanos);
+            reports.add(report);
+            if (sink != null) {
+                sink.onIteration(report, deltas);
+            }
+        }
+        long total = done.isEmpty() ? 0 : (done.get(done.size() - 1).getAtMillis() - s.acceptedAt()) * 1_000_000L;
+        return new MergeOutcome(deltas, results, reports, total);
+    }
+
+    private static Map<String, double[]> diagnostics(LayerSolved r) {
+        Map<String, double[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, DoubleList> e : r.getDiagnosticsMap().entrySet()) {
+            out.put(e.getKey(), e.getValue().getValuesList().stream().mapToDouble(Double::doubleValue).toArray());
+        }
+        return out;
+    }
+}
