@@ -1,8 +1,12 @@
 package io.iteris.actors;
 
-import com.typesafe.config.ConfigFactory;
-import io.iteris.core.config.MergeSettings;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Message;
+import io.iteris.protocol.AdapterRef;
 import io.iteris.protocol.JobSpec;
+import io.iteris.protocol.StatisticChunk;
+import io.iteris.protocol.StatisticKind;
+import io.iteris.protocol.WorkUnitAssigned;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
@@ -11,14 +15,15 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Our Protobuf messages travel through Pekko's own serializer, with Java serialization off. */
 class ProtocolSerializationTest {
-    private static final ActorTestKit testKit = ActorTestKit.create();
+    private static final ActorTestKit testKit = ActorTestKit.create(
+            com.typesafe.config.ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0"));
 
     @AfterAll
     static void shutdown() {
@@ -26,20 +31,19 @@ class ProtocolSerializationTest {
     }
 
     @Test
-    void jobSpecRoundTripsThroughPekkoProtobufSerializer() {
-        MergeSettings s = MergeSettings.from(ConfigFactory.parseMap(Map.of(
-                "iteris.merge.base", "/models/base",
-                "iteris.merge.out", "/tmp/merged",
-                "iteris.merge.adapters", List.of(Map.of("name", "math", "path", "/a/math", "manual_coef", 0.5)))));
-        JobSpec spec = JobSpecs.of("job-1", s, 5);
+    void commandsAndEventsRoundTripThroughPekkoProtobufSerializer() {
+        JobSpec spec = JobSpec.newBuilder().setJobId("job-1").setBasePath("/models/base").setMethod("iteris").setIterations(5)
+                .addAdapters(AdapterRef.newBuilder().setName("math").setPath("/a/math").setManualCoef(0.5)).build();
+        StatisticChunk chunk = StatisticChunk.newBuilder().setJobId("job-1").setLayer("layers.0.proj").setKind(StatisticKind.STATISTIC_H)
+                .setData(ByteString.copyFrom(new byte[]{1, 2, 3})).setChunkCount(1).build();
         Serialization serialization = SerializationExtension.get(testKit.system().classicSystem());
-        Serializer serializer = serialization.findSerializerFor(spec);
-        assertTrue(serializer.getClass().getName().endsWith("ProtobufSerializer"), serializer.getClass().getName());
-        byte[] bytes = serialization.serialize(spec).get();
-        JobSpec back = (JobSpec) serialization.deserialize(bytes, serializer.identifier(), JobSpec.class.getName()).get();
-        assertEquals(spec, back);
-        assertEquals(0.5, back.getAdapters(0).getManualCoef());
-        assertEquals("iteris", back.getMethod());
-        assertEquals(false, testKit.system().settings().config().getBoolean("pekko.actor.allow-java-serialization"));
+        for (Message m : List.<Message>of(spec, chunk, WorkUnitAssigned.newBuilder().setWorker("w").build())) {
+            Serializer serializer = serialization.findSerializerFor(m);
+            assertTrue(serializer.getClass().getName().endsWith("ProtobufSerializer"), serializer.getClass().getName());
+            byte[] bytes = serialization.serialize(m).get();
+            Object back = serialization.deserialize(bytes, serializer.identifier(), m.getClass().getName()).get();
+            assertEquals(m, back);
+        }
+        assertFalse(testKit.system().settings().config().getBoolean("pekko.actor.allow-java-serialization"));
     }
 }

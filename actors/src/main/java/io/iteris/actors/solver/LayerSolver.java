@@ -134,7 +134,7 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         if (done == null) {
             List<MissingUnit> missing = missing(spec, it);
             if (!missing.isEmpty()) {
-                MergeSupervisor.tell(getContext().getSystem(), spec.getJobId(), MissingStatistics.newBuilder()
+                reply(cmd, MissingStatistics.newBuilder()
                         .setJobId(spec.getJobId()).setLayer(layer).setIteration(it).addAllMissing(missing).build());
                 return this;
             }
@@ -142,7 +142,7 @@ public final class LayerSolver extends AbstractBehavior<Message> {
                 done = solve(spec, it, cmd.getPreviousHash());
             } catch (RuntimeException e) {
                 getContext().getLog().error("layer {}: solve of iteration {} failed", layer, it, e);
-                MergeSupervisor.tell(getContext().getSystem(), spec.getJobId(), LayerFailed.newBuilder().setJobId(spec.getJobId())
+                reply(cmd, LayerFailed.newBuilder().setJobId(spec.getJobId())
                         .setLayer(layer).setIteration(it).setReason(String.valueOf(e.getMessage())).build());
                 return this;
             }
@@ -150,8 +150,17 @@ public final class LayerSolver extends AbstractBehavior<Message> {
             solvedUpTo = Math.max(solvedUpTo, it);
             merged.keySet().removeIf(k -> k.iteration() <= it);
         }
-        MergeSupervisor.tell(getContext().getSystem(), spec.getJobId(), done);
+        reply(cmd, done);
         return this;
+    }
+
+    /** To the job's supervisor through sharding (wherever it lives now), or to an explicit reply_to. */
+    private void reply(SolveLayer cmd, Message msg) {
+        if (cmd.getReplyTo().isEmpty()) {
+            MergeSupervisor.tell(getContext().getSystem(), cmd.getSpec().getJobId(), msg);
+        } else {
+            refs.<Message>resolveActorRef(cmd.getReplyTo()).tell(msg);
+        }
     }
 
     private List<MissingUnit> missing(JobSpec spec, int it) {

@@ -1,0 +1,68 @@
+package io.iteris.actors.client;
+
+import com.google.protobuf.Message;
+import io.iteris.actors.supervisor.MergeSupervisor;
+import io.iteris.protocol.JobProgress;
+import io.iteris.protocol.JobSpec;
+import io.iteris.protocol.SubmitJob;
+import io.iteris.protocol.SupervisorTick;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * Submits a job and follows it to its end. The submission is repeated every few seconds (it is idempotent),
+ * which also re-subscribes to a supervisor that was restarted on another node.
+ */
+public final class JobClient {
+    private JobClient() {
+    }
+
+    /** Submits {@code spec} and blocks until the job completes or fails; returns the final progress. */
+    public static JobProgress run(ActorSystem<?> system, JobSpec spec, Consumer<JobProgress> onProgress, Duration timeout) {
+        CompletableFuture<JobProgress> result = new CompletableFuture<>();
+        system.systemActorOf(follower(spec, onProgress, result), "job-client-" + spec.getJobId() + "-" + System.nanoTime(), Props.empty());
+        try {
+            return result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("job " + spec.getJobId() + " did not finish within " + timeout, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private static Behavior<Message> follower(JobSpec spec, Consumer<JobProgress> onProgress, CompletableFuture<JobProgress> result) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+            String self = ActorRefResolver.get(ctx.getSystem()).toSerializationFormat(ctx.getSelf());
+            SubmitJob submit = SubmitJob.newBuilder().setSpec(spec).setReplyTo(self).build();
+            MergeSupervisor.tell(ctx.getSystem(), spec.getJobId(), submit);
+            timers.startTimerWithFixedDelay(SupervisorTick.getDefaultInstance(), Duration.ofSeconds(3));
+            return Behaviors.receive(Message.class)
+                    .onMessage(SupervisorTick.class, t -> {
+                        MergeSupervisor.tell(ctx.getSystem(), spec.getJobId(), submit);
+                        return Behaviors.same();
+                    })
+                    .onMessage(JobProgress.class, p -> {
+                        onProgress.accept(p);
+                        if (p.getCompleted() || p.getFailed()) {
+                            result.complete(p);
+                            return Behaviors.stopped();
+                        }
+                        return Behaviors.same();
+                    })
+                    .build();
+        }));
+    }
+}

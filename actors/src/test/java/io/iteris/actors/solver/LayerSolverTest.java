@@ -1,0 +1,145 @@
+package io.iteris.actors.solver;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Message;
+import com.typesafe.config.ConfigFactory;
+import io.iteris.actors.cluster.JobSpecs;
+import io.iteris.actors.stream.StatisticStreams;
+import io.iteris.core.engine.IterationReport;
+import io.iteris.core.engine.MergeEngine;
+import io.iteris.core.engine.Merger;
+import io.iteris.core.engine.ShardInference;
+import io.iteris.core.stats.GramStatistics;
+import io.iteris.core.store.CheckpointStore;
+import io.iteris.core.vectors.E2eCase;
+import io.iteris.protocol.ChunkAck;
+import io.iteris.protocol.JobSpec;
+import io.iteris.protocol.LayerSolved;
+import io.iteris.protocol.MissingStatistics;
+import io.iteris.protocol.SolveLayer;
+import io.iteris.protocol.StatisticChunk;
+import io.iteris.protocol.StatisticKind;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A layer solver fed by hand: contributions duplicated, out of order, corrupted or stale are each used once
+ * or not at all, and the result is the content hash the local engine's ΔW has.
+ */
+class LayerSolverTest {
+    static final String LAYER = "layers.1.proj";
+    static ActorTestKit kit;
+    @TempDir
+    static Path tmp;
+    static E2eCase e2e;
+    static JobSpec spec;
+    static ShardInference inference;
+    static List<Map<String, INDArray>> localDeltas = new ArrayList<>();
+
+    @BeforeAll
+    static void setUp() {
+        kit = ActorTestKit.create(ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0"));
+        e2e = E2eCase.open(Path.of("..", "core", "src", "test", "resources", "vectors", "e2e_mlp_feedforward").toAbsolutePath().normalize());
+        var settings = e2e.iterisSettings("default", 2, tmp.resolve("out"));
+        Merger.LoadedJob job = Merger.load(settings);
+        spec = JobSpecs.of("solver-test", job, tmp.resolve("store"));
+        inference = new ShardInference(job.inputs(), job.runner(), job.samples(), 2);
+        MergeEngine.LOCAL.merge(settings, (IterationReport r, Map<String, INDArray> m) -> localDeltas.add(m));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        kit.shutdownTestKit();
+    }
+
+    private static String ref(ActorRef<?> r) {
+        return ActorRefResolver.get(kit.system()).toSerializationFormat(r);
+    }
+
+    /** Every chunk of every shard's statistics of one iteration for LAYER, in small chunks. */
+    private static List<StatisticChunk> chunks(int iteration, Map<String, INDArray> merged, String replyTo) {
+        List<StatisticChunk> out = new ArrayList<>();
+        for (int t = 0; t < spec.getShardsPerTaskCount(); t++) {
+            for (int s = 0; s < spec.getShardsPerTask(t); s++) {
+                GramStatistics g = inference.statistics(t, s, merged).get(LAYER);
+                List<StatisticKind> kinds = iteration == 0 ? List.of(StatisticKind.STATISTIC_G)
+                        : List.of(StatisticKind.STATISTIC_C, StatisticKind.STATISTIC_H);
+                for (StatisticKind k : kinds) {
+                    INDArray m = k == StatisticKind.STATISTIC_G ? g.g() : k == StatisticKind.STATISTIC_C ? g.c() : g.h();
+                    out.addAll(StatisticStreams.chunks(spec.getJobId(), new StatisticStreams.Key(LAYER, iteration, t, s, k), m, g.rows(), 2048, replyTo));
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void duplicatedShuffledCorruptedAndStaleContributionsAreEachHandled() {
+        ActorRef<Message> solver = kit.spawn(LayerSolver.create(LayerSolver.entityId(spec.getJobId(), LAYER)));
+        TestProbe<Message> probe = kit.createTestProbe(Message.class);
+        String replyTo = ref(probe.getRef());
+        CheckpointStore store = new CheckpointStore(Path.of(spec.getStorePath()));
+
+        // asked too early, the solver names every unit it lacks, G included
+        solver.tell(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(0).setReplyTo(replyTo).build());
+        MissingStatistics missing = probe.expectMessageClass(MissingStatistics.class);
+        int units = spec.getShardsPerTaskList().stream().mapToInt(Integer::intValue).sum();
+        assertEquals(units, missing.getMissingCount());
+        assertTrue(missing.getMissing(0).getIncludeG());
+
+        // iteration 0: every chunk twice, in random order; one corrupted copy first
+        List<StatisticChunk> g = chunks(0, null, replyTo);
+        List<StatisticChunk> sent = new ArrayList<>(g);
+        sent.addAll(g);
+        Collections.shuffle(sent, new Random(7));
+        StatisticChunk corrupt = g.get(0).toBuilder().setData(ByteString.copyFrom(new byte[g.get(0).getData().size()])).build();
+        solver.tell(corrupt);
+        assertFalse(probe.expectMessageClass(ChunkAck.class).getAccepted(), "a chunk failing its checksum is refused");
+        sent.forEach(solver::tell);
+        for (int i = 0; i < sent.size(); i++) {
+            assertTrue(probe.expectMessageClass(ChunkAck.class).getAccepted());
+        }
+        solver.tell(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(0).setReplyTo(replyTo).build());
+        LayerSolved first = probe.expectMessageClass(LayerSolved.class, Duration.ofSeconds(30));
+        assertEquals(store.put(localDeltas.get(0).get(LAYER)), first.getContentHash(), "same bits as the local engine");
+
+        // iteration 1, out of order
+        Map<String, INDArray> merged = localDeltas.get(0);
+        List<StatisticChunk> ch = chunks(1, merged, replyTo);
+        Collections.reverse(ch);
+        ch.forEach(solver::tell);
+        probe.receiveSeveralMessages(ch.size());
+        solver.tell(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(1).setPreviousHash(first.getContentHash())
+                .setReplyTo(replyTo).build());
+        LayerSolved second = probe.expectMessageClass(LayerSolved.class, Duration.ofSeconds(30));
+        assertEquals(store.put(localDeltas.get(1).get(LAYER)), second.getContentHash());
+        assertTrue(second.getHasChange() && second.getRelativeChange() > 0);
+
+        // a stale contribution for the solved iteration, with other values, changes nothing
+        List<StatisticChunk> stale = chunks(1, localDeltas.get(1), replyTo);
+        stale.forEach(solver::tell);
+        probe.receiveSeveralMessages(stale.size());
+        solver.tell(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(1).setPreviousHash(first.getContentHash())
+                .setReplyTo(replyTo).build());
+        assertEquals(second, probe.expectMessageClass(LayerSolved.class));
+    }
+}
