@@ -4,53 +4,62 @@ import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.cluster.IterisNode;
 import io.iteris.core.engine.MergeEngine;
-import io.iteris.core.engine.MergeOutcome;
-import io.iteris.core.linalg.Matrices;
-import io.iteris.core.vectors.E2eCase;
+import io.iteris.core.safetensors.SafetensorsFile;
+import io.iteris.core.vectors.VectorSuite;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/** The end-to-end golden cases through the actor engine, with 1, 2 and 3 workers, against the local engine. */
 class ActorEngineTest {
     @TempDir
     Path tmp;
 
     static IterisNode node(Path workDir, int workers) {
-        return IterisNode.start(ConfigFactory.parseMap(Map.of(
+        IterisNode node = IterisNode.start(ConfigFactory.parseMap(Map.of(
                 "pekko.remote.artery.canonical.port", 0,
                 "iteris.engine.workers-per-node", workers,
                 "iteris.engine.work-dir", workDir.toString())));
+        node.awaitUp(Duration.ofSeconds(30));
+        return node;
     }
 
     @Test
-    void oneNodeMergeIsBitIdenticalToTheLocalEngine() {
-        E2eCase e2e = E2eCase.open(TestData.vectors("e2e_mlp_feedback"));
-        List<Map<String, INDArray>> local = new ArrayList<>();
-        MergeOutcome expected = MergeEngine.LOCAL.merge(e2e.iterisSettings("default", 2, tmp.resolve("local")), (r, m) -> local.add(m));
-        try (IterisNode node = node(tmp.resolve("work"), 2)) {
-            node.awaitUp(Duration.ofSeconds(30));
-            List<Map<String, INDArray>> actor = new ArrayList<>();
-            MergeOutcome got = new ActorEngine(node).merge(e2e.iterisSettings("default", 2, tmp.resolve("out")), (r, m) -> actor.add(m));
-            assertEquals(local.size(), actor.size());
-            for (int k = 0; k < local.size(); k++) {
-                for (String layer : local.get(k).keySet()) {
-                    assertArrayEquals(Matrices.toArray(local.get(k).get(layer)), Matrices.toArray(actor.get(k).get(layer)),
-                            "iteration " + (k + 1) + " layer " + layer);
+    void resultsAreByteIdenticalForAnyWorkerCountAndToTheLocalEngine() throws Exception {
+        for (String name : List.of("e2e_mlp_feedback", "e2e_mlp_feedforward")) {
+            Path local = tmp.resolve("local");
+            VectorSuite.CaseCheck reference = VectorSuite.run(TestData.vectors(name), local, MergeEngine.LOCAL);
+            assertTrue(reference.passed());
+            for (int workers = 1; workers <= 3; workers++) {
+                Path out = tmp.resolve("actors-" + workers);
+                try (IterisNode node = node(tmp.resolve("work-" + workers), workers)) {
+                    VectorSuite.CaseCheck check = VectorSuite.run(TestData.vectors(name), out, new ActorEngine(node));
+                    assertTrue(check.passed(), name + " with " + workers + " workers: " + check);
                 }
+                for (String file : List.of("result_default.safetensors", "baselines.safetensors")) {
+                    assertSameTensors(local.resolve(name).resolve(file), out.resolve(name).resolve(file));
+                }
+                assertTrue(Files.exists(out.resolve(name).resolve("merged/default/adapter_model.safetensors")),
+                        "the supervisor published the adapter");
             }
-            for (String layer : expected.deltas().keySet()) {
-                assertEquals(0, Arrays.compare(Matrices.toArray(expected.deltas().get(layer)), Matrices.toArray(got.deltas().get(layer))));
-            }
+        }
+    }
+
+    static void assertSameTensors(Path a, Path b) {
+        SafetensorsFile x = SafetensorsFile.open(a);
+        SafetensorsFile y = SafetensorsFile.open(b);
+        assertEquals(x.names(), y.names());
+        for (String n : x.names()) {
+            assertArrayEquals(x.readDoubles(n), y.readDoubles(n), n + " differs between " + a + " and " + b);
         }
     }
 }

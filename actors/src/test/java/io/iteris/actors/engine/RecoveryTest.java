@@ -1,0 +1,116 @@
+package io.iteris.actors.engine;
+
+import com.google.protobuf.Message;
+import io.iteris.actors.client.ActorEngine;
+import io.iteris.actors.client.JobHistory;
+import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.supervisor.SupervisorState;
+import io.iteris.core.engine.MergeEngine;
+import io.iteris.core.engine.MergeOutcome;
+import io.iteris.core.engine.Merger;
+import io.iteris.core.linalg.Matrices;
+import io.iteris.core.vectors.E2eCase;
+import io.iteris.protocol.IterationCompleted;
+import io.iteris.protocol.IterationStarted;
+import io.iteris.protocol.JobCompleted;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A job whose every node goes down mid-run resumes from its journal on a new node: the iterations completed
+ * before are not redone, none is lost, and the result is bit-identical to an uninterrupted run.
+ */
+class RecoveryTest {
+    static final int ITERATIONS = 24;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void resumesFromTheH2Journal() throws Exception {
+        resumeAfterNodeLoss("");
+    }
+
+    @Test
+    @EnabledIfEnvironmentVariable(named = "ITERIS_TEST_POSTGRES_URL", matches = "jdbc:postgresql:.*")
+    void resumesFromThePostgresJournal() throws Exception {
+        resumeAfterNodeLoss(System.getenv("ITERIS_TEST_POSTGRES_URL"));
+    }
+
+    private void resumeAfterNodeLoss(String journal) throws Exception {
+        E2eCase e2e = E2eCase.open(TestData.vectors("e2e_mlp_feedback"));
+        var settings = e2e.settings("iteris", Map.of("iterations", ITERATIONS, "alpha_1", 1e-4, "alpha_2", 1e-4),
+                null, 2, tmp.resolve("out"));
+        MergeOutcome expected = MergeEngine.LOCAL.merge(settings, null);
+        Merger.LoadedJob job = Merger.load(settings);
+        String jobId = ActorEngine.newJobId();
+        Path work = tmp.resolve("work");
+
+        int port = Nodes.freePort();
+        IterisNode first = Nodes.start(port, port, work, 2, journal, Map.of());
+        first.awaitUp(Duration.ofSeconds(30));
+        CompletableFuture.runAsync(() -> {
+            try {
+                new ActorEngine(first, p -> { }, Duration.ofMinutes(2)).submit(job, jobId, null);
+            } catch (RuntimeException expectedWhenTheNodeGoes) {
+                // the node is taken down under it
+            }
+        });
+        int reached = waitForIterations(first, jobId, 3);
+        first.close();
+
+        int port2 = Nodes.freePort();
+        try (IterisNode second = Nodes.start(port2, port2, work, 2, journal, Map.of())) {
+            second.awaitUp(Duration.ofSeconds(30));
+            MergeOutcome got = new ActorEngine(second).submit(job, jobId, null).outcome();
+            for (String layer : expected.deltas().keySet()) {
+                assertArrayEquals(Matrices.toArray(expected.deltas().get(layer)), Matrices.toArray(got.deltas().get(layer)), layer);
+            }
+            Map<Integer, Integer> started = new HashMap<>();
+            Map<Integer, Integer> completed = new HashMap<>();
+            int jobsCompleted = 0;
+            for (EventEnvelope e : JobHistory.events(second.system(), jobId)) {
+                Message m = (Message) e.event();
+                if (m instanceof IterationStarted s) {
+                    started.merge(s.getIteration(), 1, Integer::sum);
+                } else if (m instanceof IterationCompleted c) {
+                    completed.merge(c.getIteration(), 1, Integer::sum);
+                } else if (m instanceof JobCompleted) {
+                    jobsCompleted++;
+                }
+            }
+            assertTrue(reached >= 3 && reached < ITERATIONS, "the first node went down mid-job, after " + reached + " iterations");
+            for (int k = 0; k < ITERATIONS; k++) {
+                assertEquals(1, started.getOrDefault(k, 0), "iteration " + (k + 1) + " started once");
+                assertEquals(1, completed.getOrDefault(k, 0), "iteration " + (k + 1) + " completed once");
+            }
+            assertEquals(1, jobsCompleted);
+        }
+    }
+
+    /** Polls the journal until at least {@code n} iterations are completed; returns how many are. */
+    private static int waitForIterations(IterisNode node, String jobId, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            SupervisorState s = JobHistory.replay(node.system(), jobId);
+            if (s.completedIterations().size() >= n) {
+                return s.completedIterations().size();
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("job did not reach iteration " + n);
+    }
+}
