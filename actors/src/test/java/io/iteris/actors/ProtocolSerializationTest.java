@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Our Protobuf messages travel through Pekko's own serializer, with Java serialization off. */
 class ProtocolSerializationTest {
     private static final ActorTestKit testKit = ActorTestKit.create(
-            com.typesafe.config.ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0"));
+            com.typesafe.config.ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0")
+                    .withFallback(com.typesafe.config.ConfigFactory.parseResources("iteris-cluster.conf")));
 
     @AfterAll
     static void shutdown() {

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code bin/iteris}: parses the command line and hands over to one sub-command. */
 @Command(name = "iteris", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Merges LoRA adapters of one base model into one adapter (IterIS and baselines).",
-        subcommands = {MergeCommand.class, VectorsCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {MergeCommand.class, NodeCommand.class, EventsCommand.class, VectorsCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
@@ -18,7 +19,8 @@ public final class Main implements Runnable {
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             // A user error gets one clear line; a bug keeps its stack trace.
             if (e instanceof IllegalArgumentException || e instanceof io.iteris.core.safetensors.SafetensorsException
-                    || e instanceof io.iteris.core.peft.AdapterException || e instanceof java.io.UncheckedIOException) {
+                    || e instanceof io.iteris.core.peft.AdapterException || e instanceof java.io.UncheckedIOException
+                    || e instanceof IllegalStateException) {
                 cmd.getErr().println("iteris: error: " + e.getMessage());
             } else {
                 e.printStackTrace(cmd.getErr());

@@ -6,7 +6,10 @@ import com.typesafe.config.ConfigParseOptions;
 import io.iteris.core.config.MergeSettings;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.engine.IterationReport;
+import io.iteris.actors.client.ActorEngine;
+import io.iteris.actors.cluster.IterisNode;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -16,6 +19,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 
 /** {@code iteris merge}: flags and an optional HOCON file onto {@code iteris.merge}, then one merge. */
@@ -62,12 +66,29 @@ public final class MergeCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any setting, e.g. --set iteris.methods.iteris.alpha_1=1e-5")
     Map<String, String> settings = new LinkedHashMap<>();
 
+    @Option(names = "--job-id", description = "the job's id; give an earlier job's id to resume it from its journal")
+    String jobId;
+
+    @Mixin
+    EngineOptions engine = new EngineOptions();
+
     @Override
     public Integer call() {
         MergeSettings s = MergeSettings.from(config());
-        System.err.printf("merging %d adapters with %s%n", s.adapters().size(), s.method());
-        Merger.Result r = Merger.run(s, (report, merged) -> progress(report));
-        print(r);
+        boolean resume = jobId != null;
+        if (engine.local()) {
+            System.err.printf("merging %d adapters with %s in this process%n", s.adapters().size(), s.method());
+            print(Merger.run(s, (report, merged) -> progress(report)));
+            return 0;
+        }
+        Merger.LoadedJob job = resume ? Merger.loadInputs(s) : Merger.load(s);
+        String id = resume ? jobId : ActorEngine.newJobId();
+        System.err.printf("merging %d adapters with %s on the actor engine, job %s%n", s.adapters().size(), s.method(), id);
+        try (IterisNode node = engine.start(id)) {
+            ProgressPrinter printer = new ProgressPrinter(System.err);
+            Merger.Result r = new ActorEngine(node, printer::onProgress, Duration.ofDays(7)).submit(job, id, null);
+            print(r);
+        }
         return 0;
     }
 

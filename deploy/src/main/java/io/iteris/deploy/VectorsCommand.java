@@ -1,7 +1,11 @@
 package io.iteris.deploy;
 
+import io.iteris.actors.client.ActorEngine;
+import io.iteris.actors.cluster.IterisNode;
+import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.vectors.VectorSuite;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -20,20 +24,26 @@ public final class VectorsCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "where results go: OUT/<case>/...")
     Path out;
 
-    @Option(names = "--engine", defaultValue = "local", description = "local (the actor engine arrives with the next release)")
-    String engine;
+    @Mixin
+    EngineOptions engine = new EngineOptions();
 
     @Override
     public Integer call() {
-        if (!engine.equals("local")) {
-            throw new IllegalArgumentException("--engine " + engine + " is not available yet; use --engine local");
+        if (engine.local()) {
+            return run(MergeEngine.LOCAL);
         }
+        try (IterisNode node = engine.start("vectors-" + ActorEngine.newJobId())) {
+            return run(new ActorEngine(node));
+        }
+    }
+
+    private int run(MergeEngine mergeEngine) {
         long t0 = System.nanoTime();
         List<Path> cases = VectorSuite.cases(dir);
         int failed = 0;
         System.out.printf("%-28s %8s  %-40s %10s %9s %7s%n", "case", "compared", "worst key", "rel error", "tolerance", "result");
         for (Path c : cases) {
-            VectorSuite.CaseCheck r = VectorSuite.run(c, out);
+            VectorSuite.CaseCheck r = VectorSuite.run(c, out, mergeEngine);
             String verdict = !r.hasExpected() ? "computed" : r.passed() ? "ok" : "FAIL";
             if (!r.passed()) {
                 failed++;
@@ -45,7 +55,8 @@ public final class VectorsCommand implements Callable<Integer> {
                 System.out.println("  missing results: " + r.missing());
             }
         }
-        System.out.printf("%d cases, %d failed, %.1f s; results in %s%n", cases.size(), failed, (System.nanoTime() - t0) / 1e9, out);
+        System.out.printf("%d cases, %d failed, %.1f s on the %s engine; results in %s%n", cases.size(), failed,
+                (System.nanoTime() - t0) / 1e9, engine.local() ? "local" : "actor", out);
         return failed == 0 ? 0 : 1;
     }
 }

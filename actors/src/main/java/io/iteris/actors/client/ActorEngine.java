@@ -7,10 +7,12 @@ import io.iteris.actors.supervisor.SupervisorState;
 import io.iteris.core.config.MergeSettings;
 import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.engine.MergeOutcome;
+import io.iteris.core.engine.MergeReport;
 import io.iteris.core.engine.Merger;
 import io.iteris.protocol.JobProgress;
 import io.iteris.protocol.JobSpec;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.function.Consumer;
@@ -46,17 +48,14 @@ public final class ActorEngine implements MergeEngine {
 
     /** Runs a loaded (checked) job under {@code jobId}; fails with the supervisor's reason if the job fails. */
     public Merger.Result submit(Merger.LoadedJob job, String jobId, Listener listener) {
-        JobSpec spec = JobSpecs.of(jobId, job, node.workDir().resolve("store"));
+        JobSpec spec = JobSpecs.of(jobId, job, node.storeDir());
         JobProgress last = JobClient.run(node.system(), spec, progress, timeout);
         if (last.getFailed()) {
             throw new IllegalStateException("merge job " + jobId + " failed: " + last.getMessage());
         }
         SupervisorState history = JobHistory.replay(node.system(), jobId);
         MergeOutcome outcome = JobFinisher.outcome(history, listener);
-        return new Merger.Result(settingsOut(job), job.method(), job.inputs(), outcome, java.util.Map.of());
-    }
-
-    private static java.nio.file.Path settingsOut(Merger.LoadedJob job) {
-        return job.settings().out();
+        Path out = job.settings().out();
+        return new Merger.Result(out, job.method(), job.inputs(), outcome, MergeReport.energyKept(out.resolve(Merger.REPORT_FILE)));
     }
 }

@@ -28,14 +28,16 @@ public final class IterisNode implements AutoCloseable {
     private final ActorSystem<Void> system;
     private final EngineSettings settings;
     private final Path workDir;
+    private final Path storeDir;
 
-    private IterisNode(ActorSystem<Void> system, EngineSettings settings, Path workDir) {
+    private IterisNode(ActorSystem<Void> system, EngineSettings settings, Path workDir, Path storeDir) {
         this.system = system;
         this.settings = settings;
         this.workDir = workDir;
+        this.storeDir = storeDir;
     }
 
-    /** Starts a node from {@code overrides} layered over application.conf and reference.conf. */
+    /** Starts a node from {@code overrides} layered over application.conf, iteris-cluster.conf and reference.conf. */
     public static IterisNode start(Config overrides) {
         Config config = resolve(overrides);
         EngineSettings settings = EngineSettings.from(config);
@@ -61,12 +63,17 @@ public final class IterisNode implements AutoCloseable {
             system.terminate();
             throw e;
         }
-        return new IterisNode(system, settings, workDir);
+        String store = config.getString("iteris.engine.store-dir");
+        return new IterisNode(system, settings, workDir, store.isEmpty() ? workDir.resolve("store") : Path.of(store).toAbsolutePath());
     }
 
     /** The node's full configuration: journal database, roles and work directory filled in. */
     static Config resolve(Config overrides) {
-        Config c = overrides.withFallback(ConfigFactory.load()).resolve();
+        Config c = overrides.withFallback(ConfigFactory.defaultOverrides())
+                .withFallback(ConfigFactory.defaultApplication())
+                .withFallback(ConfigFactory.parseResources(IterisNode.class.getClassLoader(), "iteris-cluster.conf"))
+                .withFallback(ConfigFactory.defaultReference())
+                .resolve();
         Path workDir = Path.of(c.getString("iteris.engine.work-dir")).toAbsolutePath();
         String url = c.getString("iteris.engine.journal");
         if (url.isEmpty()) {
@@ -111,6 +118,11 @@ public final class IterisNode implements AutoCloseable {
 
     public Path workDir() {
         return workDir;
+    }
+
+    /** The checkpoint store jobs submitted from this node use (shared by every node of a cluster). */
+    public Path storeDir() {
+        return storeDir;
     }
 
     /** Waits until this node is an Up member of its cluster. */

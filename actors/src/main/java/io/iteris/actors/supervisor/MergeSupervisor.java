@@ -386,7 +386,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
                     JobCache.evict(jobId);
                 }
             }
-            Progress.send(ctx, refs, subscribers, s, Progress.describe(evs.get(evs.size() - 1)));
+            Progress.send(ctx, refs, subscribers, s, Progress.describe(evs));
         });
     }
 

@@ -17,7 +17,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import java.util.Set;
 
 /** What a job's watchers are told: where the job stands, in one message, after every step. */
-final class Progress {
+public final class Progress {
     private Progress() {
     }
 
@@ -41,8 +41,21 @@ final class Progress {
         }
     }
 
+    /** One line for a batch of events persisted together: its most telling event. */
+    public static String describe(java.util.List<Message> batch) {
+        for (Class<?> c : java.util.List.of(JobFailed.class, JobCompleted.class, IterationCompleted.class, IterationStarted.class,
+                WorkUnitReassigned.class, JobAccepted.class)) {
+            for (Message m : batch) {
+                if (c.isInstance(m)) {
+                    return describe(m);
+                }
+            }
+        }
+        return describe(batch.get(batch.size() - 1));
+    }
+
     /** One line for an event. */
-    static String describe(Message e) {
+    public static String describe(Message e) {
         if (e instanceof JobAccepted a) {
             return "job accepted: " + a.getSpec().getMethod() + ", " + a.getSpec().getAdaptersCount() + " adapters, "
                     + a.getSpec().getLayersCount() + " layers";

@@ -57,7 +57,8 @@ class LayerSolverTest {
 
     @BeforeAll
     static void setUp() {
-        kit = ActorTestKit.create(ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0"));
+        kit = ActorTestKit.create(ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0")
+                .withFallback(ConfigFactory.parseResources("iteris-cluster.conf")));
         e2e = E2eCase.open(Path.of("..", "core", "src", "test", "resources", "vectors", "e2e_mlp_feedforward").toAbsolutePath().normalize());
         var settings = e2e.iterisSettings("default", 2, tmp.resolve("out"));
         Merger.LoadedJob job = Merger.load(settings);

@@ -19,6 +19,21 @@ public final class MergeReport {
     private MergeReport() {
     }
 
+    /** Per layer the SVD energy kept, read back from a written report (empty when absent). */
+    public static Map<String, Double> energyKept(Path file) {
+        Map<String, Double> out = new java.util.LinkedHashMap<>();
+        try {
+            new ObjectMapper().readTree(file.toFile()).path("layers").fields().forEachRemaining(e -> {
+                if (e.getValue().has("svd_energy_kept")) {
+                    out.put(e.getKey(), e.getValue().get("svd_energy_kept").asDouble());
+                }
+            });
+        } catch (IOException e) {
+            return Map.of();
+        }
+        return out;
+    }
+
     public static void write(Path file, MergeSettings s, MergeMethod method, MergeInputs inputs, MergeOutcome outcome,
                              Map<String, Double> energyKept, Map<String, Double> timings) {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
