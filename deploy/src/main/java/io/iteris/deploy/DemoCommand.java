@@ -2,6 +2,8 @@ package io.iteris.deploy;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.iteris.actors.client.ActorEngine;
+import io.iteris.actors.cluster.IterisNode;
 import io.iteris.core.config.MergeSettings;
 import io.iteris.core.demo.DemoExample;
 import io.iteris.core.demo.SkillKept;
@@ -13,6 +15,7 @@ import io.iteris.core.model.ModelRunner;
 import io.iteris.core.model.TanhMlpRunner;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -39,6 +42,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", description = "where the merged adapters go (default: a directory under the system temp dir)")
     Path out;
 
+    @Mixin
+    EngineOptions engine = new EngineOptions();
+
     @Option(names = "--regenerate", hidden = true, description = "rewrite the example files from the generator, seed 7")
     boolean regenerate;
 
@@ -54,21 +60,30 @@ public final class DemoCommand implements Callable<Integer> {
             throw new IllegalArgumentException(dir + " holds no example (adapters/ missing); pass --example DIR");
         }
         Path outDir = out != null ? out : Path.of(System.getProperty("java.io.tmpdir"), "iteris-demo");
-        System.out.printf("iteris demo: merging %d task LoRAs (%s) on a %d-layer tanh MLP, %d calibration samples per task%n%n",
-                DemoExample.TASKS.size(), String.join(", ", DemoExample.TASKS), DemoExample.LAYERS.size(),
-                DemoExample.CALIBRATION_SAMPLES);
+        System.out.printf("iteris demo: merging %d task LoRAs (%s) on a %d-layer tanh MLP, %d calibration samples per task,%n"
+                        + "on the %s%n%n", DemoExample.TASKS.size(), String.join(", ", DemoExample.TASKS), DemoExample.LAYERS.size(),
+                DemoExample.CALIBRATION_SAMPLES, engine.local() ? "local engine" : "actor engine (one node in this JVM, " + engine.workers + " inference workers)");
         Map<String, double[]> table = new LinkedHashMap<>();
         Merger.Result iteris = null;
-        for (String method : METHODS) {
-            List<IterationReport> reports = new ArrayList<>();
-            Merger.Result r = Merger.run(settings(dir, outDir, method), (report, merged) -> reports.add(report));
-            if (method.equals("iteris")) {
-                iteris = r;
-                StringBuilder line = new StringBuilder("IterIS convergence, max relative change of dW per solve:");
-                reports.stream().skip(1).forEach(rep -> line.append(String.format(" %.1e", rep.maxRelativeChange())));
-                System.out.println(line);
+        IterisNode node = engine.local() ? null : engine.start("demo-" + ActorEngine.newJobId());
+        try {
+            for (String method : METHODS) {
+                List<IterationReport> reports = new ArrayList<>();
+                MergeSettings s = settings(dir, outDir, method);
+                Merger.Result r = engine.local() ? Merger.run(s, (report, merged) -> reports.add(report))
+                        : new ActorEngine(node).submit(Merger.load(s), ActorEngine.newJobId(), (report, merged) -> reports.add(report));
+                if (method.equals("iteris")) {
+                    iteris = r;
+                    StringBuilder line = new StringBuilder("IterIS convergence, max relative change of dW per solve:");
+                    reports.stream().skip(1).forEach(rep -> line.append(String.format(" %.1e", rep.maxRelativeChange())));
+                    System.out.println(line);
+                }
+                table.put(r.method().displayName(), evaluate(dir, r));
             }
-            table.put(r.method().displayName(), evaluate(dir, r));
+        } finally {
+            if (node != null) {
+                node.close();
+            }
         }
         printTable(table);
         System.out.printf("%nThe IterIS adapter (PEFT format) and its merge-report.json are in %s%n", iteris.out());

@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
+        // Initialise logging before any library thread logs, so nothing is queued and replayed.
+        org.slf4j.LoggerFactory.getLogger(Main.class);
         System.exit(commandLine().execute(args));
     }
 

@@ -102,6 +102,35 @@ class CommandLineTest {
     }
 
     @Test
+    void mergeSubmitsToARunningClusterAndEventsReadsItsJournal() throws IOException {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String journal = "jdbc:h2:file:" + tmp.resolve("cluster/journal") + ";DB_CLOSE_DELAY=-1";
+        Path store = tmp.resolve("cluster/store");
+        try (io.iteris.actors.cluster.IterisNode seed = io.iteris.actors.cluster.IterisNode.start(com.typesafe.config.ConfigFactory.parseMap(
+                java.util.Map.of("pekko.remote.artery.canonical.port", port,
+                        "pekko.cluster.seed-nodes", java.util.List.of("pekko://iteris@127.0.0.1:" + port),
+                        "iteris.engine.journal", journal, "iteris.engine.store-dir", store.toString(),
+                        "iteris.engine.work-dir", tmp.resolve("cluster").toString())))) {
+            seed.awaitUp(java.time.Duration.ofSeconds(30));
+            Path out = tmp.resolve("merged");
+            String[] a = adapterFlags();
+            Run r = run("merge", "--base", EXAMPLE.resolve("base").toString(), a[0], a[1], a[2], a[3],
+                    "--calibration", EXAMPLE.resolve("calibration.safetensors").toString(), "--iterations", "2",
+                    "--out", out.toString(), "--cluster", "127.0.0.1:" + port, "--journal", journal, "--store", store.toString(),
+                    "--job-id", "cli-cluster-job");
+            assertEquals(0, r.code(), r.err());
+            assertEquals(3, PeftAdapter.load(out).modules().size());
+            Run events = run("events", "cli-cluster-job", "--cluster", "127.0.0.1:" + port, "--journal", journal);
+            assertEquals(0, events.code(), events.err());
+            assertTrue(events.out().contains("JobAccepted") && events.out().contains("iteration 2 completed")
+                    && events.out().contains("JobCompleted"), events.out());
+        }
+    }
+
+    @Test
     void demoRunsOnTheShippedExample() {
         Run r = run("demo", "--example", EXAMPLE.toString(), "--out", tmp.resolve("demo").toString());
         assertEquals(0, r.code(), r.err());
