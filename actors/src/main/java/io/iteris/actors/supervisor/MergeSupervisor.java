@@ -173,7 +173,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         List<Message> evs = new ArrayList<>();
         evs.add(JobAccepted.newBuilder().setSpec(spec).setAtMillis(now).build());
         evs.add(IterationStarted.newBuilder().setIteration(0).setAtMillis(now).build());
-        evs.addAll(assignments(planned));
+        evs.addAll(WorkPlan.assignments(planned, workers));
         return persist(evs);
     }
 
@@ -212,7 +212,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         }
         long now = System.currentTimeMillis();
         List<Message> evs = new ArrayList<>();
-        SupervisorState view = replayed(state);
+        SupervisorState view = WorkPlan.copyOf(state);
         for (SupervisorState.Unit u : view.units().values()) {
             if (u.done || u.worker == null) {
                 continue;
@@ -226,7 +226,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
                 view.apply(r);
             }
         }
-        evs.addAll(assignments(view));
+        evs.addAll(WorkPlan.assignments(view, workers));
         if (evs.isEmpty() && !resume) {
             return Effect().none();
         }
@@ -293,7 +293,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     private Effect<Message, SupervisorState> reassign(SupervisorState state, List<MissingUnit> units, String reason) {
-        SupervisorState view = replayed(state);
+        SupervisorState view = WorkPlan.copyOf(state);
         List<Message> evs = new ArrayList<>();
         for (MissingUnit m : units) {
             SupervisorState.Unit u = view.units().get(SupervisorState.key(m.getUnit()));
@@ -302,7 +302,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
             evs.add(r);
             view.apply(r);
         }
-        evs.addAll(assignments(view));
+        evs.addAll(WorkPlan.assignments(view, workers));
         return persist(evs);
     }
 
@@ -333,13 +333,13 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         if (isLast(state, completed)) {
             return persist(evs).thenRun(this::publish);
         }
-        SupervisorState view = replayed(state);
+        SupervisorState view = WorkPlan.copyOf(state);
         evs.forEach(view::apply);
         IterationStarted next = IterationStarted.newBuilder().setIteration(state.iteration() + 1)
                 .putAllWeights(completed.getLayerHashesMap()).setAtMillis(System.currentTimeMillis()).build();
         evs.add(next);
         view.apply(next);
-        evs.addAll(assignments(view));
+        evs.addAll(WorkPlan.assignments(view, workers));
         return persist(evs);
     }
 
@@ -390,30 +390,6 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         });
     }
 
-    /** New assignments for every unassigned unit, each to the least-loaded worker (ties: listing order). */
-    private List<Message> assignments(SupervisorState view) {
-        if (workers.isEmpty()) {
-            return List.of();
-        }
-        Map<String, Integer> load = new HashMap<>();
-        workers.forEach(w -> load.put(w, 0));
-        for (SupervisorState.Unit u : view.units().values()) {
-            if (!u.done && u.worker != null && load.containsKey(u.worker)) {
-                load.merge(u.worker, 1, Integer::sum);
-            }
-        }
-        List<Message> out = new ArrayList<>();
-        long now = System.currentTimeMillis();
-        for (SupervisorState.Unit u : view.units().values()) {
-            if (u.worker == null && !u.done) {
-                String w = workers.stream().min((a, b) -> Integer.compare(load.get(a), load.get(b))).orElseThrow();
-                load.merge(w, 1, Integer::sum);
-                out.add(WorkUnitAssigned.newBuilder().setUnit(u.id).setWorker(w).setIncludeG(u.includeG).setAtMillis(now).build());
-            }
-        }
-        return out;
-    }
-
     private void sendUnit(SupervisorState s, SupervisorState.Unit u) {
         refs.<Message>resolveActorRef(u.worker).tell(WorkUnit.newBuilder().setSpec(s.spec()).setUnit(u.id)
                 .setIncludeG(u.includeG).putAllWeights(s.weights()).build());
@@ -428,20 +404,5 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
                     .tell(SolveLayer.newBuilder().setSpec(s.spec()).setLayer(layer).setIteration(s.iteration())
                             .setPreviousHash(s.weights().getOrDefault(layer, "")).build());
         }
-    }
-
-    /** A private copy of the current iteration's plan, to compute events before they are persisted. */
-    private static SupervisorState replayed(SupervisorState state) {
-        SupervisorState copy = new SupervisorState().apply(JobAccepted.newBuilder().setSpec(state.spec()).build())
-                .apply(IterationStarted.newBuilder().setIteration(state.iteration()).putAllWeights(state.weights()).build());
-        for (Map.Entry<String, SupervisorState.Unit> e : state.units().entrySet()) {
-            SupervisorState.Unit src = e.getValue();
-            SupervisorState.Unit dst = copy.units().get(e.getKey());
-            dst.worker = src.worker;
-            dst.includeG = src.includeG;
-            dst.done = src.done;
-            dst.assignedAt = src.assignedAt;
-        }
-        return copy;
     }
 }

@@ -12,7 +12,6 @@ import io.iteris.core.merge.AverageMethod;
 import io.iteris.core.merge.IterisMethod;
 import io.iteris.core.merge.IterisParameters;
 import io.iteris.core.merge.LayerMergeResult;
-import io.iteris.core.merge.MergeMethod;
 import io.iteris.core.merge.RegMeanMethod;
 import io.iteris.core.merge.TaskArithmeticMethod;
 import io.iteris.core.merge.TiesMethod;
