@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Writes that are all-or-nothing: content goes to a temporary name beside the target and is renamed
@@ -35,6 +36,7 @@ public final class AtomicFiles {
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
                 content.writeTo(out);
             }
+            readableByAll(tmp, "rw-r--r--");
             move(tmp, abs);
             tmp = null;
         } catch (IOException e) {
@@ -53,7 +55,9 @@ public final class AtomicFiles {
         Path abs = target.toAbsolutePath();
         try {
             Files.createDirectories(abs.getParent());
-            return Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".");
+            Path dir = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".");
+            readableByAll(dir, "rwxr-xr-x");
+            return dir;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a staging directory beside " + target + ": " + e.getMessage(), e);
         }
@@ -80,6 +84,13 @@ public final class AtomicFiles {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot publish " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Temporary files are created private (0600); what we publish gets the usual permissions. */
+    private static void readableByAll(Path p, String perms) throws IOException {
+        if (p.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(perms));
         }
     }
 

@@ -2,135 +2,155 @@ package io.iteris.deploy;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.cluster.IterisNode;
+import io.iteris.core.AtomicFiles;
 import io.iteris.core.config.MergeSettings;
-import io.iteris.core.demo.DemoExample;
-import io.iteris.core.demo.SkillKept;
-import io.iteris.core.engine.IterationReport;
+import io.iteris.core.data.ImageSet;
+import io.iteris.core.data.ImageTasks;
 import io.iteris.core.engine.Merger;
-import io.iteris.core.model.Calibration;
 import io.iteris.core.model.MlpSpec;
 import io.iteris.core.model.ModelRunner;
 import io.iteris.core.model.TanhMlpRunner;
+import io.iteris.core.safetensors.DType;
+import io.iteris.core.safetensors.SafetensorsWriter;
+import io.iteris.core.train.Accuracy;
+import io.iteris.core.train.FashionLoras;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code iteris demo}: merges the small shipped example with IterIS and the baselines and prints how much
- * of each task's behaviour every merged model keeps on held-out inputs.
+ * {@code iteris demo}: merges the five shipped Fashion-MNIST task LoRAs with IterIS on the actor engine,
+ * then with three baselines, and prints each task's test accuracy.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Merge the shipped example (3 task LoRAs on a small MLP) with IterIS and baselines, and compare.")
+        description = "Merge five real task LoRAs (Fashion-MNIST variants and MNIST) with IterIS and baselines, and compare accuracy.")
 public final class DemoCommand implements Callable<Integer> {
-    static final List<String> METHODS = List.of("iteris", "regmean", "ties", "task_arithmetic", "average");
+    static final List<String> METHODS = List.of("iteris", "regmean", "ties", "task_arithmetic");
+    static final int CALIBRATION = 32;
 
-    @Option(names = "--example", description = "example directory (default: examples/demo in the iteris home)")
+    @Option(names = "--example", description = "example directory (default: examples/fashion in the iteris home)")
     Path example;
 
-    @Option(names = "--out", description = "where the merged adapters go (default: a directory under the system temp dir)")
+    @Option(names = "--out", description = "where the merged adapters and demo-report.md go (default: under the system temp dir)")
     Path out;
 
     @Mixin
     EngineOptions engine = new EngineOptions();
 
-    @Option(names = "--regenerate", hidden = true, description = "rewrite the example files from the generator, seed 7")
-    boolean regenerate;
-
     @Override
     public Integer call() {
-        Path dir = example != null ? example : Path.of(System.getProperty("iteris.home", ".")).resolve("examples/demo");
-        if (regenerate) {
-            DemoExample.generate(dir, 7);
-            System.out.println("wrote the example to " + dir);
-            return 0;
-        }
-        if (!Files.isDirectory(dir.resolve("adapters"))) {
-            throw new IllegalArgumentException(dir + " holds no example (adapters/ missing); pass --example DIR");
-        }
-        Path outDir = out != null ? out : Path.of(System.getProperty("java.io.tmpdir"), "iteris-demo");
-        System.out.printf("iteris demo: merging %d task LoRAs (%s) on a %d-layer tanh MLP, %d calibration samples per task,%n"
-                        + "on the %s%n%n", DemoExample.TASKS.size(), String.join(", ", DemoExample.TASKS), DemoExample.LAYERS.size(),
-                DemoExample.CALIBRATION_SAMPLES, engine.local() ? "local engine" : "actor engine (one node in this JVM, " + engine.workers + " inference workers)");
-        Map<String, double[]> table = new LinkedHashMap<>();
-        Merger.Result iteris = null;
+        Path dir = example != null ? example : Bench.home().resolve("examples/fashion");
+        Path outDir = (out != null ? out : Path.of(System.getProperty("java.io.tmpdir"), "iteris-demo")).toAbsolutePath();
+        ImageTasks data = ImageTasks.load(dir.resolve("data"));
+        Path calibration = writeCalibration(data, outDir.resolve("calibration.safetensors"));
+        System.out.printf("iteris demo: merging %d task LoRAs (%s) into one, %d unlabelled images per task,%n"
+                        + "on the %s%n", ImageTasks.LORA_TASKS.size(), String.join(", ", names()), CALIBRATION,
+                engine.local() ? "local engine" : "actor engine (one node in this JVM, " + engine.workers + " inference workers)");
+        Map<String, Merger.Result> results = new LinkedHashMap<>();
         IterisNode node = engine.local() ? null : engine.start("demo-" + ActorEngine.newJobId());
         try {
             for (String method : METHODS) {
-                List<IterationReport> reports = new ArrayList<>();
-                MergeSettings s = settings(dir, outDir, method);
-                Merger.Result r = engine.local() ? Merger.run(s, (report, merged) -> reports.add(report))
-                        : new ActorEngine(node).submit(Merger.load(s), ActorEngine.newJobId(), (report, merged) -> reports.add(report));
-                if (method.equals("iteris")) {
-                    iteris = r;
-                    StringBuilder line = new StringBuilder("IterIS convergence, max relative change of dW per solve:");
-                    reports.stream().skip(1).forEach(rep -> line.append(String.format(" %.1e", rep.maxRelativeChange())));
-                    System.out.println(line);
-                }
-                table.put(r.method().displayName(), evaluate(dir, r));
+                MergeSettings s = settings(dir, calibration, outDir.resolve(method), method);
+                System.out.printf("%s:%n", method);
+                results.put(method, engine.local() ? Merger.run(s, null)
+                        : new ActorEngine(node, new ProgressPrinter(System.out)::onProgress, Duration.ofHours(1))
+                        .submit(Merger.load(s), ActorEngine.newJobId(), null));
             }
         } finally {
             if (node != null) {
                 node.close();
             }
         }
-        printTable(table);
-        System.out.printf("%nThe IterIS adapter (PEFT format) and its merge-report.json are in %s%n", iteris.out());
-        System.out.println("Skill kept = 1 - |f_merged(x) - f_task(x)| / |f_base(x) - f_task(x)| on 64 held-out samples of each task:");
-        System.out.println("1 means the merged model acts exactly like the task's own LoRA model; 0 means no better than the base.");
+        String table = table(dir, data, results);
+        System.out.println();
+        System.out.print(table);
+        AtomicFiles.writeString(outDir.resolve("demo-report.md"), "# iteris demo\n\nTest accuracy per task (" + CALIBRATION
+                + " calibration images per task; normalised = merged ÷ the task's own LoRA).\n\n" + table
+                + "\nThe merged adapters are the PEFT directories beside this file, each with its merge-report.json.\n");
+        System.out.printf("%nThe IterIS adapter and its merge-report.json: %s%nThis table: %s%n"
+                        + "The full benchmark (tuning on a validation split, every method, pairs and triples, charts): "
+                        + "bin/iteris bench quality --out DIR%n", outDir.resolve("iteris"), outDir.resolve("demo-report.md"));
         return 0;
     }
 
-    private static MergeSettings settings(Path dir, Path outDir, String method) {
-        Map<String, Object> m = new HashMap<>();
-        m.put("iteris.merge.method", method);
-        m.put("iteris.merge.base", dir.resolve("base").toString());
-        m.put("iteris.merge.calibration", dir.resolve("calibration.safetensors").toString());
-        m.put("iteris.merge.out", outDir.resolve(method).toString());
-        m.put("iteris.merge.overwrite", true);
-        List<Map<String, Object>> adapters = new ArrayList<>();
-        for (String task : DemoExample.TASKS) {
-            adapters.add(Map.of("name", task, "path", dir.resolve("adapters").resolve(task).toString()));
-        }
-        m.put("iteris.merge.adapters", adapters);
-        Config c = ConfigFactory.parseMap(m).withFallback(ConfigFactory.load());
-        return MergeSettings.from(c);
+    static List<String> names() {
+        return ImageTasks.LORA_TASKS.stream().map(ImageTasks.Task::name).toList();
     }
 
-    private static double[] evaluate(Path dir, Merger.Result r) {
-        ModelRunner runner = new TanhMlpRunner(MlpSpec.read(dir.resolve("base/model.json")), r.inputs().base(), DataType.DOUBLE);
-        Calibration heldout = Calibration.open(dir.resolve("heldout.safetensors"));
-        double[] row = new double[DemoExample.TASKS.size()];
-        for (int i = 0; i < row.length; i++) {
-            row[i] = SkillKept.of(runner, r.inputs(), r.outcome().deltas(), i,
-                    heldout.samples(DemoExample.TASKS.get(i), i, runner.inputWidth()));
+    /** The first images of each task's calibration split, as the merge's calibration file. */
+    static Path writeCalibration(ImageTasks data, Path file) {
+        SafetensorsWriter w = new SafetensorsWriter().metadata("layout", "[samples, tokens, pixels]");
+        for (ImageTasks.Task t : ImageTasks.LORA_TASKS) {
+            ImageSet s = data.split(t, ImageTasks.Split.CALIBRATION).slice(0, CALIBRATION);
+            INDArray x = s.features();
+            w.add(t.name() + ".input", DType.F32, new long[]{CALIBRATION, 1, x.size(1)}, x.data().asDouble());
         }
-        return row;
+        w.write(file);
+        return file;
     }
 
-    private static void printTable(Map<String, double[]> table) {
-        System.out.printf("%n%-16s", "skill kept");
-        DemoExample.TASKS.forEach(t -> System.out.printf(" %8s", t));
-        System.out.printf(" %8s%n", "mean");
-        table.forEach((method, row) -> {
-            System.out.printf("%-16s", method);
-            double sum = 0;
-            for (double v : row) {
-                System.out.printf(" %8.3f", v);
-                sum += v;
+    private static MergeSettings settings(Path dir, Path calibration, Path out, String method) {
+        Config file = ConfigPaths.resolveRelative(ConfigFactory.parseFile(dir.resolve("merge.conf").toFile()), dir.toAbsolutePath());
+        Config c = file.withValue("iteris.merge.method", ConfigValueFactory.fromAnyRef(method))
+                .withValue("iteris.merge.calibration", ConfigValueFactory.fromAnyRef(calibration.toString()))
+                .withValue("iteris.merge.out", ConfigValueFactory.fromAnyRef(out.toString()))
+                .withValue("iteris.merge.overwrite", ConfigValueFactory.fromAnyRef(true));
+        return MergeSettings.from(c.withFallback(ConfigFactory.load()));
+    }
+
+    private static String table(Path dir, ImageTasks data, Map<String, Merger.Result> results) {
+        Merger.Result any = results.values().iterator().next();
+        ModelRunner runner = new TanhMlpRunner(MlpSpec.read(dir.resolve("base/model.json")), any.inputs().base(), DataType.DOUBLE);
+        List<ImageTasks.Task> tasks = ImageTasks.LORA_TASKS;
+        Map<String, double[]> rows = new LinkedHashMap<>();
+        double[] own = new double[tasks.size()];
+        double[] base = new double[tasks.size()];
+        Map<String, INDArray> w0 = new LinkedHashMap<>();
+        any.inputs().layers().forEach(l -> w0.put(l, any.inputs().w0(l)));
+        for (int i = 0; i < tasks.size(); i++) {
+            ImageSet test = data.split(tasks.get(i), ImageTasks.Split.TEST);
+            own[i] = Accuracy.of(runner, any.inputs().taskWeights(i), test.features(), test.labels());
+            base[i] = Accuracy.of(runner, any.inputs().mergedWeights(FashionLoras.zeroDeltas(w0)), test.features(), test.labels());
+        }
+        rows.put("base model", base);
+        rows.put("each task's own LoRA", own);
+        for (Map.Entry<String, Merger.Result> e : results.entrySet()) {
+            double[] acc = new double[tasks.size()];
+            for (int i = 0; i < tasks.size(); i++) {
+                ImageSet test = data.split(tasks.get(i), ImageTasks.Split.TEST);
+                acc[i] = Accuracy.of(runner, e.getValue().inputs().mergedWeights(e.getValue().outcome().deltas()), test.features(), test.labels());
             }
-            System.out.printf(" %8.3f%n", sum / row.length);
+            rows.put(e.getValue().method().displayName() + " merge", acc);
+        }
+        StringBuilder sb = new StringBuilder(String.format("| %-22s |", "test accuracy"));
+        names().forEach(n -> sb.append(String.format(" %8s |", n)));
+        sb.append("     mean | normalised |\n|").append("-".repeat(24)).append("|");
+        names().forEach(n -> sb.append("---------:|"));
+        sb.append("---------:|-----------:|\n");
+        rows.forEach((name, acc) -> {
+            sb.append(String.format("| %-22s |", name));
+            double sum = 0;
+            double norm = 0;
+            for (int i = 0; i < acc.length; i++) {
+                sb.append(String.format(Locale.ROOT, " %8.3f |", acc[i]));
+                sum += acc[i];
+                norm += acc[i] / own[i];
+            }
+            sb.append(String.format(Locale.ROOT, " %8.3f | %10.3f |%n", sum / acc.length, norm / acc.length));
         });
+        return sb.toString();
     }
 }

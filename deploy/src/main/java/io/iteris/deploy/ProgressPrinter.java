@@ -15,7 +15,8 @@ final class ProgressPrinter {
 
     void onProgress(JobProgress p) {
         String m = p.getMessage();
-        boolean worth = m.startsWith("iteration") || m.startsWith("job") || m.startsWith("failed") || m.contains("reassigned");
+        boolean worth = (m.startsWith("iteration") || m.startsWith("job") || m.startsWith("failed") || m.contains("reassigned"))
+                && !m.equals("job already accepted");
         if (worth && !m.equals(last)) {
             out.println("  " + m);
             last = m;

@@ -21,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The command line as a user types it, on the example that ships in the repository. */
 class CommandLineTest {
     static final Path EXAMPLE = Path.of("..", "examples", "demo").toAbsolutePath().normalize();
+    static final Path FASHION = Path.of("..", "examples", "fashion").toAbsolutePath().normalize();
     static final Path VECTORS = Path.of("..", "core", "src", "test", "resources", "vectors").toAbsolutePath().normalize();
 
     @TempDir
@@ -131,10 +132,41 @@ class CommandLineTest {
     }
 
     @Test
-    void demoRunsOnTheShippedExample() {
-        Run r = run("demo", "--example", EXAMPLE.toString(), "--out", tmp.resolve("demo").toString());
+    void demoMergesTheShippedRealTaskLorasOnTheActorEngine() {
+        Run r = run("demo", "--example", FASHION.toString(), "--out", tmp.resolve("demo").toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("IterIS") && r.out().contains("RegMean") && r.out().contains("skill kept"), r.out());
+        assertTrue(r.out().contains("actor engine") && r.out().contains("IterIS merge") && r.out().contains("RegMean merge")
+                && r.out().contains("each task's own LoRA"), r.out());
         assertEquals(3, PeftAdapter.load(tmp.resolve("demo/iteris")).modules().size());
+        assertTrue(Files.exists(tmp.resolve("demo/demo-report.md")));
+    }
+
+    @Test
+    void quickQualityBenchmarkWritesEveryOutputAndMergingBeatsTheBase() throws IOException {
+        Path out = tmp.resolve("bench");
+        Run r = run("bench", "quality", "--quick", "--example", FASHION.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        for (String f : java.util.List.of("quality.csv", "report.md", "iterations.png", "calibration.png")) {
+            assertTrue(Files.size(out.resolve(f)) > 100, f);
+        }
+        java.util.List<String> csv = Files.readAllLines(out.resolve("quality.csv"));
+        assertEquals("suite,tasks_merged,method,task,accuracy,normalised_accuracy", csv.get(0));
+        java.util.Map<String, Double> mean = new java.util.HashMap<>();
+        java.util.Map<String, Integer> count = new java.util.HashMap<>();
+        for (String line : csv.subList(1, csv.size())) {
+            String[] f = line.split(",");
+            assertEquals(6, f.length, line);
+            double acc = Double.parseDouble(f[4]);
+            assertTrue(acc >= 0 && acc <= 1, line);
+            if (f[0].equals("all5")) {
+                mean.merge(f[2], acc, Double::sum);
+                count.merge(f[2], 1, Integer::sum);
+            }
+        }
+        for (String m : java.util.List.of("base", "individual", "iteris", "regmean", "ties", "dare", "task_arithmetic", "average")) {
+            assertEquals(5, count.get(m), "five tasks for " + m);
+        }
+        assertTrue(mean.get("iteris") > mean.get("base"), "merging improves over the base model on average");
+        assertTrue(csv.stream().anyMatch(l -> l.startsWith("pairs,2,")) && csv.stream().anyMatch(l -> l.startsWith("iterations-")));
     }
 }

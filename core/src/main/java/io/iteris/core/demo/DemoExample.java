@@ -16,7 +16,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Makes the small example that {@code bin/iteris demo} merges: a tanh MLP, three task LoRAs, and per task
+ * Makes the tiny example in {@code examples/demo} (the command-line examples and tests merge it in well under
+ * a second): a tanh MLP, three task LoRAs, and per task
  * its own input distribution (a different mean and a different low-dimensional subspace), with a few
  * calibration samples and a larger held-out set. Deterministic for a seed; the repository ships its output
  * under {@code examples/demo}.

@@ -12,6 +12,11 @@ import java.util.Map;
  * RegMean (Jin et al., ICLR 2023): W = (Σ (W0+ΔW_i) G̃_i)(Σ G̃_i)⁻¹ with G̃ = s·G + (1−s)·diag(G).
  * It is exactly the IterIS solve with one iteration, ω ≡ 1, α = 0 and ρ = 0 on the Grams G̃, which is how
  * it is computed here, so the two methods cannot drift apart.
+ *
+ * <p>An input that is zero in every calibration row (a border pixel, a dead feature) leaves RegMean's system
+ * singular and the weights on it undetermined by the data. There the merge takes the plain average of the
+ * tasks' weights, which is what any solution would do with no data to go on; everywhere else the result is
+ * exactly RegMean's.
  */
 public final class RegMeanMethod extends DescribedMethod {
     public static final String NAME = "regmean";
@@ -38,15 +43,38 @@ public final class RegMeanMethod extends DescribedMethod {
     @Override
     public LayerMergeResult mergeLayer(LayerMergeInput input) {
         List<TaskLayer> shrunk = new ArrayList<>();
+        List<Long> dead = deadInputs(input);
         for (TaskLayer t : input.tasks()) {
-            if (t.stats() == null) {
-                throw new IllegalArgumentException("layer " + input.layer() + ", task " + t.task() + ": RegMean needs features");
-            }
             INDArray g = shrink(t.stats().g());
+            if (!dead.isEmpty()) {
+                g = g == t.stats().g() ? g.dup() : g;
+                for (long j : dead) {
+                    g.putScalar(j, j, 1.0);
+                }
+            }
             shrunk.add(new TaskLayer(t.task(), t.delta(), 1.0, new GramStatistics(g, g, g, t.stats().rows())));
         }
         LayerMergeResult r = IterisSolver.solve(new LayerMergeInput(input.layer(), input.w0(), shrunk, 0), AS_ITERIS);
         return new LayerMergeResult(r.delta(), Map.of(), r.solver());
+    }
+
+    /** Inputs with no signal in any task's calibration rows (zero Gram diagonal everywhere). */
+    private static List<Long> deadInputs(LayerMergeInput input) {
+        List<Long> dead = new ArrayList<>();
+        long n = input.w0().size(1);
+        for (long j = 0; j < n; j++) {
+            double sum = 0;
+            for (TaskLayer t : input.tasks()) {
+                if (t.stats() == null) {
+                    throw new IllegalArgumentException("layer " + input.layer() + ", task " + t.task() + ": RegMean needs features");
+                }
+                sum += t.stats().g().getDouble(j, j);
+            }
+            if (sum == 0) {
+                dead.add(j);
+            }
+        }
+        return dead;
     }
 
     private INDArray shrink(INDArray g) {

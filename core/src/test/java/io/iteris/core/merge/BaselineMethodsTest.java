@@ -69,6 +69,23 @@ class BaselineMethodsTest {
     }
 
     @Test
+    void regMeanAveragesTheWeightsOfInputsNoCalibrationRowTouches() {
+        LayerCase c = LayerCase.open(TestVectors.of("layer_n2_64x48_default"));
+        INDArray x0 = c.features("X", 0);
+        INDArray x1 = c.features("X", 1);
+        x0.getColumn(5).assign(0);
+        x1.getColumn(5).assign(0);
+        LayerMergeInput in = c.input(false, false);
+        List<TaskLayer> tasks = List.of(
+                new TaskLayer("a", in.tasks().get(0).delta(), 1, io.iteris.core.stats.GramStatistics.ofFeatures(x0)),
+                new TaskLayer("b", in.tasks().get(1).delta(), 1, io.iteris.core.stats.GramStatistics.ofFeatures(x1)));
+        INDArray merged = new RegMeanMethod(1.0).mergeLayer(new LayerMergeInput("l", in.w0(), tasks, 0)).delta();
+        INDArray avg = in.tasks().get(0).delta().getColumn(5).add(in.tasks().get(1).delta().getColumn(5)).muli(0.5);
+        assertTrue(Matrices.relativeError(merged.getColumn(5), avg) < 1e-12, "the dead input's column is the average");
+        assertTrue(Matrices.allFinite(Matrices.toArray(merged)));
+    }
+
+    @Test
     void averageIsTaskArithmeticOverN() {
         INDArray avg = new AverageMethod(null).mergeLayer(input).delta();
         INDArray ta = new TaskArithmeticMethod(1.0 / input.taskCount()).mergeLayer(input).delta();
