@@ -89,9 +89,15 @@ final class QualityReport {
 
     String tuningTable() {
         StringBuilder sb = new StringBuilder("| method | chosen parameters | validation mean normalised |\n|---|---|---:|\n");
-        b.tuned.forEach((m, t) -> sb.append(String.format(Locale.ROOT, "| %s | %s%s | %.4f |%n", m, t.params(),
+        b.tuned.forEach((m, t) -> sb.append(String.format(Locale.ROOT, "| %s | %s%s | %.4f |%n", m, withoutIterations(t.params()),
                 m.equals("iteris") ? ", solves " + t.iterations() : "", t.validationScore())));
         return sb.toString();
+    }
+
+    private static Map<String, Object> withoutIterations(Map<String, Object> params) {
+        Map<String, Object> p = new java.util.TreeMap<>(params);
+        p.remove("iterations");
+        return p;
     }
 
     double meanNormalised(String suite, String method) {
