@@ -46,6 +46,9 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--work-dir", description = "local work directory (default: iteris.engine.work-dir)")
     Path workDir;
 
+    @Option(names = "--join-timeout", defaultValue = "60", description = "seconds to wait for the seed node before giving up")
+    int joinTimeout;
+
     @Override
     public Integer call() throws Exception {
         for (String r : roles) {
@@ -72,7 +75,13 @@ public final class NodeCommand implements Callable<Integer> {
         }
         IterisNode node = IterisNode.start(ConfigFactory.parseMap(m));
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "iteris-node-shutdown"));
-        node.awaitUp(Duration.ofMinutes(5));
+        try {
+            // the cluster retries the seed on its own; this bounds how long we let it
+            node.awaitUp(Duration.ofSeconds(joinTimeout));
+        } catch (IllegalStateException e) {
+            node.close();
+            throw new IllegalArgumentException("no seed node answered at " + seed + " within " + joinTimeout + " s; is it running?");
+        }
         System.out.printf("iteris node up at %s:%d, roles %s, store %s%n", host, port, Arrays.toString(roles.toArray()), node.storeDir());
         node.system().getWhenTerminated().toCompletableFuture().get();
         return 0;

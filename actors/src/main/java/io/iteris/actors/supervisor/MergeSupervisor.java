@@ -11,6 +11,8 @@ import io.iteris.protocol.IterationStarted;
 import io.iteris.protocol.JobAccepted;
 import io.iteris.protocol.JobCompleted;
 import io.iteris.protocol.JobFailed;
+import io.iteris.protocol.JobResumed;
+import io.iteris.protocol.ResumeJob;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerFailed;
 import io.iteris.protocol.LayerSolved;
@@ -139,6 +141,9 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
                 .onCommand(LayerSolved.class, this::onLayerSolved)
                 .onCommand(LayerFailed.class, (s, c) -> fail(s, "layer " + c.getLayer() + ": " + c.getReason()))
                 .onCommand(SupervisorTick.class, this::onTick)
+                .onCommand(ResumeJob.class, (s, c) -> s.running() ? persist(List.of(JobResumed.newBuilder()
+                        .setNode(ctx.getSystem().address().toString()).setIteration(s.iteration())
+                        .setAtMillis(System.currentTimeMillis()).build())) : Effect().none())
                 .onCommand(JobCompleted.class, (s, c) -> s.running() ? persist(List.of(c)) : Effect().none())
                 .onCommand(JobFailed.class, (s, c) -> fail(s, c.getReason()))
                 .build();
@@ -155,6 +160,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
             resumePending = state.running();
             if (resumePending) {
                 ctx.getLog().info("job {} recovered at iteration {}; resuming", jobId, state.iteration() + 1);
+                ctx.getSelf().tell(ResumeJob.getDefaultInstance());
             }
         }).build();
     }
@@ -183,7 +189,12 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     private Effect<Message, SupervisorState> onWorkersChanged(SupervisorState state, WorkersChanged cmd) {
+        boolean lost = !cmd.getWorkersList().containsAll(workers);
         workers = List.copyOf(cmd.getWorkersList());
+        if (lost && state.running() && state.spec() != null && state.allUnitsDone() && !state.allLayersSolved()) {
+            // a node went away: a solve request may have died with it, so ask again rather than wait for the timeout
+            return Effect().none().thenRun(this::requestSolves);
+        }
         return rebalance(state);
     }
 

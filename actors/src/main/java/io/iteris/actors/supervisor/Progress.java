@@ -35,7 +35,8 @@ public final class Progress {
     }
 
     static void send(ActorContext<Message> ctx, ActorRefResolver refs, Set<String> subscribers, SupervisorState s, String message) {
-        JobProgress p = of(s, s.status() == SupervisorState.Status.FAILED ? "failed: " + s.outcome() : message);
+        JobProgress p = of(s, s.status() == SupervisorState.Status.FAILED ? "failed: " + s.outcome() : message).toBuilder()
+                .setNode(ctx.getSystem().address().toString()).build();
         for (String sub : subscribers) {
             refs.<Message>resolveActorRef(sub).tell(p);
         }
@@ -44,7 +45,7 @@ public final class Progress {
     /** One line for a batch of events persisted together: its most telling event. */
     public static String describe(java.util.List<Message> batch) {
         for (Class<?> c : java.util.List.of(JobFailed.class, JobCompleted.class, IterationCompleted.class, IterationStarted.class,
-                WorkUnitReassigned.class, JobAccepted.class)) {
+                WorkUnitReassigned.class, io.iteris.protocol.JobResumed.class, JobAccepted.class)) {
             for (Message m : batch) {
                 if (c.isInstance(m)) {
                     return describe(m);
@@ -74,6 +75,8 @@ public final class Progress {
                     + (i.getHasChange() ? String.format(", max relative change of dW %.3e", i.getMaxRelativeChange()) : "");
         } else if (e instanceof JobCompleted c) {
             return "job completed: " + c.getOutputPath();
+        } else if (e instanceof io.iteris.protocol.JobResumed r) {
+            return "job resumed from its journal on " + r.getNode() + " at iteration " + (r.getIteration() + 1);
         } else if (e instanceof JobFailed f) {
             return "job failed: " + f.getReason();
         }

@@ -25,6 +25,11 @@ public record MergeSettings(String method, Path base, List<AdapterSpec> adapters
     }
 
     public MergeSettings {
+        for (AdapterSpec a : adapters) {
+            if (!(a.manualCoef() > 0) || !Double.isFinite(a.manualCoef())) {
+                throw new IllegalArgumentException("adapter '" + a.name() + "': manual_coef must be a positive number, got " + a.manualCoef());
+            }
+        }
         if (rank < 0) {
             throw new IllegalArgumentException("iteris.merge.rank must be >= 0 (0 = automatic), got " + rank);
         }
@@ -39,6 +44,7 @@ public record MergeSettings(String method, Path base, List<AdapterSpec> adapters
     /** Reads {@code iteris.merge} from {@code config} layered over reference.conf. */
     public static MergeSettings from(Config config) {
         Config root = config.withFallback(ConfigFactory.defaultReference()).resolve();
+        KnownKeys.check(root);
         Config c = root.getConfig("iteris.merge");
         try {
             List<AdapterSpec> adapters = new ArrayList<>();

@@ -21,16 +21,16 @@ public record IterisParameters(int iterations, double alpha1, double alpha2, dou
 
     public IterisParameters {
         if (iterations < 1) {
-            throw new IllegalArgumentException("iterations must be at least 1, got " + iterations);
+            throw new IllegalArgumentException("iteris.methods.iteris.iterations must be at least 1, got " + iterations);
         }
         if (!(alpha1 >= 0) || !(alpha2 >= 0)) {
-            throw new IllegalArgumentException("alpha_1 and alpha_2 must be non-negative, got " + alpha1 + ", " + alpha2);
+            throw new IllegalArgumentException("iteris.methods.iteris.alpha_1 and alpha_2 must be non-negative, got " + alpha1 + ", " + alpha2);
         }
         if (!(regCoef >= 0 && regCoef <= 1)) {
-            throw new IllegalArgumentException("reg_ceof must lie in [0, 1], got " + regCoef);
+            throw new IllegalArgumentException("iteris.methods.iteris.reg_ceof must lie in [0, 1], got " + regCoef);
         }
         if (!(earlyStopTolerance >= 0)) {
-            throw new IllegalArgumentException("early_stop_tolerance must be non-negative, got " + earlyStopTolerance);
+            throw new IllegalArgumentException("iteris.methods.iteris.early_stop_tolerance must be non-negative, got " + earlyStopTolerance);
         }
     }
 

@@ -1,0 +1,153 @@
+package io.iteris.deploy.chaos;
+
+import com.typesafe.config.ConfigFactory;
+import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.solver.LayerSolver;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
+import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.h2.tools.Server;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Three node processes on 127.0.0.1 sharing a journal (an H2 TCP server in this JVM, loopback only) and a
+ * checkpoint directory, plus a client node in this JVM that submits jobs and reads the journal.
+ */
+final class ChaosCluster implements AutoCloseable {
+    final Path dir;
+    final String journal;
+    final Path store;
+    private final Server h2;
+    final List<NodeProcess> nodes = new ArrayList<>();
+    private final List<NodeProcess> retired = new ArrayList<>();
+    IterisNode client;
+    /** Set from the job's progress messages: the address of the node its supervisor runs on. */
+    volatile String supervisorNode;
+    private int seedPort;
+
+    ChaosCluster(Path dir) {
+        this.dir = dir;
+        this.store = dir.resolve("store");
+        try {
+            int port = freePort();
+            h2 = Server.createTcpServer("-tcpPort", String.valueOf(port), "-ifNotExists", "-baseDir", dir.resolve("h2").toString()).start();
+            journal = "jdbc:h2:tcp://127.0.0.1:" + port + "/journal";
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot start the H2 journal server: " + e.getMessage(), e);
+        }
+    }
+
+    /** Starts {@code n} node processes (the first seeds) and the client, and waits until all are up. */
+    void start(int n) {
+        seedPort = freePort();
+        for (int i = 0; i < n; i++) {
+            int port = i == 0 ? seedPort : freePort();
+            nodes.add(NodeProcess.start(port, seedPort, journal, store, dir.resolve("node-" + port), dir.resolve("logs/node-" + port + ".log")));
+        }
+        for (NodeProcess p : nodes) {
+            p.awaitUp(120_000);
+        }
+        client = IterisNode.start(ConfigFactory.parseMap(Map.of(
+                "pekko.remote.artery.canonical.port", freePort(),
+                "pekko.cluster.seed-nodes", List.of("pekko://iteris@127.0.0.1:" + seedPort),
+                "iteris.engine.roles", List.of(),
+                "iteris.engine.journal", journal,
+                "iteris.engine.store-dir", store.toString(),
+                "iteris.engine.work-dir", dir.resolve("client").toString())));
+        client.awaitUp(Duration.ofSeconds(60));
+    }
+
+    /** Kills every node and the client: the whole cluster is gone. */
+    void killAll() {
+        for (NodeProcess p : nodes) {
+            p.kill();
+        }
+        retired.addAll(nodes);
+        nodes.clear();
+        client.close();
+        client = null;
+    }
+
+    NodeProcess byAddress(String address) {
+        for (NodeProcess p : nodes) {
+            if (address.contains("127.0.0.1:" + p.port())) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** Ports of the nodes hosting shards of an entity type. */
+    Set<Integer> hosts(EntityTypeKey<?> key) {
+        try {
+            ShardRegion.ClusterShardingStats stats = AskPattern.<ClusterShardingQuery, ShardRegion.ClusterShardingStats>ask(
+                    ClusterSharding.get(client.system()).shardState(),
+                    reply -> new GetClusterShardingStats(key, Duration.ofSeconds(5), reply),
+                    Duration.ofSeconds(10), client.system().scheduler()).toCompletableFuture().get(15, TimeUnit.SECONDS);
+            Set<Integer> ports = new HashSet<>();
+            stats.getRegions().forEach((address, region) -> {
+                if (!region.getStats().isEmpty() && address.port().isDefined()) {
+                    ports.add((Integer) address.port().get());
+                }
+            });
+            return ports;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot read the sharding state: " + e.getMessage(), e);
+        }
+    }
+
+    Set<Integer> solverHosts() {
+        return hosts(LayerSolver.TYPE_KEY);
+    }
+
+    /** The node running the job's supervisor, as its last progress message said. */
+    Set<Integer> supervisorHosts() {
+        NodeProcess p = supervisorNode == null ? null : byAddress(supervisorNode);
+        return p == null ? Set.of() : Set.of(p.port());
+    }
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    String logs() {
+        StringBuilder sb = new StringBuilder();
+        for (NodeProcess p : nodes) {
+            sb.append("--- node ").append(p.port()).append(" ---\n").append(p.tail()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public void close() {
+        if (client != null) {
+            client.close();
+        }
+        for (NodeProcess p : nodes) {
+            p.close();
+        }
+        for (NodeProcess p : retired) {
+            p.close();
+        }
+        h2.stop();
+    }
+}

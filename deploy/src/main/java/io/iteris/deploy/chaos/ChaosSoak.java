@@ -1,0 +1,107 @@
+package io.iteris.deploy.chaos;
+
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import io.iteris.core.AtomicFiles;
+import io.iteris.core.config.MergeSettings;
+import io.iteris.core.data.ImageSet;
+import io.iteris.core.data.ImageTasks;
+import io.iteris.core.engine.MergeEngine;
+import io.iteris.core.engine.MergeOutcome;
+import io.iteris.core.engine.Merger;
+import io.iteris.core.safetensors.DType;
+import io.iteris.core.safetensors.SafetensorsWriter;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Chaos runs over the shipped Fashion-MNIST merge (five tasks, 64 calibration images each in shards of 16,
+ * four IterIS solves), each checked against a clean run of the local engine.
+ */
+public final class ChaosSoak {
+    private ChaosSoak() {
+    }
+
+    public static List<ChaosRun.Outcome> run(Path example, Path dir, List<ChaosScenario> scenarios, int runs, long seed, PrintStream log) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Path calibration = writeCalibration(example, dir.resolve("calibration.safetensors"), 64);
+        MergeSettings reference = settings(example, calibration, dir.resolve("reference"));
+        Merger.LoadedJob referenceJob = Merger.load(reference);
+        MergeOutcome clean = MergeEngine.LOCAL.merge(reference, null);
+        Merger.Result published = Merger.publish(referenceJob, clean, 0);
+        byte[] adapter;
+        try {
+            adapter = Files.readAllBytes(published.out().resolve("adapter_model.safetensors"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Map<String, INDArray> deltas = clean.deltas();
+        List<ChaosRun.Outcome> out = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            ChaosScenario scenario = scenarios.get(i % scenarios.size());
+            Merger.LoadedJob job = Merger.load(settings(example, calibration, dir.resolve("run-" + i).resolve("out")));
+            ChaosRun.Outcome o = ChaosRun.run(scenario, seed + i, job, deltas, adapter, dir.resolve("run-" + i), log);
+            log.printf(Locale.ROOT, "  -> %s: completed %s, identical %s, journal consistent %s, %.1f s, recovery %.1f s, %s%n",
+                    scenario, o.completed(), o.identical(), o.journalConsistent(), o.seconds(), o.recoverySeconds(), o.recorded());
+            out.add(o);
+        }
+        return out;
+    }
+
+    static MergeSettings settings(Path example, Path calibration, Path out) {
+        var c = ConfigFactory.parseFile(example.resolve("merge.conf").toFile());
+        c = io.iteris.deploy.ConfigPathsAccess.resolveRelative(c, example.toAbsolutePath())
+                .withValue("iteris.merge.calibration", ConfigValueFactory.fromAnyRef(calibration.toString()))
+                .withValue("iteris.merge.out", ConfigValueFactory.fromAnyRef(out.toString()))
+                .withValue("iteris.merge.overwrite", ConfigValueFactory.fromAnyRef(true))
+                .withValue("iteris.merge.shard-size", ConfigValueFactory.fromAnyRef(16))
+                .withValue("iteris.methods.iteris.iterations", ConfigValueFactory.fromAnyRef(4));
+        return MergeSettings.from(c.withFallback(ConfigFactory.load()));
+    }
+
+    static Path writeCalibration(Path example, Path file, int samples) {
+        ImageTasks data = ImageTasks.load(example.resolve("data"));
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (ImageTasks.Task t : ImageTasks.LORA_TASKS) {
+            ImageSet s = data.split(t, ImageTasks.Split.CALIBRATION).slice(0, samples);
+            INDArray x = s.features();
+            w.add(t.name() + ".input", DType.F32, new long[]{samples, 1, x.size(1)}, x.data().asDouble());
+        }
+        w.write(file);
+        return file;
+    }
+
+    /** scenario | runs | completed | identical | mean time | worst recovery time */
+    public static String table(List<ChaosRun.Outcome> outcomes) {
+        StringBuilder sb = new StringBuilder("| scenario | runs | completed | identical | mean time (s) | worst recovery (s) |\n|---|---:|---:|---:|---:|---:|\n");
+        for (ChaosScenario s : ChaosScenario.values()) {
+            List<ChaosRun.Outcome> os = outcomes.stream().filter(o -> o.scenario() == s).toList();
+            if (os.isEmpty()) {
+                continue;
+            }
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %.1f | %.1f |%n", s.name().toLowerCase(Locale.ROOT), os.size(),
+                    os.stream().filter(ChaosRun.Outcome::completed).count(),
+                    os.stream().filter(o -> o.identical() && o.journalConsistent()).count(),
+                    os.stream().mapToDouble(ChaosRun.Outcome::seconds).average().orElse(0),
+                    os.stream().mapToDouble(ChaosRun.Outcome::recoverySeconds).filter(d -> !Double.isNaN(d)).max().orElse(Double.NaN)));
+        }
+        return sb.toString();
+    }
+
+    static void writeTable(Path file, List<ChaosRun.Outcome> outcomes) {
+        AtomicFiles.writeString(file, table(outcomes));
+    }
+}

@@ -1,0 +1,128 @@
+package io.iteris.deploy.chaos;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** An iteris cluster node in a JVM of its own ({@code iteris node}), which a chaos run may kill or pause. */
+public final class NodeProcess implements AutoCloseable {
+    private final int port;
+    private final Process process;
+    private final Path log;
+
+    private NodeProcess(int port, Process process, Path log) {
+        this.port = port;
+        this.process = process;
+        this.log = log;
+    }
+
+    /** Starts {@code iteris node} with this JVM's class path; output goes to {@code log}. */
+    public static NodeProcess start(int port, int seedPort, String journal, Path store, Path workDir, Path log) {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss16m", "-Xmx1g",
+                "-cp", System.getProperty("java.class.path"),
+                "-Diteris.home=" + System.getProperty("iteris.home", "."),
+                "io.iteris.deploy.Main", "node", "--seed", "127.0.0.1:" + seedPort, "--port", String.valueOf(port),
+                "--workers", "1", "--journal", journal, "--store", store.toString(), "--work-dir", workDir.toString(),
+                "--join-timeout", "90"));
+        try {
+            Files.createDirectories(log.getParent());
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().put("ITERIS_EVENT_LOG", workDir.resolve("events-" + port + ".jsonl").toString());
+            return new NodeProcess(port, pb.start(), log);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start a node process", e);
+        }
+    }
+
+    /** Waits (bounded) for the node to report itself up. */
+    public void awaitUp(long timeoutMillis) {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        while (System.currentTimeMillis() < deadline) {
+            if (logText().contains("iteris node up")) {
+                return;
+            }
+            if (!process.isAlive()) {
+                throw new IllegalStateException("node on port " + port + " exited: " + tail());
+            }
+            sleep(100);
+        }
+        throw new IllegalStateException("node on port " + port + " not up within " + timeoutMillis + " ms: " + tail());
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public boolean alive() {
+        return process.isAlive();
+    }
+
+    /** SIGKILL: no shutdown hook, no leaving the cluster. */
+    public void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** SIGSTOP / SIGCONT. */
+    public void pause() {
+        signal("STOP");
+    }
+
+    public void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String sig) {
+        try {
+            Process p = new ProcessBuilder("kill", "-" + sig, String.valueOf(pid())).start();
+            p.waitFor(10, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    String tail() {
+        String t = logText();
+        return t.substring(Math.max(0, t.length() - 2000));
+    }
+
+    private String logText() {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            resume();
+            kill();
+        }
+    }
+}

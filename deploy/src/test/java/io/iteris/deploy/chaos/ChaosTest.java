@@ -1,0 +1,41 @@
+package io.iteris.deploy.chaos;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The fixed chaos set that CI runs: each scenario once, on real node processes, with SIGKILL and SIGSTOP.
+ * Every merge must complete with the clean run's bytes, and the journal must say what happened.
+ * The longer randomised soak is {@code bin/iteris chaos --runs N}.
+ */
+class ChaosTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void everyScenarioCompletesWithTheCleanRunsBytesAndTheJournalRecordsIt() {
+        Path example = Path.of("..", "examples", "fashion").toAbsolutePath().normalize();
+        List<ChaosScenario> all = Arrays.asList(ChaosScenario.values());
+        List<ChaosRun.Outcome> outcomes = ChaosSoak.run(example, tmp, all, all.size(), 11, System.out);
+        System.out.print(ChaosSoak.table(outcomes));
+        for (ChaosRun.Outcome o : outcomes) {
+            assertTrue(o.completed(), o.scenario() + ": " + o.failure());
+            assertTrue(o.identical(), o.scenario() + ": the result differs from the clean run");
+            assertTrue(o.journalConsistent(), o.scenario() + ": an iteration was started, completed or solved twice");
+            assertFalse(o.recorded().isEmpty(), o.scenario() + ": the journal records no failure handling");
+        }
+        assertTrue(outcomes.stream().filter(o -> o.scenario() == ChaosScenario.KILL_SUPERVISOR_NODE)
+                .allMatch(o -> o.recorded().stream().anyMatch(r -> r.startsWith("resumed"))), "a supervisor resumes from its journal");
+        assertTrue(outcomes.stream().filter(o -> o.scenario() == ChaosScenario.KILL_ALL_NODES)
+                .allMatch(o -> o.recorded().stream().anyMatch(r -> r.startsWith("resumed"))), "a restarted cluster resumes the job");
+        assertTrue(outcomes.stream().filter(o -> o.scenario() == ChaosScenario.KILL_WORKER_NODE)
+                .allMatch(o -> o.recorded().stream().anyMatch(r -> r.contains("worker left"))), "a lost worker's unit is reassigned");
+    }
+}
