@@ -104,6 +104,24 @@ class PeftAdapterTest {
         assertTrue(e.getMessage().contains("head.modules_to_save.weight"), e.getMessage());
     }
 
+    @Test
+    void mixedHalfPrecisionDtypesAreReadAndConverted() {
+        Path a = copy();
+        Path file = a.resolve(PeftAdapter.WEIGHTS_FILE);
+        PeftAdapter f32 = PeftAdapter.load(a);
+        SafetensorsFile f = SafetensorsFile.open(file);
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (String n : f.names()) {
+            w.add(n, n.contains("lora_A") ? DType.F16 : DType.BF16, f.info(n).shape(), f.readDoubles(n));
+        }
+        w.write(file);
+        PeftAdapter mixed = PeftAdapter.load(a);
+        for (String m : f32.modules().keySet()) {
+            double err = Matrices.relativeError(mixed.module(m).delta(), f32.module(m).delta());
+            assertTrue(err > 0 && err < 1e-2, m + ": " + err);
+        }
+    }
+
     /** Rewrites one tensor of the adapter with its first value replaced. */
     static void rewrite(Path adapter, String tensor, double value) {
         Path file = adapter.resolve(PeftAdapter.WEIGHTS_FILE);
