@@ -13,8 +13,6 @@ import io.iteris.core.engine.Merger;
 import io.iteris.core.model.MlpSpec;
 import io.iteris.core.model.ModelRunner;
 import io.iteris.core.model.TanhMlpRunner;
-import io.iteris.core.safetensors.DType;
-import io.iteris.core.safetensors.SafetensorsWriter;
 import io.iteris.core.train.Accuracy;
 import io.iteris.core.train.FashionLoras;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -55,7 +53,7 @@ public final class DemoCommand implements Callable<Integer> {
         Path dir = example != null ? example : Bench.home().resolve("examples/fashion");
         Path outDir = (out != null ? out : Path.of(System.getProperty("java.io.tmpdir"), "iteris-demo")).toAbsolutePath();
         ImageTasks data = ImageTasks.load(dir.resolve("data"));
-        Path calibration = writeCalibration(data, outDir.resolve("calibration.safetensors"));
+        Path calibration = data.writeCalibration(outDir.resolve("calibration.safetensors"), CALIBRATION);
         System.out.printf("iteris demo: merging %d task LoRAs (%s) into one, %d unlabelled images per task,%n"
                         + "on the %s%n", ImageTasks.LORA_TASKS.size(), String.join(", ", names()), CALIBRATION,
                 engine.local() ? "local engine" : "actor engine (one node in this JVM, " + engine.workers + " inference workers)");
@@ -88,18 +86,6 @@ public final class DemoCommand implements Callable<Integer> {
 
     static List<String> names() {
         return ImageTasks.LORA_TASKS.stream().map(ImageTasks.Task::name).toList();
-    }
-
-    /** The first images of each task's calibration split, as the merge's calibration file. */
-    static Path writeCalibration(ImageTasks data, Path file) {
-        SafetensorsWriter w = new SafetensorsWriter().metadata("layout", "[samples, tokens, pixels]");
-        for (ImageTasks.Task t : ImageTasks.LORA_TASKS) {
-            ImageSet s = data.split(t, ImageTasks.Split.CALIBRATION).slice(0, CALIBRATION);
-            INDArray x = s.features();
-            w.add(t.name() + ".input", DType.F32, new long[]{CALIBRATION, 1, x.size(1)}, x.data().asDouble());
-        }
-        w.write(file);
-        return file;
     }
 
     private static MergeSettings settings(Path dir, Path calibration, Path out, String method) {

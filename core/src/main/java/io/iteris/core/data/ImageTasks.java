@@ -44,6 +44,22 @@ public final class ImageTasks {
         return t;
     }
 
+    /**
+     * The first {@code samples} images of every LoRA task's calibration split as a merge's calibration file:
+     * {@code <task>.input} [samples, 1, pixels] (one token per image).
+     */
+    public Path writeCalibration(Path file, int samples) {
+        io.iteris.core.safetensors.SafetensorsWriter w = new io.iteris.core.safetensors.SafetensorsWriter()
+                .metadata("layout", "[samples, tokens, pixels]");
+        for (Task t : LORA_TASKS) {
+            ImageSet s = split(t, Split.CALIBRATION).slice(0, samples);
+            org.nd4j.linalg.api.ndarray.INDArray x = s.features();
+            w.add(t.name() + ".input", io.iteris.core.safetensors.DType.F32, new long[]{samples, 1, x.size(1)}, x.data().asDouble());
+        }
+        w.write(file);
+        return file;
+    }
+
     private static Path file(Path dir, String name) {
         Path p = dir.resolve(name);
         if (!Files.isRegularFile(p)) {

@@ -37,17 +37,6 @@ public enum ImageTransform {
     }
 
     static int[] permutation(int n) {
-        int[] perm = new int[n];
-        for (int i = 0; i < n; i++) {
-            perm[i] = i;
-        }
-        SplittableRandom rng = new SplittableRandom(PERMUTATION_SEED);
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-        return perm;
+        return Shuffles.permutation(n, new SplittableRandom(PERMUTATION_SEED));
     }
 }

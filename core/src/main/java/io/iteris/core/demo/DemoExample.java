@@ -1,18 +1,17 @@
 package io.iteris.core.demo;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.iteris.core.AtomicFiles;
-import io.iteris.core.peft.LoraConfig;
-import io.iteris.core.peft.PeftAdapter;
+import io.iteris.core.linalg.Matrices;
+import io.iteris.core.model.MlpSpec;
+import io.iteris.core.peft.LoraModule;
+import io.iteris.core.peft.PeftAdapterWriter;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import io.iteris.core.safetensors.DType;
 import io.iteris.core.safetensors.SafetensorsWriter;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -79,45 +78,19 @@ public final class DemoExample {
     }
 
     private static void writeAdapter(Path dir, SplittableRandom rng) {
-        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        Map<String, LoraModule> factors = new LinkedHashMap<>();
         for (int k = 0; k < LAYERS.size(); k++) {
             int in = DIMS[k];
             int out = DIMS[k + 1];
-            String key = PeftAdapter.KEY_PREFIX + LAYERS.get(k);
-            w.add(key + ".lora_A.weight", DType.F32, new long[]{RANK, in}, gaussian(rng, RANK * in, 1.0 / Math.sqrt(in)));
-            w.add(key + ".lora_B.weight", DType.F32, new long[]{out, RANK}, gaussian(rng, out * RANK, 0.35 / Math.sqrt(RANK)));
+            INDArray a = Matrices.of(gaussian(rng, RANK * in, 1.0 / Math.sqrt(in)), RANK, in);
+            INDArray b = Matrices.of(gaussian(rng, out * RANK, 0.35 / Math.sqrt(RANK)), out, RANK);
+            factors.put(LAYERS.get(k), new LoraModule(LAYERS.get(k), a, b, 2.0));
         }
-        w.write(dir.resolve(PeftAdapter.WEIGHTS_FILE));
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode c = json.createObjectNode();
-        c.put("peft_type", "LORA").put("r", RANK).put("lora_alpha", 2 * RANK).put("use_rslora", false)
-                .put("fan_in_fan_out", false).put("base_model_name_or_path", "iteris/demo-tanh-mlp")
-                .put("lora_dropout", 0.0).put("bias", "none").put("inference_mode", true);
-        c.putArray("target_modules").add("proj");
-        write(dir.resolve(LoraConfig.FILE_NAME), json, c);
+        PeftAdapterWriter.write(dir, factors, RANK, 2 * RANK, List.of("proj"), "iteris/demo-tanh-mlp");
     }
 
     private static void writeModelJson(Path file) {
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = json.createObjectNode();
-        ObjectNode model = root.putObject("model");
-        var layers = model.putArray("layers");
-        LAYERS.forEach(layers::add);
-        var dims = model.putArray("dims");
-        for (int d : DIMS) {
-            dims.add(d);
-        }
-        model.put("forward", "tanh after every layer but the last, applied to every token");
-        model.putNull("feedback");
-        write(file, json, root);
-    }
-
-    private static void write(Path file, ObjectMapper json, ObjectNode node) {
-        try {
-            AtomicFiles.writeString(file, json.writeValueAsString(node) + "\n");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        new MlpSpec(LAYERS, DIMS, false).write(file, "tanh after every layer but the last, applied to every token");
     }
 
     private static double[] gaussian(SplittableRandom rng, int n, double std) {

@@ -15,6 +15,28 @@ import java.util.List;
  */
 public record MlpSpec(List<String> layers, int[] dims, boolean feedback) {
 
+    /** Writes the description ({@code {"model": {...}}}), atomically; {@code feedback} is not written (none). */
+    public void write(Path file, String forwardDescription) {
+        if (feedback) {
+            throw new IllegalStateException("writing a feedback model description is not supported");
+        }
+        ObjectMapper json = new ObjectMapper().enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+        com.fasterxml.jackson.databind.node.ObjectNode root = json.createObjectNode();
+        com.fasterxml.jackson.databind.node.ObjectNode model = root.putObject("model");
+        layers.forEach(model.putArray("layers")::add);
+        com.fasterxml.jackson.databind.node.ArrayNode d = model.putArray("dims");
+        for (int x : dims) {
+            d.add(x);
+        }
+        model.put("forward", forwardDescription);
+        model.putNull("feedback");
+        try {
+            io.iteris.core.AtomicFiles.writeString(file, json.writeValueAsString(root) + "\n");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     public static MlpSpec read(Path file) {
         JsonNode root;
         try {

@@ -1,21 +1,15 @@
 package io.iteris.core.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.iteris.core.AtomicFiles;
 import io.iteris.core.data.ImageSet;
 import io.iteris.core.data.ImageTasks;
 import io.iteris.core.linalg.Matrices;
+import io.iteris.core.model.MlpSpec;
 import io.iteris.core.peft.LoraModule;
 import io.iteris.core.peft.PeftAdapterWriter;
 import io.iteris.core.safetensors.DType;
 import io.iteris.core.safetensors.SafetensorsWriter;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,22 +59,8 @@ public final class FashionLoras {
             w.add(LAYERS.get(k) + ".bias", DType.F32, new long[]{bk.length()}, Matrices.toArray(bk));
         }
         w.write(dir.resolve("model.safetensors"));
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = json.createObjectNode();
-        ObjectNode model = root.putObject("model");
-        ArrayNode layers = model.putArray("layers");
-        LAYERS.forEach(layers::add);
-        ArrayNode dims = model.putArray("dims");
-        for (int d : DIMS) {
-            dims.add(d);
-        }
-        model.put("forward", "tanh after every layer but the last (logits); one token per image, pixels scaled to [0, 1]");
-        model.putNull("feedback");
-        try {
-            AtomicFiles.writeString(dir.resolve("model.json"), json.writeValueAsString(root) + "\n");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        new MlpSpec(LAYERS, DIMS, false).write(dir.resolve("model.json"),
+                "tanh after every layer but the last (logits); one token per image, pixels scaled to [0, 1]");
     }
 
     /** The full weights of the base with no LoRA (for evaluating the base alone). */

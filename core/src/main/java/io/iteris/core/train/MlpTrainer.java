@@ -180,16 +180,6 @@ public final class MlpTrainer {
     }
 
     private static int[] shuffle(int n, SplittableRandom rng) {
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        return order;
+        return io.iteris.core.data.Shuffles.permutation(n, rng);
     }
 }

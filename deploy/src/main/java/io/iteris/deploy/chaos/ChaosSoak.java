@@ -4,13 +4,10 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.iteris.core.AtomicFiles;
 import io.iteris.core.config.MergeSettings;
-import io.iteris.core.data.ImageSet;
 import io.iteris.core.data.ImageTasks;
 import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.engine.MergeOutcome;
 import io.iteris.core.engine.Merger;
-import io.iteris.core.safetensors.DType;
-import io.iteris.core.safetensors.SafetensorsWriter;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.io.IOException;
@@ -37,7 +34,7 @@ public final class ChaosSoak {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Path calibration = writeCalibration(example, dir.resolve("calibration.safetensors"), 64);
+        Path calibration = ImageTasks.load(example.resolve("data")).writeCalibration(dir.resolve("calibration.safetensors"), 64);
         MergeSettings reference = settings(example, calibration, dir.resolve("reference"));
         Merger.LoadedJob referenceJob = Merger.load(reference);
         MergeOutcome clean = MergeEngine.LOCAL.merge(reference, null);
@@ -70,18 +67,6 @@ public final class ChaosSoak {
                 .withValue("iteris.merge.shard-size", ConfigValueFactory.fromAnyRef(16))
                 .withValue("iteris.methods.iteris.iterations", ConfigValueFactory.fromAnyRef(4));
         return MergeSettings.from(c.withFallback(ConfigFactory.load()));
-    }
-
-    static Path writeCalibration(Path example, Path file, int samples) {
-        ImageTasks data = ImageTasks.load(example.resolve("data"));
-        SafetensorsWriter w = new SafetensorsWriter();
-        for (ImageTasks.Task t : ImageTasks.LORA_TASKS) {
-            ImageSet s = data.split(t, ImageTasks.Split.CALIBRATION).slice(0, samples);
-            INDArray x = s.features();
-            w.add(t.name() + ".input", DType.F32, new long[]{samples, 1, x.size(1)}, x.data().asDouble());
-        }
-        w.write(file);
-        return file;
     }
 
     /** scenario | runs | completed | identical | mean time | worst recovery time */
