@@ -35,7 +35,7 @@ class ProtocolSerializationTest {
     void commandsAndEventsRoundTripThroughPekkoProtobufSerializer() {
         JobSpec spec = JobSpec.newBuilder().setJobId("job-1").setBasePath("/models/base").setMethod("iteris").setIterations(5)
                 .addAdapters(AdapterRef.newBuilder().setName("math").setPath("/a/math").setManualCoef(0.5)).build();
-        StatisticChunk chunk = StatisticChunk.newBuilder().setJobId("job-1").setLayer("layers.0.proj").setKind(StatisticKind.STATISTIC_H)
+        StatisticChunk chunk = StatisticChunk.newBuilder().setJobId("job-1").setKey(io.iteris.actors.stream.StatisticStreams.key("layers.0.proj", 1, 0, 0, StatisticKind.STATISTIC_H))
                 .setData(ByteString.copyFrom(new byte[]{1, 2, 3})).setChunkCount(1).build();
         Serialization serialization = SerializationExtension.get(testKit.system().classicSystem());
         for (Message m : List.<Message>of(spec, chunk, WorkUnitAssigned.newBuilder().setWorker("w").build())) {

@@ -19,6 +19,7 @@ import io.iteris.protocol.MissingStatistics;
 import io.iteris.protocol.MissingUnit;
 import io.iteris.protocol.SolveLayer;
 import io.iteris.protocol.StatisticChunk;
+import io.iteris.protocol.StatisticKey;
 import io.iteris.protocol.StatisticKind;
 import io.iteris.protocol.UnitId;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -74,9 +75,9 @@ public final class LayerSolver extends AbstractBehavior<Message> {
 
     private final String layer;
     private final ActorRefResolver refs;
-    private final Map<StatisticStreams.Key, ChunkAssembler> assembling = new HashMap<>();
+    private final Map<StatisticKey, ChunkAssembler> assembling = new HashMap<>();
     private final Map<Shard, Contribution> g = new HashMap<>();
-    private final Map<StatisticStreams.Key, Contribution> merged = new HashMap<>();
+    private final Map<StatisticKey, Contribution> merged = new HashMap<>();
     private final Map<Integer, LayerSolved> solved = new HashMap<>();
     private int solvedUpTo = -1;
 
@@ -95,7 +96,7 @@ public final class LayerSolver extends AbstractBehavior<Message> {
     }
 
     private Behavior<Message> onChunk(StatisticChunk c) {
-        StatisticStreams.Key key = StatisticStreams.Key.of(c);
+        StatisticKey key = c.getKey();
         boolean accepted = true;
         if (!isStale(key)) {
             ChunkAssembler a = assembling.computeIfAbsent(key, k -> new ChunkAssembler(c));
@@ -103,8 +104,8 @@ public final class LayerSolver extends AbstractBehavior<Message> {
             if (a.complete()) {
                 assembling.remove(key);
                 Contribution done = new Contribution(a.matrix(), a.rows());
-                if (key.kind() == StatisticKind.STATISTIC_G) {
-                    g.putIfAbsent(new Shard(key.task(), key.shard()), done);
+                if (key.getKind() == StatisticKind.STATISTIC_G) {
+                    g.putIfAbsent(new Shard(key.getTask(), key.getShard()), done);
                 } else {
                     merged.putIfAbsent(key, done);
                 }
@@ -113,18 +114,17 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         if (!accepted) {
             getContext().getLog().warn("layer {}: refused a corrupted or inconsistent chunk {} #{}", layer, key, c.getChunkIndex());
         }
-        refs.<Message>resolveActorRef(c.getReplyTo()).tell(ChunkAck.newBuilder().setJobId(c.getJobId()).setLayer(c.getLayer())
-                .setIteration(c.getIteration()).setTask(c.getTask()).setShard(c.getShard()).setKind(c.getKind())
+        refs.<Message>resolveActorRef(c.getReplyTo()).tell(ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(key)
                 .setChunkIndex(c.getChunkIndex()).setAccepted(accepted).build());
         return this;
     }
 
     /** A contribution nobody needs any more: a G already held, or C/H of an iteration already solved. */
-    private boolean isStale(StatisticStreams.Key key) {
-        if (key.kind() == StatisticKind.STATISTIC_G) {
-            return g.containsKey(new Shard(key.task(), key.shard()));
+    private boolean isStale(StatisticKey key) {
+        if (key.getKind() == StatisticKind.STATISTIC_G) {
+            return g.containsKey(new Shard(key.getTask(), key.getShard()));
         }
-        return key.iteration() <= solvedUpTo || merged.containsKey(key);
+        return key.getIteration() <= solvedUpTo || merged.containsKey(key);
     }
 
     private Behavior<Message> onSolveLayer(SolveLayer cmd) {
@@ -148,7 +148,7 @@ public final class LayerSolver extends AbstractBehavior<Message> {
             }
             solved.put(it, done);
             solvedUpTo = Math.max(solvedUpTo, it);
-            merged.keySet().removeIf(k -> k.iteration() <= it);
+            merged.keySet().removeIf(k -> k.getIteration() <= it);
         }
         reply(cmd, done);
         return this;
@@ -179,8 +179,8 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         return out;
     }
 
-    private StatisticStreams.Key key(int it, int task, int shard, StatisticKind kind) {
-        return new StatisticStreams.Key(layer, it, task, shard, kind);
+    private StatisticKey key(int it, int task, int shard, StatisticKind kind) {
+        return StatisticStreams.key(layer, it, task, shard, kind);
     }
 
     private LayerSolved solve(JobSpec spec, int it, String previousHash) {

@@ -3,8 +3,8 @@ package io.iteris.actors.stream;
 import com.google.protobuf.ByteString;
 import io.iteris.core.linalg.Matrices;
 import io.iteris.protocol.StatisticChunk;
+import io.iteris.protocol.StatisticKey;
 import io.iteris.protocol.StatisticKind;
-import io.iteris.protocol.UnitId;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.ByteBuffer;
@@ -21,18 +21,11 @@ public final class StatisticStreams {
     private StatisticStreams() {
     }
 
-    /** Identifies a statistic within a job: (layer, iteration, task, shard, kind). */
-    public record Key(String layer, int iteration, int task, int shard, StatisticKind kind) {
-        public static Key of(StatisticChunk c) {
-            return new Key(c.getLayer(), c.getIteration(), c.getTask(), c.getShard(), c.getKind());
-        }
-
-        public UnitId unit() {
-            return UnitId.newBuilder().setIteration(iteration).setTask(task).setShard(shard).build();
-        }
+    public static StatisticKey key(String layer, int iteration, int task, int shard, StatisticKind kind) {
+        return StatisticKey.newBuilder().setLayer(layer).setIteration(iteration).setTask(task).setShard(shard).setKind(kind).build();
     }
 
-    public static List<StatisticChunk> chunks(String jobId, Key key, INDArray matrix, long rows, int chunkBytes, String replyTo) {
+    public static List<StatisticChunk> chunks(String jobId, StatisticKey key, INDArray matrix, long rows, int chunkBytes, String replyTo) {
         int dim = Matrices.rows(matrix);
         double[] values = Matrices.toArray(matrix);
         ByteBuffer all = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
@@ -47,8 +40,7 @@ public final class StatisticStreams {
             ByteString data = ByteString.copyFrom(all.array(), from, len);
             CRC32C crc = new CRC32C();
             crc.update(all.array(), from, len);
-            out.add(StatisticChunk.newBuilder().setJobId(jobId).setLayer(key.layer()).setIteration(key.iteration())
-                    .setTask(key.task()).setShard(key.shard()).setKind(key.kind()).setChunkIndex(i).setChunkCount(count)
+            out.add(StatisticChunk.newBuilder().setJobId(jobId).setKey(key).setChunkIndex(i).setChunkCount(count)
                     .setDim(dim).setRows(rows).setData(data).setCrc32C((int) crc.getValue()).setReplyTo(replyTo)
                     .setOffset(from).build());
         }

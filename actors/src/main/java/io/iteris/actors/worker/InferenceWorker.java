@@ -13,6 +13,7 @@ import io.iteris.core.store.CheckpointStore;
 import io.iteris.protocol.ChunkAck;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.StatisticChunk;
+import io.iteris.protocol.StatisticKey;
 import io.iteris.protocol.StatisticKind;
 import io.iteris.protocol.UnitId;
 import io.iteris.protocol.WorkUnit;
@@ -55,14 +56,13 @@ public final class InferenceWorker {
         }));
     }
 
-    private record ChunkId(StatisticStreams.Key key, int index) {
+    private record ChunkId(StatisticKey key, int index) {
         static ChunkId of(ChunkAck a) {
-            return new ChunkId(new StatisticStreams.Key(a.getLayer(), a.getIteration(), a.getTask(), a.getShard(), a.getKind()),
-                    a.getChunkIndex());
+            return new ChunkId(a.getKey(), a.getChunkIndex());
         }
 
         static ChunkId of(StatisticChunk c) {
-            return new ChunkId(StatisticStreams.Key.of(c), c.getChunkIndex());
+            return new ChunkId(c.getKey(), c.getChunkIndex());
         }
     }
 
@@ -193,7 +193,7 @@ public final class InferenceWorker {
 
     private void add(Streaming s, String layer, StatisticKind kind, INDArray m, long rows) {
         UnitId u = s.unit.getUnit();
-        StatisticStreams.Key key = new StatisticStreams.Key(layer, u.getIteration(), u.getTask(), u.getShard(), kind);
+        StatisticKey key = StatisticStreams.key(layer, u.getIteration(), u.getTask(), u.getShard(), kind);
         for (StatisticChunk c : StatisticStreams.chunks(s.unit.getSpec().getJobId(), key, m, rows, settings.chunkBytes(), self)) {
             s.pending.add(c);
             s.bytes += c.getData().size();
@@ -210,7 +210,7 @@ public final class InferenceWorker {
     }
 
     private void send(StatisticChunk c) {
-        ClusterSharding.get(ctx.getSystem()).entityRefFor(LayerSolver.TYPE_KEY, LayerSolver.entityId(c.getJobId(), c.getLayer())).tell(c);
+        ClusterSharding.get(ctx.getSystem()).entityRefFor(LayerSolver.TYPE_KEY, LayerSolver.entityId(c.getJobId(), c.getKey().getLayer())).tell(c);
     }
 
     private Behavior<Message> onChunkAck(Streaming s, ChunkAck ack) {

@@ -132,7 +132,7 @@ class ClusterTest {
             ActorRef<Message> target = refs.resolveActorRef(to);
             String self = refs.toSerializationFormat(ctx.getSelf());
             ArrayDeque<StatisticChunk> pending = new ArrayDeque<>(StatisticStreams.chunks("t",
-                    new StatisticStreams.Key("big", 0, 0, 0, StatisticKind.STATISTIC_G), m, 1, 1 << 20, self));
+                    StatisticStreams.key("big", 0, 0, 0, StatisticKind.STATISTIC_G), m, 1, 1 << 20, self));
             long total = pending.stream().mapToLong(c -> c.getData().size()).sum();
             int[] inFlight = {0};
             Runnable fill = () -> {

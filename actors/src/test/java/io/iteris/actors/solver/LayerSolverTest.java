@@ -86,7 +86,7 @@ class LayerSolverTest {
                         : List.of(StatisticKind.STATISTIC_C, StatisticKind.STATISTIC_H);
                 for (StatisticKind k : kinds) {
                     INDArray m = k == StatisticKind.STATISTIC_G ? g.g() : k == StatisticKind.STATISTIC_C ? g.c() : g.h();
-                    out.addAll(StatisticStreams.chunks(spec.getJobId(), new StatisticStreams.Key(LAYER, iteration, t, s, k), m, g.rows(), 2048, replyTo));
+                    out.addAll(StatisticStreams.chunks(spec.getJobId(), StatisticStreams.key(LAYER, iteration, t, s, k), m, g.rows(), 2048, replyTo));
                 }
             }
         }
