@@ -34,6 +34,7 @@ import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
@@ -49,6 +50,7 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -88,6 +90,13 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     public static Behavior<Message> create(String jobId, EngineSettings settings) {
+        // Any unexpected failure restarts the supervisor, which recovers from its journal and resumes; stopping
+        // it instead would leave the job waiting for the next re-submission.
+        return Behaviors.supervise(createUnsupervised(jobId, settings))
+                .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(10), 0.2));
+    }
+
+    private static Behavior<Message> createUnsupervised(String jobId, EngineSettings settings) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(SupervisorTick.getDefaultInstance(), settings.tickInterval());
             ctx.getSystem().receptionist().tell(Receptionist.subscribe(InferenceWorker.SERVICE_KEY,
@@ -238,8 +247,8 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
             }
         }
         evs.addAll(WorkPlan.assignments(view, workers));
-        if (evs.isEmpty() && !resume) {
-            return Effect().none();
+        if (evs.isEmpty()) {
+            return resume ? Effect().none().thenRun(this::resume) : Effect().none();
         }
         return persist(evs).thenRun(s -> {
             if (resume) {

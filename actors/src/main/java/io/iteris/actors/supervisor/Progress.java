@@ -44,6 +44,9 @@ public final class Progress {
 
     /** One line for a batch of events persisted together: its most telling event. */
     public static String describe(java.util.List<Message> batch) {
+        if (batch.isEmpty()) {
+            return "";
+        }
         for (Class<?> c : java.util.List.of(JobFailed.class, JobCompleted.class, IterationCompleted.class, IterationStarted.class,
                 WorkUnitReassigned.class, io.iteris.protocol.JobResumed.class, JobAccepted.class)) {
             for (Message m : batch) {
