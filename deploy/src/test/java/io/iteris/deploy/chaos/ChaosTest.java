@@ -35,7 +35,9 @@ class ChaosTest {
                 .allMatch(o -> o.recorded().stream().anyMatch(r -> r.startsWith("resumed"))), "a supervisor resumes from its journal");
         assertTrue(outcomes.stream().filter(o -> o.scenario() == ChaosScenario.KILL_ALL_NODES)
                 .allMatch(o -> o.recorded().stream().anyMatch(r -> r.startsWith("resumed"))), "a restarted cluster resumes the job");
+        // The unit the killed worker held may finish in the instant before the kill; its statistics then die
+        // with the node's solvers instead, so the journal shows a reassignment for one reason or the other.
         assertTrue(outcomes.stream().filter(o -> o.scenario() == ChaosScenario.KILL_WORKER_NODE)
-                .allMatch(o -> o.recorded().stream().anyMatch(r -> r.contains("worker left"))), "a lost worker's unit is reassigned");
+                .allMatch(o -> o.recorded().stream().anyMatch(r -> r.startsWith("reassigned"))), "the lost node's work is redone");
     }
 }
