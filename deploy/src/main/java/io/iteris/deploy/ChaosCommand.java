@@ -3,6 +3,7 @@ package io.iteris.deploy;
 import io.iteris.deploy.chaos.ChaosRun;
 import io.iteris.deploy.chaos.ChaosScenario;
 import io.iteris.deploy.chaos.ChaosSoak;
+import io.iteris.deploy.progress.LiveProgress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -36,8 +37,16 @@ public final class ChaosCommand implements Callable<Integer> {
         Path dir = workDir != null ? workDir : Files.createTempDirectory("iteris-chaos");
         List<ChaosScenario> which = scenarios == null || scenarios.isEmpty() ? Arrays.asList(ChaosScenario.values()) : scenarios;
         System.out.printf("chaos: %d runs, seed %d, in %s%n", runs, seed, dir);
-        List<ChaosRun.Outcome> outcomes = ChaosSoak.run(example != null ? example : Bench.home().resolve("examples/fashion"),
-                dir, which, runs, seed, System.out);
+        List<ChaosRun.Outcome> outcomes;
+        try (LiveProgress progress = LiveProgress.start("chaos", runs, "runs", System.out)) {
+            int[] passed = {0, 0};
+            outcomes = ChaosSoak.run(example != null ? example : Bench.home().resolve("examples/fashion"), dir, which, runs, seed,
+                    System.out, o -> {
+                        passed[0] += o.passed() ? 1 : 0;
+                        passed[1]++;
+                        progress.update(passed[1], runs, passed[0] + " of " + passed[1] + " runs passed");
+                    });
+        }
         System.out.println();
         System.out.print(ChaosSoak.table(outcomes));
         return outcomes.stream().allMatch(ChaosRun.Outcome::passed) ? 0 : 1;

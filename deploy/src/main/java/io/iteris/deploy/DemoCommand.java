@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.cluster.IterisNode;
+import io.iteris.deploy.progress.JobProgressView;
 import io.iteris.core.AtomicFiles;
 import io.iteris.core.config.MergeSettings;
 import io.iteris.core.data.ImageSet;
@@ -63,9 +64,11 @@ public final class DemoCommand implements Callable<Integer> {
             for (String method : METHODS) {
                 MergeSettings s = settings(dir, calibration, outDir.resolve(method), method);
                 System.out.printf("%s:%n", method);
-                results.put(method, engine.local() ? Merger.run(s, null)
-                        : new ActorEngine(node, new ProgressPrinter(System.out)::onProgress, Duration.ofHours(1))
-                        .submit(Merger.load(s), ActorEngine.newJobId(), null));
+                Merger.LoadedJob job = Merger.load(s);
+                try (JobProgressView view = JobProgressView.start(method, job.solves(), System.out)) {
+                    results.put(method, engine.local() ? Merger.run(job, 0, (report, merged) -> view.onIteration(report, job.solves()))
+                            : new ActorEngine(node, view::onProgress, Duration.ofHours(1)).submit(job, ActorEngine.newJobId(), null));
+                }
             }
         } finally {
             if (node != null) {

@@ -5,9 +5,9 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import io.iteris.core.config.MergeSettings;
 import io.iteris.core.engine.Merger;
-import io.iteris.core.engine.IterationReport;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.cluster.IterisNode;
+import io.iteris.deploy.progress.JobProgressView;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -78,23 +78,27 @@ public final class MergeCommand implements Callable<Integer> {
         boolean resume = jobId != null;
         if (engine.local()) {
             System.err.printf("merging %d adapters with %s in this process%n", s.adapters().size(), s.method());
-            print(Merger.run(s, (report, merged) -> progress(report)));
+            long t0 = System.nanoTime();
+            Merger.LoadedJob job = Merger.load(s);
+            double loadMillis = (System.nanoTime() - t0) / 1e6;
+            Merger.Result r;
+            try (JobProgressView view = JobProgressView.start("merge", job.solves(), System.err)) {
+                r = Merger.run(job, loadMillis, (report, merged) -> view.onIteration(report, job.solves()));
+            }
+            print(r);
             return 0;
         }
         Merger.LoadedJob job = resume ? Merger.loadInputs(s) : Merger.load(s);
         String id = resume ? jobId : ActorEngine.newJobId();
         System.err.printf("merging %d adapters with %s on the actor engine, job %s%n", s.adapters().size(), s.method(), id);
         try (IterisNode node = engine.start(id)) {
-            ProgressPrinter printer = new ProgressPrinter(System.err);
-            Merger.Result r = new ActorEngine(node, printer::onProgress, Duration.ofDays(7)).submit(job, id, null);
+            Merger.Result r;
+            try (JobProgressView view = JobProgressView.start("merge", job.solves(), System.err)) {
+                r = new ActorEngine(node, view::onProgress, Duration.ofDays(7)).submit(job, id, null);
+            }
             print(r);
         }
         return 0;
-    }
-
-    private static void progress(IterationReport report) {
-        System.err.printf("  solve %d: %d layers%s%n", report.iteration() + 1, report.layers().size(),
-                report.relativeChange().isEmpty() ? "" : String.format(", max relative change of dW %.3e", report.maxRelativeChange()));
     }
 
     private static void print(Merger.Result r) {

@@ -30,6 +30,9 @@ public final class JobClient {
     /** Submits {@code spec} and blocks until the job completes or fails; returns the final progress. */
     public static JobProgress run(ActorSystem<?> system, JobSpec spec, Consumer<JobProgress> onProgress, Duration timeout) {
         CompletableFuture<JobProgress> result = new CompletableFuture<>();
+        // A client whose own node stops can never hear the end of the job: stop waiting instead of timing out.
+        system.getWhenTerminated().whenComplete((done, e) -> result.completeExceptionally(new IllegalStateException(
+                "the client node stopped while following job " + spec.getJobId() + "; the job goes on in the cluster")));
         system.systemActorOf(follower(spec, onProgress, result), "job-client-" + spec.getJobId() + "-" + System.nanoTime(), Props.empty());
         try {
             return result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -34,6 +34,17 @@ public final class JobHistory {
         }
     }
 
+    /** The ids of every job this journal holds. */
+    public static List<String> jobIds(ActorSystem<?> system) {
+        String prefix = MergeSupervisor.persistenceId("").id();
+        try {
+            return journal(system).currentPersistenceIds().filter(id -> id.startsWith(prefix))
+                    .map(id -> id.substring(prefix.length())).runWith(Sink.seq(), system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot list the jobs in the journal: " + e.getMessage(), e);
+        }
+    }
+
     /** Follows the job's events as they are written; {@code onEvent} sees each once. */
     public static Source<EventEnvelope, ?> follow(ActorSystem<?> system, String jobId) {
         return journal(system).eventsByPersistenceId(MergeSupervisor.persistenceId(jobId).id(), 0, Long.MAX_VALUE);

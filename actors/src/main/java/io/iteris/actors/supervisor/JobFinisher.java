@@ -59,7 +59,8 @@ public final class JobFinisher {
                 }
                 solveNanos += r.getSolveNanos();
             }
-            IterationReport report = new IterationReport(c.getIteration(), results, change, s.inferenceNanos(c.getIteration()), solveNanos);
+            IterationReport report = new IterationReport(c.getIteration(), results, change, s.inferenceNanos(c.getIteration()), solveNanos,
+                    Math.max(0, c.getAtMillis() - s.startedAt(c.getIteration())) * 1_000_000L);
             reports.add(report);
             if (sink != null) {
                 sink.onIteration(report, deltas);

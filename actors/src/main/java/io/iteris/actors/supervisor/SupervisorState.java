@@ -51,6 +51,7 @@ public final class SupervisorState {
     private final List<IterationCompleted> completed = new ArrayList<>();
     private final Map<Integer, Map<String, LayerSolved>> history = new TreeMap<>();
     private final Map<Integer, Long> inferenceNanos = new TreeMap<>();
+    private final Map<Integer, Long> startedAt = new TreeMap<>();
     private String outcome = "";
     private long acceptedAt;
 
@@ -65,6 +66,7 @@ public final class SupervisorState {
             acceptedAt = e.getAtMillis();
         } else if (event instanceof IterationStarted e) {
             iteration = e.getIteration();
+            startedAt.put(iteration, e.getAtMillis());
             weights = Map.copyOf(e.getWeightsMap());
             units.clear();
             solved.clear();
@@ -165,6 +167,11 @@ public final class SupervisorState {
 
     public Map<Integer, Map<String, LayerSolved>> history() {
         return history;
+    }
+
+    /** When the iteration started (epoch millis, as journaled). */
+    public long startedAt(int it) {
+        return startedAt.getOrDefault(it, acceptedAt);
     }
 
     public long inferenceNanos(int it) {

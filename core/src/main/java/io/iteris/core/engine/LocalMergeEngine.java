@@ -85,7 +85,7 @@ public final class LocalMergeEngine {
                     change.put(layer, Matrices.relativeError(previous.get(layer), merged.get(layer)));
                 }
             }
-            IterationReport report = new IterationReport(it, results, change, inferenceNanos, solveNanos);
+            IterationReport report = new IterationReport(it, results, change, inferenceNanos, solveNanos, inferenceNanos + solveNanos);
             reports.add(report);
             log.info("{} solve {}/{}: max relative change of dW {}", method.name(), it + 1, solves,
                     previous == null ? "-" : String.format("%.3e", report.maxRelativeChange()));

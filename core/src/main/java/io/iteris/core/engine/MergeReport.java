@@ -60,6 +60,7 @@ public final class MergeReport {
             }
             it.put("inference_ms", r.inferenceNanos() / 1e6);
             it.put("solve_ms", r.solveNanos() / 1e6);
+            it.put("wall_ms", r.wallNanos() / 1e6);
         }
         ObjectNode layers = root.putObject("layers");
         for (Map.Entry<String, LayerMergeResult> e : outcome.finalResults().entrySet()) {

@@ -29,6 +29,7 @@ import java.util.Map;
  */
 public final class Merger {
     public static final String REPORT_FILE = "merge-report.json";
+    public static final String REPORT_PAGE = "report.html";
 
     private Merger() {
     }
@@ -53,10 +54,14 @@ public final class Merger {
     public static Result run(MergeSettings s, MergeEngine.Listener listener) {
         long t0 = System.nanoTime();
         LoadedJob job = load(s);
-        long loaded = System.nanoTime();
-        MergeOutcome outcome = new LocalMergeEngine(job.inputs(), job.method(), job.runner(), job.samples(), s.shardSize())
-                .run(listener);
-        return publish(job, outcome, (loaded - t0) / 1e6);
+        return run(job, (System.nanoTime() - t0) / 1e6, listener);
+    }
+
+    /** Runs a loaded job in this process; {@code loadMillis} is how long loading took (for the report). */
+    public static Result run(LoadedJob job, double loadMillis, MergeEngine.Listener listener) {
+        MergeOutcome outcome = new LocalMergeEngine(job.inputs(), job.method(), job.runner(), job.samples(),
+                job.settings().shardSize()).run(listener);
+        return publish(job, outcome, loadMillis);
     }
 
     /** Reads and checks every input; fails before any work when something is missing or wrong. */
@@ -113,6 +118,7 @@ public final class Merger {
             }
             MergeReport.write(staging.resolve(REPORT_FILE), s, job.method(), job.inputs(), outcome, energy,
                     Map.of("load_ms", loadMillis, "merge_ms", outcome.totalNanos() / 1e6, "write_ms", (System.nanoTime() - t0) / 1e6));
+            MergeReportPage.write(staging.resolve(REPORT_FILE), staging.resolve(REPORT_PAGE));
             AtomicFiles.publishDirectory(staging, s.out(), s.overwrite());
             staging = null;
             return new Result(s.out(), job.method(), job.inputs(), outcome, energy);

@@ -57,7 +57,7 @@ class MergerTest {
         Path c = caseDir();
         Merger.Result r = Merger.run(settings(c, "iteris", Map.of("iteris.methods.iteris.iterations", 3)), null);
         Path out = tmp.resolve("out");
-        assertEquals(List.of("adapter_config.json", "adapter_model.safetensors", "merge-report.json"), TestFiles.list(out));
+        assertEquals(List.of("adapter_config.json", "adapter_model.safetensors", "merge-report.json", "report.html"), TestFiles.list(out));
         PeftAdapter merged = PeftAdapter.load(out);
         for (String layer : r.inputs().layers()) {
             // rank = sum of the input ranks (4 + 6), which is exact for a merge of deltas; F32 storage bounds the error
@@ -74,6 +74,11 @@ class MergerTest {
         JsonNode config = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
         assertEquals(10, config.get("r").asInt());
         assertEquals(0, config.get("rank_pattern").size());
+        // the page is self-contained: convergence, time, ω and SVD-energy charts are embedded, and every one was drawn
+        String page = Files.readString(out.resolve("report.html"));
+        assertEquals(4, page.split("src=\"data:image/png;base64,").length - 1, "embedded charts");
+        assertFalse(page.contains("chart not drawn"), "a chart failed");
+        assertTrue(page.contains("<td>" + r.inputs().adapters().get(0).name() + "</td>"), "the adapters table");
     }
 
     @Test

@@ -56,6 +56,10 @@ final class QualityBenchmark {
         }
     }
 
+    int merges() {
+        return suite.merges;
+    }
+
     List<String> taskNames() {
         return suite.tasks.stream().map(ImageTasks.Task::name).toList();
     }

@@ -1,6 +1,7 @@
 package io.iteris.deploy.bench;
 
 import io.iteris.core.AtomicFiles;
+import io.iteris.deploy.progress.LiveProgress;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -24,12 +25,22 @@ public final class QualityRun {
         }
         log.printf("quality benchmark: %d calibration samples per task%s%n", calibration, quick ? " (quick run)" : "");
         QualityBenchmark b = new QualityBenchmark(example, calibration, quick, log);
-        log.println("choosing hyper-parameters on the validation split:");
-        b.tune();
-        b.fiveTasks();
-        b.subsets();
-        Map<Integer, double[]> iterations = b.iterationSweep();
-        Map<Integer, double[]> samples = b.calibrationSweep();
+        Map<Integer, double[]> iterations;
+        Map<Integer, double[]> samples;
+        try (LiveProgress progress = LiveProgress.start("bench quality", 5, "phases", log)) {
+            log.println("choosing hyper-parameters on the validation split:");
+            phase(progress, 0, "tuning", b);
+            b.tune();
+            phase(progress, 1, "five tasks", b);
+            b.fiveTasks();
+            phase(progress, 2, "pairs and triples", b);
+            b.subsets();
+            phase(progress, 3, "solves sweep", b);
+            iterations = b.iterationSweep();
+            phase(progress, 4, "calibration sweep", b);
+            samples = b.calibrationSweep();
+            phase(progress, 5, "done", b);
+        }
         QualityReport r = new QualityReport(b);
         r.writeCsv(out.resolve("quality.csv"));
         r.chart(out.resolve("iterations.png"), "IterIS: test accuracy after each solve (5 tasks)", "solves", iterations, false);
@@ -48,6 +59,10 @@ public final class QualityRun {
         double seconds = (System.nanoTime() - t0) / 1e9;
         AtomicFiles.writeString(out.resolve("report.md"), report(r, five, subsets, iter, cal, calibration, quick, seconds));
         log.printf(Locale.ROOT, "%nwrote quality.csv, iterations.png, calibration.png and report.md to %s (%.0f s)%n", out, seconds);
+    }
+
+    private static void phase(LiveProgress progress, int done, String name, QualityBenchmark b) {
+        progress.update(done, 5, name + ", " + b.merges() + " merges so far");
     }
 
     private static String report(QualityReport r, String five, String subsets, String iter, String cal, int calibration,

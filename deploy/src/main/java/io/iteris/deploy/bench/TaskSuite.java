@@ -64,12 +64,16 @@ final class TaskSuite {
         });
     }
 
+    /** Merges run so far (for progress). */
+    int merges;
+
     static int all(int n) {
         return (1 << n) - 1;
     }
 
     /** Merges the masked tasks with {@code samples} calibration images each; the listener sees every solve. */
     Map<String, INDArray> merge(MergeMethod method, int mask, int samples, MergeEngine.Listener listener) {
+        merges++;
         MergeInputs in = inputs(mask);
         List<INDArray> calibration = new ArrayList<>();
         for (NamedAdapter a : in.adapters()) {

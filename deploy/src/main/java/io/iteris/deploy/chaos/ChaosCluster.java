@@ -129,10 +129,17 @@ final class ChaosCluster implements AutoCloseable {
         }
     }
 
-    String logs() {
+    /** The last {@code lines} lines of every node log under {@code logs}. */
+    static String logTails(Path logs, int lines) {
         StringBuilder sb = new StringBuilder();
-        for (NodeProcess p : nodes) {
-            sb.append("--- node ").append(p.port()).append(" ---\n").append(p.tail()).append('\n');
+        try (var files = java.nio.file.Files.list(logs)) {
+            for (Path f : files.sorted().toList()) {
+                List<String> all = java.nio.file.Files.readAllLines(f);
+                sb.append("--- ").append(f.getFileName()).append(" ---\n");
+                all.subList(Math.max(0, all.size() - lines), all.size()).forEach(l -> sb.append(l).append('\n'));
+            }
+        } catch (IOException | UncheckedIOException e) {
+            sb.append("(cannot read the node logs: ").append(e.getMessage()).append(")\n");
         }
         return sb.toString();
     }

@@ -96,7 +96,8 @@ public final class ChaosRun {
             boolean consistent = checkJournal(events, iterations, recorded);
             return new Outcome(scenario, seed, true, identical, consistent, recorded, (System.nanoTime() - t0) / 1e9, recovery, null);
         } catch (Exception e) {
-            log.printf("  %s seed %d failed: %s%n", scenario, seed, e);
+            log.printf("  %s seed %d failed: %s%n  node logs in %s; their last lines:%n%s", scenario, seed, e, dir.resolve("logs"),
+                    ChaosCluster.logTails(dir.resolve("logs"), 40));
             return new Outcome(scenario, seed, false, false, false, List.of(), (System.nanoTime() - t0) / 1e9, recovery, String.valueOf(e));
         }
     }
@@ -107,7 +108,19 @@ public final class ChaosRun {
                 cluster.supervisorNode = p.getNode();
             }
         }, Duration.ofMillis(TIMEOUT_MS));
-        return CompletableFuture.supplyAsync(() -> engine.submit(job, jobId, null));
+        // A thread of its own: the common pool may have a single thread on a small machine, still held by the
+        // submission to a cluster that was just killed.
+        CompletableFuture<Merger.Result> f = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                f.complete(engine.submit(job, jobId, null));
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        }, "chaos-submit-" + jobId);
+        t.setDaemon(true);
+        t.start();
+        return f;
     }
 
     /** Polls the journal (bounded) until the iteration has that many units done. */

@@ -29,6 +29,12 @@ public final class ChaosSoak {
     }
 
     public static List<ChaosRun.Outcome> run(Path example, Path dir, List<ChaosScenario> scenarios, int runs, long seed, PrintStream log) {
+        return run(example, dir, scenarios, runs, seed, log, o -> { });
+    }
+
+    /** As above; {@code onRun} hears each run's outcome as it ends. */
+    public static List<ChaosRun.Outcome> run(Path example, Path dir, List<ChaosScenario> scenarios, int runs, long seed, PrintStream log,
+                                             java.util.function.Consumer<ChaosRun.Outcome> onRun) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -54,6 +60,7 @@ public final class ChaosSoak {
             log.printf(Locale.ROOT, "  -> %s: completed %s, identical %s, journal consistent %s, %.1f s, recovery %.1f s, %s%n",
                     scenario, o.completed(), o.identical(), o.journalConsistent(), o.seconds(), o.recoverySeconds(), o.recorded());
             out.add(o);
+            onRun.accept(o);
         }
         return out;
     }

@@ -33,6 +33,8 @@ public final class NodeProcess implements AutoCloseable {
             Files.createDirectories(log.getParent());
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
             pb.environment().put("ITERIS_EVENT_LOG", workDir.resolve("events-" + port + ".jsonl").toString());
+            // the node's own account (recovery, reassignments, solver requests) is what explains a failed run
+            pb.environment().put("ITERIS_LOG_LEVEL", "INFO");
             return new NodeProcess(port, pb.start(), log);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start a node process", e);

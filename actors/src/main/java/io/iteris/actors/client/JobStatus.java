@@ -1,0 +1,113 @@
+package io.iteris.actors.client;
+
+import com.google.protobuf.Message;
+import io.iteris.actors.supervisor.SupervisorState;
+import io.iteris.protocol.IterationCompleted;
+import io.iteris.protocol.JobResumed;
+import io.iteris.protocol.WorkUnitCompleted;
+import io.iteris.protocol.WorkUnitReassigned;
+import org.apache.pekko.persistence.query.EventEnvelope;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Where a job stands, as its journal tells it: state, current iteration, work done per node, and every
+ * failure the engine handled (reassignments by reason, resumptions after losing the supervisor's node).
+ */
+public record JobStatus(String jobId, SupervisorState state, Map<String, Integer> unitsPerNode, Map<String, Integer> reassigned,
+                        List<JobResumed> resumed, long firstMillis, long lastMillis, int events) {
+
+    public static JobStatus of(String jobId, List<EventEnvelope> envelopes) {
+        SupervisorState s = new SupervisorState();
+        Map<String, Integer> perNode = new TreeMap<>();
+        Map<String, Integer> reasons = new TreeMap<>();
+        List<JobResumed> resumed = new java.util.ArrayList<>();
+        long first = Long.MAX_VALUE;
+        long last = 0;
+        for (EventEnvelope e : envelopes) {
+            Message m = (Message) e.event();
+            s.apply(m);
+            first = Math.min(first, e.timestamp());
+            last = Math.max(last, e.timestamp());
+            if (m instanceof WorkUnitCompleted c) {
+                perNode.merge(node(c.getWorker()), 1, Integer::sum);
+            } else if (m instanceof WorkUnitReassigned r) {
+                reasons.merge(r.getReason().replaceAll("solver of \\S+", "a solver"), 1, Integer::sum);
+            } else if (m instanceof JobResumed r) {
+                resumed.add(r);
+            }
+        }
+        return new JobStatus(jobId, s, perNode, reasons, resumed, envelopes.isEmpty() ? 0 : first, last, envelopes.size());
+    }
+
+    /** {@code pekko://iteris@host:port/user/...#uid} → {@code host:port}. */
+    static String node(String actorRef) {
+        int at = actorRef.indexOf('@');
+        int slash = actorRef.indexOf('/', Math.max(0, at));
+        return at < 0 ? actorRef : actorRef.substring(at + 1, slash < 0 ? actorRef.length() : slash);
+    }
+
+    /** One line for a list of jobs. */
+    public String summary(Instant now) {
+        String where = state.spec() == null ? "" : String.format(Locale.ROOT, "iteration %d/%d, units %d/%d, layers %d/%d",
+                state.iteration() + 1, state.spec().getIterations(), state.unitsDone(), state.units().size(),
+                state.solved().size(), state.spec().getLayersCount());
+        return String.format(Locale.ROOT, "%-38s %-9s %-48s last event %s ago", jobId, state.status().name().toLowerCase(Locale.ROOT),
+                where, ago(now));
+    }
+
+    /** The full account of one job. */
+    public String describe(Instant now) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("job ").append(jobId).append(": ").append(state.status().name().toLowerCase(Locale.ROOT));
+        if (state.spec() != null) {
+            sb.append(String.format(Locale.ROOT, ", %s, %d adapters, %d layers%n", state.spec().getMethod(),
+                    state.spec().getAdaptersCount(), state.spec().getLayersCount()));
+            if (state.running()) {
+                sb.append(String.format(Locale.ROOT, "  now: iteration %d of at most %d, units %d/%d done, layers %d/%d solved%n",
+                        state.iteration() + 1, state.spec().getIterations(), state.unitsDone(), state.units().size(),
+                        state.solved().size(), state.spec().getLayersCount()));
+            }
+        } else {
+            sb.append('\n');
+        }
+        sb.append(String.format(Locale.ROOT, "  events: %d, first %s, last %s (%s ago)%n", events, Instant.ofEpochMilli(firstMillis),
+                Instant.ofEpochMilli(lastMillis), ago(now)));
+        for (IterationCompleted c : state.completedIterations()) {
+            sb.append(String.format(Locale.ROOT, "  iteration %d completed%s%n", c.getIteration() + 1,
+                    c.getHasChange() ? String.format(Locale.ROOT, ", max relative change of dW %.3e", c.getMaxRelativeChange()) : ""));
+        }
+        if (!unitsPerNode.isEmpty()) {
+            sb.append("  work units done per node:");
+            unitsPerNode.forEach((n, k) -> sb.append(' ').append(n).append('=').append(k));
+            sb.append('\n');
+        }
+        if (reassigned.isEmpty() && resumed.isEmpty()) {
+            sb.append("  failures handled: none\n");
+        } else {
+            sb.append("  failures handled:\n");
+            reassigned.forEach((r, k) -> sb.append(String.format(Locale.ROOT, "    %d work unit(s) reassigned: %s%n", k, r)));
+            for (JobResumed r : resumed) {
+                sb.append(String.format(Locale.ROOT, "    supervisor resumed from the journal on %s at iteration %d (%s)%n",
+                        node(r.getNode()), r.getIteration() + 1, Instant.ofEpochMilli(r.getAtMillis())));
+            }
+        }
+        if (state.status() == SupervisorState.Status.COMPLETED) {
+            sb.append("  output: ").append(state.outcome()).append('\n');
+        } else if (state.status() == SupervisorState.Status.FAILED) {
+            sb.append("  failed: ").append(state.outcome()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private String ago(Instant now) {
+        Duration d = Duration.between(Instant.ofEpochMilli(lastMillis), now);
+        long s = Math.max(0, d.getSeconds());
+        return s < 120 ? s + " s" : s < 7200 ? s / 60 + " min" : s / 3600 + " h";
+    }
+}
