@@ -1,39 +1,77 @@
 package io.iteris.deploy;
 
 import io.iteris.deploy.bench.QualityRun;
+import io.iteris.deploy.perf.Benchmarks;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code iteris bench quality}: how much of each task's skill every merge method keeps, on real images. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks. quality: merge quality on real data.")
+/**
+ * {@code iteris bench quality|solve|gram|stream|engine|scale}: merge quality on real images, and the speed of
+ * every hot path against a reference measured in the same run.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = {
+        "Benchmarks. quality: merge quality on real data (every method). solve: per-layer IterIS solve vs bare dposv. "
+                + "gram: statistics accumulation vs bare dgemm. stream: statistic chunks between two nodes vs a plain socket. "
+                + "engine: a whole merge, actor engine vs local. scale: many large layers on a 3-process cluster."})
 public final class BenchCommand implements Callable<Integer> {
-    @Parameters(index = "0", description = "quality")
+    static final List<String> BENCHMARKS = List.of("quality", "solve", "gram", "stream", "engine", "scale");
+
+    @Parameters(index = "0", description = "quality | solve | gram | stream | engine | scale")
     String which;
 
-    @Option(names = "--out", required = true, description = "where tables, charts, quality.csv and report.md go")
+    @Option(names = "--out", description = "quality: where tables, charts, quality.csv and report.md go (required); others: a work dir")
     Path out;
+
+    @Option(names = "--csv", description = "also write the result table as CSV to this file")
+    Path csv;
 
     @Option(names = "--example", description = "models and data (default: examples/fashion in the iteris home)")
     Path example;
 
-    @Option(names = "--calibration", defaultValue = "32", description = "calibration samples per task")
+    @Option(names = "--calibration", defaultValue = "32", description = "quality: calibration samples per task")
     int calibration;
 
-    @Option(names = "--quick", description = "small grids and few merges: a smoke run of the whole pipeline")
+    @Option(names = "--quick", description = "small sizes and few repetitions: a smoke run")
     boolean quick;
 
+    @Option(names = "--dims", split = ",", description = "solve/gram: layer widths (default 256,512,1024,2048; quick: 128,256)")
+    int[] dims;
+
+    @Option(names = "--tasks", split = ",", description = "solve: task counts (default 2,4,8); scale: tasks (default 4)")
+    int[] tasks;
+
+    @Option(names = "--layers", defaultValue = "16", description = "scale: layers of the synthetic model")
+    int layers;
+
+    @Option(names = "--width", defaultValue = "1024", description = "scale: width of every layer")
+    int width;
+
+    @Option(names = "--node-heap", defaultValue = "3g", description = "scale: Java heap of each node process")
+    String nodeHeap;
+
     @Override
-    public Integer call() {
-        if (!which.equals("quality")) {
-            throw new IllegalArgumentException("unknown benchmark '" + which + "'; available: quality");
+    public Integer call() throws Exception {
+        if (!BENCHMARKS.contains(which)) {
+            throw new IllegalArgumentException("unknown benchmark '" + which + "'; available: " + String.join(", ", BENCHMARKS));
         }
         System.setProperty("java.awt.headless", "true");
-        Path dir = example != null ? example : Bench.home().resolve("examples/fashion");
-        QualityRun.run(dir, out, calibration, quick, System.out);
+        Path ex = example != null ? example : Bench.home().resolve("examples/fashion");
+        if (which.equals("quality")) {
+            if (out == null) {
+                throw new IllegalArgumentException("bench quality needs --out DIR");
+            }
+            QualityRun.run(ex, out, calibration, quick, System.out);
+            return 0;
+        }
+        Path work = out != null ? out : Files.createTempDirectory("iteris-bench-" + which);
+        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv);
+        Benchmarks.run(which, o, System.out);
         return 0;
     }
 }

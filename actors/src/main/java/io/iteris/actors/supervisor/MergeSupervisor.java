@@ -73,6 +73,8 @@ import java.util.Set;
 public final class MergeSupervisor extends EventSourcedBehavior<Message, Message, SupervisorState> {
     public static final EntityTypeKey<Message> TYPE_KEY = EntityTypeKey.create(Message.class, "MergeSupervisor");
     private static final int MAX_UNIT_FAILURES = 3;
+    /** Refills of one unit's statistics in one iteration; far beyond what node losses cause, so more means a loop. */
+    private static final int MAX_UNIT_REFILLS = 10;
 
     public static void initSharding(ActorSystem<?> system, EngineSettings settings) {
         ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings))
@@ -120,6 +122,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     private List<String> workers = List.of();
     private final Set<String> subscribers = new LinkedHashSet<>();
     private final Map<String, Integer> failures = new HashMap<>();
+    private final Map<String, Integer> refills = new HashMap<>();
     private long solveRequestedAt = Long.MAX_VALUE;
     private boolean resumePending;
     private boolean publishing;
@@ -309,6 +312,13 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
                 needed.add(m);
             }
         }
+        for (MissingUnit m : needed) {
+            int n = refills.merge(SupervisorState.key(m.getUnit()), 1, Integer::sum);
+            if (n > MAX_UNIT_REFILLS) {
+                return fail(state, "the statistics of work unit " + SupervisorState.key(m.getUnit()) + " were sent " + n
+                        + " times and the solver of " + cmd.getLayer() + " still lacks them");
+            }
+        }
         return needed.isEmpty() ? Effect().none() : reassign(state, needed, "solver of " + cmd.getLayer() + " lacks statistics");
     }
 
@@ -412,7 +422,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
 
     private void sendUnit(SupervisorState s, SupervisorState.Unit u) {
         refs.<Message>resolveActorRef(u.worker).tell(WorkUnit.newBuilder().setSpec(s.spec()).setUnit(u.id)
-                .setIncludeG(u.includeG).putAllWeights(s.weights()).build());
+                .setIncludeG(u.includeG).setAttempt(u.attempt).putAllWeights(s.weights()).build());
     }
 
     private void requestSolves(SupervisorState s) {

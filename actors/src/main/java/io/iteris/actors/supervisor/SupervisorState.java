@@ -35,6 +35,8 @@ public final class SupervisorState {
         public boolean includeG;
         public boolean done;
         public long assignedAt;
+        /** Assignments so far (replayed from the journal, so the same after a recovery). */
+        public int attempt;
 
         Unit(UnitId id, boolean includeG) {
             this.id = id;
@@ -83,6 +85,7 @@ public final class SupervisorState {
                 u.includeG = e.getIncludeG();
                 u.done = false;
                 u.assignedAt = e.getAtMillis();
+                u.attempt++;
             }
         } else if (event instanceof WorkUnitCompleted e) {
             Unit u = units.get(key(e.getUnit()));

@@ -121,7 +121,8 @@ public final class InferenceWorker {
 
     private static String key(WorkUnit u) {
         UnitId id = u.getUnit();
-        return u.getSpec().getJobId() + "/" + id.getIteration() + "/" + id.getTask() + "/" + id.getShard() + "/" + u.getIncludeG();
+        return u.getSpec().getJobId() + "/" + id.getIteration() + "/" + id.getTask() + "/" + id.getShard() + "/" + u.getIncludeG()
+                + "/" + u.getAttempt();
     }
 
     private Behavior<Message> onWorkUnitWhenIdle(WorkUnit unit) {

@@ -1,26 +1,16 @@
 package io.iteris.actors.engine;
 
-import com.google.protobuf.Message;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.client.JobHistory;
 import io.iteris.actors.cluster.IterisNode;
 import io.iteris.actors.solver.LayerSolver;
-import io.iteris.actors.stream.ChunkAssembler;
-import io.iteris.actors.stream.StatisticStreams;
+import io.iteris.actors.stream.StreamProbe;
 import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.engine.MergeOutcome;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.linalg.Matrices;
 import io.iteris.core.vectors.E2eCase;
-import io.iteris.protocol.ChunkAck;
-import io.iteris.protocol.StatisticChunk;
-import io.iteris.protocol.StatisticKind;
 import io.iteris.protocol.WorkUnitAssigned;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.ActorRefResolver;
-import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -33,13 +23,11 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -92,64 +80,12 @@ class ClusterTest {
             Nodes.awaitUp(Duration.ofSeconds(60), a, b);
             int dim = 2896; // 2896² float64 = 64 MiB
             INDArray m = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.DOUBLE, dim, dim);
-            CompletableFuture<INDArray> received = new CompletableFuture<>();
-            ActorRef<Message> receiver = b.system().systemActorOf(receiver(received), "receiver", Props.empty());
-            String receiverRef = ActorRefResolver.get(b.system()).toSerializationFormat(receiver);
-            CompletableFuture<Long> sent = new CompletableFuture<>();
-            long t0 = System.nanoTime();
-            a.system().systemActorOf(sender(m, receiverRef, sent), "sender", Props.empty());
-            INDArray got = received.get(120, TimeUnit.SECONDS);
-            long bytes = sent.get(30, TimeUnit.SECONDS);
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            assertEquals((long) dim * dim * 8, bytes);
-            assertEquals(0, Arrays.compare(Matrices.toArray(m), Matrices.toArray(got)), "the statistic arrives bit for bit");
+            StreamProbe.Transfer t = StreamProbe.send(a.system(), b.system(), m, 1 << 20, 8, "64mib");
+            assertEquals((long) dim * dim * 8, t.bytes());
+            assertEquals(0, Arrays.compare(Matrices.toArray(m), Matrices.toArray(t.received())), "the statistic arrives bit for bit");
+            double seconds = t.seconds();
+            long bytes = t.bytes();
             System.out.printf("64 MiB statistic between two nodes in 1 MiB chunks: %.2f s, %.0f MiB/s%n", seconds, bytes / seconds / (1 << 20));
         }
-    }
-
-    private static Behavior<Message> receiver(CompletableFuture<INDArray> done) {
-        return Behaviors.setup(ctx -> {
-            ActorRefResolver refs = ActorRefResolver.get(ctx.getSystem());
-            ChunkAssembler[] assembler = new ChunkAssembler[1];
-            return Behaviors.receive(Message.class).onMessage(StatisticChunk.class, c -> {
-                if (assembler[0] == null) {
-                    assembler[0] = new ChunkAssembler(c);
-                }
-                boolean ok = assembler[0].accept(c);
-                refs.<Message>resolveActorRef(c.getReplyTo()).tell(ChunkAck.newBuilder().setChunkIndex(c.getChunkIndex()).setAccepted(ok).build());
-                if (assembler[0].complete() && !done.isDone()) {
-                    done.complete(assembler[0].matrix());
-                }
-                return Behaviors.same();
-            }).build();
-        });
-    }
-
-    /** Streams with the workers' flow control: at most 8 chunks unacknowledged. */
-    private static Behavior<Message> sender(INDArray m, String to, CompletableFuture<Long> done) {
-        return Behaviors.setup(ctx -> {
-            ActorRefResolver refs = ActorRefResolver.get(ctx.getSystem());
-            ActorRef<Message> target = refs.resolveActorRef(to);
-            String self = refs.toSerializationFormat(ctx.getSelf());
-            ArrayDeque<StatisticChunk> pending = new ArrayDeque<>(StatisticStreams.chunks("t",
-                    StatisticStreams.key("big", 0, 0, 0, StatisticKind.STATISTIC_G), m, 1, 1 << 20, self));
-            long total = pending.stream().mapToLong(c -> c.getData().size()).sum();
-            int[] inFlight = {0};
-            Runnable fill = () -> {
-                while (inFlight[0] < 8 && !pending.isEmpty()) {
-                    target.tell(pending.poll());
-                    inFlight[0]++;
-                }
-            };
-            fill.run();
-            return Behaviors.receive(Message.class).onMessage(ChunkAck.class, ack -> {
-                inFlight[0]--;
-                fill.run();
-                if (pending.isEmpty() && inFlight[0] == 0) {
-                    done.complete(total);
-                }
-                return Behaviors.same();
-            }).build();
-        });
     }
 }

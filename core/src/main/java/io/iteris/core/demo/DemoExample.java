@@ -22,6 +22,23 @@ import java.util.SplittableRandom;
  * under {@code examples/demo}.
  */
 public final class DemoExample {
+    /**
+     * The size of a generated example: layer widths (dims[0] inputs, dims[k+1] outputs of layer k), task
+     * names, LoRA rank, and samples per task. {@code bench scale} makes large ones the same way.
+     */
+    public record Shape(int[] dims, List<String> tasks, int rank, int calibrationSamples, int heldoutSamples, int tokens) {
+        public List<String> layers() {
+            return java.util.stream.IntStream.range(0, dims.length - 1).mapToObj(k -> "layers." + k + ".proj").toList();
+        }
+
+        /** {@code layers} square layers of {@code width}, {@code tasks} tasks named task0, task1, ... */
+        public static Shape uniform(int layers, int width, int tasks, int rank, int samples, int tokens) {
+            int[] dims = new int[layers + 1];
+            java.util.Arrays.fill(dims, width);
+            return new Shape(dims, java.util.stream.IntStream.range(0, tasks).mapToObj(i -> "task" + i).toList(), rank, samples, 0, tokens);
+        }
+    }
+
     public static final List<String> TASKS = List.of("shift", "swirl", "spread");
     public static final int[] DIMS = {24, 48, 48, 12};
     public static final List<String> LAYERS = List.of("layers.0.proj", "layers.1.proj", "layers.2.proj");
@@ -33,38 +50,50 @@ public final class DemoExample {
     private DemoExample() {
     }
 
+    public static final Shape DEMO = new Shape(DIMS, TASKS, RANK, CALIBRATION_SAMPLES, HELDOUT_SAMPLES, TOKENS);
+
     public static void generate(Path dir, long seed) {
+        generate(dir, DEMO, seed);
+    }
+
+    public static void generate(Path dir, Shape shape, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
+        int[] dims = shape.dims();
+        List<String> layers = shape.layers();
         SafetensorsWriter base = new SafetensorsWriter().metadata("format", "pt").metadata("architecture", "tanh-mlp");
-        for (int k = 0; k < LAYERS.size(); k++) {
-            int in = DIMS[k];
-            int out = DIMS[k + 1];
-            base.add(LAYERS.get(k) + ".weight", DType.F32, new long[]{out, in}, gaussian(rng, out * in, 1.0 / Math.sqrt(in)));
-            base.add(LAYERS.get(k) + ".bias", DType.F32, new long[]{out}, gaussian(rng, out, 0.05));
+        for (int k = 0; k < layers.size(); k++) {
+            int in = dims[k];
+            int out = dims[k + 1];
+            base.add(layers.get(k) + ".weight", DType.F32, new long[]{out, in}, gaussian(rng, out * in, 1.0 / Math.sqrt(in)));
+            base.add(layers.get(k) + ".bias", DType.F32, new long[]{out}, gaussian(rng, out, 0.05));
         }
         base.write(dir.resolve("base/model.safetensors"));
-        writeModelJson(dir.resolve("base/model.json"));
+        new MlpSpec(layers, dims, false).write(dir.resolve("base/model.json"), "tanh after every layer but the last, applied to every token");
         SafetensorsWriter calibration = new SafetensorsWriter().metadata("layout", "[samples, tokens, features]");
         SafetensorsWriter heldout = new SafetensorsWriter().metadata("layout", "[samples, tokens, features]");
-        for (String task : TASKS) {
-            writeAdapter(dir.resolve("adapters/" + task), rng);
-            double[] mean = gaussian(rng, DIMS[0], 0.8);
+        for (String task : shape.tasks()) {
+            writeAdapter(dir.resolve("adapters/" + task), rng, shape);
+            double[] mean = gaussian(rng, dims[0], 0.8);
             int sub = 6;
-            double[] mix = gaussian(rng, sub * DIMS[0], 1.0 / Math.sqrt(sub));
-            calibration.add(task + ".input", DType.F32, new long[]{CALIBRATION_SAMPLES, TOKENS, DIMS[0]},
-                    samples(rng, CALIBRATION_SAMPLES, mean, mix, sub));
-            heldout.add(task + ".input", DType.F32, new long[]{HELDOUT_SAMPLES, TOKENS, DIMS[0]},
-                    samples(rng, HELDOUT_SAMPLES, mean, mix, sub));
+            double[] mix = gaussian(rng, sub * dims[0], 1.0 / Math.sqrt(sub));
+            calibration.add(task + ".input", DType.F32, new long[]{shape.calibrationSamples(), shape.tokens(), dims[0]},
+                    samples(rng, shape.calibrationSamples() * shape.tokens(), mean, mix, sub));
+            if (shape.heldoutSamples() > 0) {
+                heldout.add(task + ".input", DType.F32, new long[]{shape.heldoutSamples(), shape.tokens(), dims[0]},
+                        samples(rng, shape.heldoutSamples() * shape.tokens(), mean, mix, sub));
+            }
         }
         calibration.write(dir.resolve("calibration.safetensors"));
-        heldout.write(dir.resolve("heldout.safetensors"));
+        if (shape.heldoutSamples() > 0) {
+            heldout.write(dir.resolve("heldout.safetensors"));
+        }
     }
 
     /** x = mean + z·mix + small isotropic noise, z ~ N(0, I_sub): each task lives near its own subspace. */
-    private static double[] samples(SplittableRandom rng, int count, double[] mean, double[] mix, int sub) {
+    private static double[] samples(SplittableRandom rng, int rows, double[] mean, double[] mix, int sub) {
         int d = mean.length;
-        double[] out = new double[count * TOKENS * d];
-        for (int row = 0; row < count * TOKENS; row++) {
+        double[] out = new double[rows * d];
+        for (int row = 0; row < rows; row++) {
             double[] z = gaussian(rng, sub, 1.0);
             for (int j = 0; j < d; j++) {
                 double v = mean[j] + 0.05 * rng.nextGaussian();
@@ -77,20 +106,18 @@ public final class DemoExample {
         return out;
     }
 
-    private static void writeAdapter(Path dir, SplittableRandom rng) {
+    private static void writeAdapter(Path dir, SplittableRandom rng, Shape shape) {
         Map<String, LoraModule> factors = new LinkedHashMap<>();
-        for (int k = 0; k < LAYERS.size(); k++) {
-            int in = DIMS[k];
-            int out = DIMS[k + 1];
-            INDArray a = Matrices.of(gaussian(rng, RANK * in, 1.0 / Math.sqrt(in)), RANK, in);
-            INDArray b = Matrices.of(gaussian(rng, out * RANK, 0.35 / Math.sqrt(RANK)), out, RANK);
-            factors.put(LAYERS.get(k), new LoraModule(LAYERS.get(k), a, b, 2.0));
+        int rank = shape.rank();
+        List<String> layers = shape.layers();
+        for (int k = 0; k < layers.size(); k++) {
+            int in = shape.dims()[k];
+            int out = shape.dims()[k + 1];
+            INDArray a = Matrices.of(gaussian(rng, rank * in, 1.0 / Math.sqrt(in)), rank, in);
+            INDArray b = Matrices.of(gaussian(rng, out * rank, 0.35 / Math.sqrt(rank)), out, rank);
+            factors.put(layers.get(k), new LoraModule(layers.get(k), a, b, 2.0));
         }
-        PeftAdapterWriter.write(dir, factors, RANK, 2 * RANK, List.of("proj"), "iteris/demo-tanh-mlp");
-    }
-
-    private static void writeModelJson(Path file) {
-        new MlpSpec(LAYERS, DIMS, false).write(file, "tanh after every layer but the last, applied to every token");
+        PeftAdapterWriter.write(dir, factors, rank, 2 * rank, List.of("proj"), "iteris/demo-tanh-mlp");
     }
 
     private static double[] gaussian(SplittableRandom rng, int n, double std) {

@@ -7,6 +7,8 @@ import io.iteris.actors.supervisor.SupervisorState;
 import io.iteris.core.engine.MergeOutcome;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.linalg.Matrices;
+import io.iteris.deploy.cluster.NodeProcess;
+import io.iteris.deploy.cluster.ProcessCluster;
 import io.iteris.protocol.IterationCompleted;
 import io.iteris.protocol.IterationStarted;
 import io.iteris.protocol.JobResumed;
@@ -62,7 +64,7 @@ public final class ChaosRun {
         log.printf("  %s seed %d: break at iteration %d after %d of %d units%n", scenario, seed, killIteration + 1, killAfterUnits, units);
         String jobId = "chaos-" + scenario.name().toLowerCase() + "-" + seed;
         double recovery = Double.NaN;
-        try (ChaosCluster cluster = new ChaosCluster(dir)) {
+        try (ProcessCluster cluster = new ProcessCluster(dir)) {
             cluster.start(3);
             CompletableFuture<Merger.Result> submitted = submit(cluster, job, jobId);
             SupervisorState at = waitFor(cluster, jobId, killIteration, killAfterUnits);
@@ -97,12 +99,12 @@ public final class ChaosRun {
             return new Outcome(scenario, seed, true, identical, consistent, recorded, (System.nanoTime() - t0) / 1e9, recovery, null);
         } catch (Exception e) {
             log.printf("  %s seed %d failed: %s%n  node logs in %s; their last lines:%n%s", scenario, seed, e, dir.resolve("logs"),
-                    ChaosCluster.logTails(dir.resolve("logs"), 40));
+                    ProcessCluster.logTails(dir.resolve("logs"), 40));
             return new Outcome(scenario, seed, false, false, false, List.of(), (System.nanoTime() - t0) / 1e9, recovery, String.valueOf(e));
         }
     }
 
-    private static CompletableFuture<Merger.Result> submit(ChaosCluster cluster, Merger.LoadedJob job, String jobId) {
+    private static CompletableFuture<Merger.Result> submit(ProcessCluster cluster, Merger.LoadedJob job, String jobId) {
         ActorEngine engine = new ActorEngine(cluster.client, p -> {
             if (!p.getNode().isEmpty()) {
                 cluster.supervisorNode = p.getNode();
@@ -124,7 +126,7 @@ public final class ChaosRun {
     }
 
     /** Polls the journal (bounded) until the iteration has that many units done. */
-    private static SupervisorState waitFor(ChaosCluster cluster, String jobId, int iteration, int unitsDone) {
+    private static SupervisorState waitFor(ProcessCluster cluster, String jobId, int iteration, int unitsDone) {
         long deadline = System.currentTimeMillis() + TIMEOUT_MS;
         while (System.currentTimeMillis() < deadline) {
             SupervisorState s = JobHistory.replay(cluster.client.system(), jobId);
@@ -136,7 +138,7 @@ public final class ChaosRun {
         throw new IllegalStateException("the job never reached the kill point");
     }
 
-    private static int workerWithPendingUnit(ChaosCluster cluster, SupervisorState s) {
+    private static int workerWithPendingUnit(ProcessCluster cluster, SupervisorState s) {
         Set<Integer> supervisor = cluster.supervisorHosts();
         for (SupervisorState.Unit u : s.units().values()) {
             if (!u.done && u.worker != null) {
@@ -150,7 +152,7 @@ public final class ChaosRun {
     }
 
     /** A node not in {@code avoid} if the candidates allow, else any of them. */
-    private static int other(ChaosCluster cluster, Set<Integer> candidates) {
+    private static int other(ProcessCluster cluster, Set<Integer> candidates) {
         Set<Integer> supervisor = cluster.supervisorHosts();
         for (Integer p : candidates) {
             if (!supervisor.contains(p) && p != cluster.nodes.get(0).port()) {
@@ -172,7 +174,7 @@ public final class ChaosRun {
         return ports.iterator().next();
     }
 
-    private static NodeProcess target(ChaosCluster cluster, int port, String role) {
+    private static NodeProcess target(ProcessCluster cluster, int port, String role) {
         for (NodeProcess p : cluster.nodes) {
             if (p.port() == port) {
                 return p;
@@ -220,7 +222,7 @@ public final class ChaosRun {
     }
 
     /** Seconds from the break to the next iteration completed after it (by the journal's clock). */
-    private static double recoverySeconds(List<Message> events, int completedBefore, long brokenNanos, ChaosCluster cluster) {
+    private static double recoverySeconds(List<Message> events, int completedBefore, long brokenNanos, ProcessCluster cluster) {
         int seen = 0;
         for (Message m : events) {
             if (m instanceof IterationCompleted c && ++seen == completedBefore + 1) {

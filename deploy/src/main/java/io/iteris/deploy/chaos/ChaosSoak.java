@@ -1,8 +1,7 @@
 package io.iteris.deploy.chaos;
 
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
 import io.iteris.core.AtomicFiles;
+import io.iteris.deploy.ExampleJobs;
 import io.iteris.core.config.MergeSettings;
 import io.iteris.core.data.ImageTasks;
 import io.iteris.core.engine.MergeEngine;
@@ -25,6 +24,7 @@ import java.util.Map;
  * four IterIS solves), each checked against a clean run of the local engine.
  */
 public final class ChaosSoak {
+    static final int ITERATIONS = 4;
     private ChaosSoak() {
     }
 
@@ -41,7 +41,7 @@ public final class ChaosSoak {
             throw new UncheckedIOException(e);
         }
         Path calibration = ImageTasks.load(example.resolve("data")).writeCalibration(dir.resolve("calibration.safetensors"), 64);
-        MergeSettings reference = settings(example, calibration, dir.resolve("reference"));
+        MergeSettings reference = ExampleJobs.settings(example, calibration, dir.resolve("reference"), ITERATIONS);
         Merger.LoadedJob referenceJob = Merger.load(reference);
         MergeOutcome clean = MergeEngine.LOCAL.merge(reference, null);
         Merger.Result published = Merger.publish(referenceJob, clean, 0);
@@ -55,7 +55,7 @@ public final class ChaosSoak {
         List<ChaosRun.Outcome> out = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
             ChaosScenario scenario = scenarios.get(i % scenarios.size());
-            Merger.LoadedJob job = Merger.load(settings(example, calibration, dir.resolve("run-" + i).resolve("out")));
+            Merger.LoadedJob job = Merger.load(ExampleJobs.settings(example, calibration, dir.resolve("run-" + i).resolve("out"), ITERATIONS));
             ChaosRun.Outcome o = ChaosRun.run(scenario, seed + i, job, deltas, adapter, dir.resolve("run-" + i), log);
             log.printf(Locale.ROOT, "  -> %s: completed %s, identical %s, journal consistent %s, %.1f s, recovery %.1f s, %s%n",
                     scenario, o.completed(), o.identical(), o.journalConsistent(), o.seconds(), o.recoverySeconds(), o.recorded());
@@ -63,17 +63,6 @@ public final class ChaosSoak {
             onRun.accept(o);
         }
         return out;
-    }
-
-    static MergeSettings settings(Path example, Path calibration, Path out) {
-        var c = ConfigFactory.parseFile(example.resolve("merge.conf").toFile());
-        c = io.iteris.deploy.ConfigPathsAccess.resolveRelative(c, example.toAbsolutePath())
-                .withValue("iteris.merge.calibration", ConfigValueFactory.fromAnyRef(calibration.toString()))
-                .withValue("iteris.merge.out", ConfigValueFactory.fromAnyRef(out.toString()))
-                .withValue("iteris.merge.overwrite", ConfigValueFactory.fromAnyRef(true))
-                .withValue("iteris.merge.shard-size", ConfigValueFactory.fromAnyRef(16))
-                .withValue("iteris.methods.iteris.iterations", ConfigValueFactory.fromAnyRef(4));
-        return MergeSettings.from(c.withFallback(ConfigFactory.load()));
     }
 
     /** scenario | runs | completed | identical | mean time | worst recovery time */

@@ -1,4 +1,4 @@
-package io.iteris.deploy.chaos;
+package io.iteris.deploy.cluster;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,9 +21,9 @@ public final class NodeProcess implements AutoCloseable {
     }
 
     /** Starts {@code iteris node} with this JVM's class path; output goes to {@code log}. */
-    public static NodeProcess start(int port, int seedPort, String journal, Path store, Path workDir, Path log) {
+    public static NodeProcess start(int port, int seedPort, String journal, Path store, Path workDir, Path log, String heap) {
         List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss16m", "-Xmx1g",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss16m", "-Xmx" + heap,
                 "-cp", System.getProperty("java.class.path"),
                 "-Diteris.home=" + System.getProperty("iteris.home", "."),
                 "io.iteris.deploy.Main", "node", "--seed", "127.0.0.1:" + seedPort, "--port", String.valueOf(port),
@@ -64,6 +64,20 @@ public final class NodeProcess implements AutoCloseable {
         return process.pid();
     }
 
+    /** The process's peak resident memory so far (heap, off-heap buffers and native libraries), from /proc. */
+    public long peakRssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid()), "status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     public boolean alive() {
         return process.isAlive();
     }
@@ -98,7 +112,7 @@ public final class NodeProcess implements AutoCloseable {
         }
     }
 
-    String tail() {
+    public String tail() {
         String t = logText();
         return t.substring(Math.max(0, t.length() - 2000));
     }
@@ -111,7 +125,7 @@ public final class NodeProcess implements AutoCloseable {
         }
     }
 
-    static void sleep(long millis) {
+    public static void sleep(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {

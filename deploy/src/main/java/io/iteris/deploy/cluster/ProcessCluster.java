@@ -1,4 +1,4 @@
-package io.iteris.deploy.chaos;
+package io.iteris.deploy.cluster;
 
 import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.cluster.IterisNode;
@@ -28,19 +28,19 @@ import java.util.concurrent.TimeUnit;
  * Three node processes on 127.0.0.1 sharing a journal (an H2 TCP server in this JVM, loopback only) and a
  * checkpoint directory, plus a client node in this JVM that submits jobs and reads the journal.
  */
-final class ChaosCluster implements AutoCloseable {
-    final Path dir;
-    final String journal;
-    final Path store;
+public final class ProcessCluster implements AutoCloseable {
+    public final Path dir;
+    public final String journal;
+    public final Path store;
     private final Server h2;
-    final List<NodeProcess> nodes = new ArrayList<>();
+    public final List<NodeProcess> nodes = new ArrayList<>();
     private final List<NodeProcess> retired = new ArrayList<>();
-    IterisNode client;
+    public IterisNode client;
     /** Set from the job's progress messages: the address of the node its supervisor runs on. */
-    volatile String supervisorNode;
+    public volatile String supervisorNode;
     private int seedPort;
 
-    ChaosCluster(Path dir) {
+    public ProcessCluster(Path dir) {
         this.dir = dir;
         this.store = dir.resolve("store");
         try {
@@ -53,11 +53,16 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     /** Starts {@code n} node processes (the first seeds) and the client, and waits until all are up. */
-    void start(int n) {
+    public void start(int n) {
+        start(n, "1g");
+    }
+
+    /** As above, each node with at most {@code heap} of Java heap (e.g. "3g"). */
+    public void start(int n, String heap) {
         seedPort = freePort();
         for (int i = 0; i < n; i++) {
             int port = i == 0 ? seedPort : freePort();
-            nodes.add(NodeProcess.start(port, seedPort, journal, store, dir.resolve("node-" + port), dir.resolve("logs/node-" + port + ".log")));
+            nodes.add(NodeProcess.start(port, seedPort, journal, store, dir.resolve("node-" + port), dir.resolve("logs/node-" + port + ".log"), heap));
         }
         for (NodeProcess p : nodes) {
             p.awaitUp(120_000);
@@ -73,7 +78,7 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     /** Kills every node and the client: the whole cluster is gone. */
-    void killAll() {
+    public void killAll() {
         for (NodeProcess p : nodes) {
             p.kill();
         }
@@ -83,7 +88,7 @@ final class ChaosCluster implements AutoCloseable {
         client = null;
     }
 
-    NodeProcess byAddress(String address) {
+    public NodeProcess byAddress(String address) {
         for (NodeProcess p : nodes) {
             if (address.contains("127.0.0.1:" + p.port())) {
                 return p;
@@ -93,7 +98,7 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     /** Ports of the nodes hosting shards of an entity type. */
-    Set<Integer> hosts(EntityTypeKey<?> key) {
+    public Set<Integer> hosts(EntityTypeKey<?> key) {
         try {
             ShardRegion.ClusterShardingStats stats = AskPattern.<ClusterShardingQuery, ShardRegion.ClusterShardingStats>ask(
                     ClusterSharding.get(client.system()).shardState(),
@@ -111,17 +116,17 @@ final class ChaosCluster implements AutoCloseable {
         }
     }
 
-    Set<Integer> solverHosts() {
+    public Set<Integer> solverHosts() {
         return hosts(LayerSolver.TYPE_KEY);
     }
 
     /** The node running the job's supervisor, as its last progress message said. */
-    Set<Integer> supervisorHosts() {
+    public Set<Integer> supervisorHosts() {
         NodeProcess p = supervisorNode == null ? null : byAddress(supervisorNode);
         return p == null ? Set.of() : Set.of(p.port());
     }
 
-    static int freePort() {
+    public static int freePort() {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         } catch (IOException e) {
@@ -130,7 +135,7 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     /** The last {@code lines} lines of every node log under {@code logs}. */
-    static String logTails(Path logs, int lines) {
+    public static String logTails(Path logs, int lines) {
         StringBuilder sb = new StringBuilder();
         try (var files = java.nio.file.Files.list(logs)) {
             for (Path f : files.sorted().toList()) {
