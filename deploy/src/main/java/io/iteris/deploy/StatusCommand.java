@@ -5,6 +5,8 @@ import io.iteris.actors.client.JobHistory;
 import io.iteris.actors.client.JobStatus;
 import io.iteris.actors.cluster.IterisNode;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -45,14 +47,21 @@ public final class StatusCommand implements Callable<Integer> {
     @Option(names = "--work-dir", description = "where this machine's jobs keep their journals (default: iteris.engine.work-dir)")
     Path workDir;
 
+    @Spec
+    CommandSpec spec;
+
+    private java.io.PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
     @Override
     public Integer call() {
         Instant now = Instant.now();
         if (journal != null) {
-            try (IterisNode node = reader(journal, workDir().resolve("status-reader"))) {
+            try (IterisNode node = reader(journal, workDir().resolve("status-reader-" + ProcessHandle.current().pid()))) {
                 List<String> ids = jobId != null ? List.of(jobId) : JobHistory.jobIds(node.system());
                 if (ids.isEmpty()) {
-                    System.out.println("no jobs in " + journal);
+                    out().println("no jobs in " + journal);
                 }
                 for (String id : ids) {
                     print(JobStatus.of(id, JobHistory.events(node.system(), id)), now);
@@ -62,7 +71,7 @@ public final class StatusCommand implements Callable<Integer> {
         }
         List<Path> jobs = jobId != null ? List.of(workDir().resolve(jobId)) : localJobs();
         if (jobs.isEmpty()) {
-            System.out.println("no jobs under " + workDir() + " (a cluster's jobs: --journal URL)");
+            out().println("no jobs under " + workDir() + " (a cluster's jobs: --journal URL)");
         }
         for (Path dir : jobs) {
             if (!Files.exists(dir.resolve("journal.mv.db"))) {
@@ -83,7 +92,7 @@ public final class StatusCommand implements Callable<Integer> {
         if (s.events() == 0) {
             throw new IllegalArgumentException("no events for job " + s.jobId() + " in this journal");
         }
-        System.out.print(jobId != null ? s.describe(now) : s.summary(now) + "\n");
+        out().print(jobId != null ? s.describe(now) : s.summary(now) + "\n");
     }
 
     /** The most recent jobs' directories (those holding a journal), newest first. */

@@ -69,6 +69,23 @@ class LocalClusterScriptTest {
                     "--cluster", "127.0.0.1:" + port0, "--journal", journal, "--store", tmp.resolve("cluster/store").toString());
             assertEquals(0, code, err.toString());
             assertEquals(3, PeftAdapter.load(out).modules().size());
+            assertTrue(Files.size(out.resolve("report.html")) > 10_000, "the merge's report page with its charts");
+
+            // `status` reads the cluster's journal: the job, completed, its iterations and the work per node
+            StringWriter listed = new StringWriter();
+            CommandLine st = Main.commandLine();
+            st.setOut(new PrintWriter(listed, true));
+            assertEquals(0, st.execute("status", "--journal", journal, "--work-dir", tmp.resolve("status").toString()), listed.toString());
+            List<String> jobs = listed.toString().lines().toList();
+            assertEquals(1, jobs.size(), listed.toString());
+            assertTrue(jobs.get(0).contains(" completed "), listed.toString());
+            String jobId = jobs.get(0).split(" ")[0];
+            StringWriter one = new StringWriter();
+            CommandLine st1 = Main.commandLine();
+            st1.setOut(new PrintWriter(one, true));
+            assertEquals(0, st1.execute("status", jobId, "--journal", journal, "--work-dir", tmp.resolve("status").toString()));
+            assertTrue(one.toString().contains("iteration 1 completed") && one.toString().contains("work units done per node:")
+                    && one.toString().contains("output: " + out), one.toString());
         } finally {
             Result stopped = script(env, "stop");
             assertEquals(0, stopped.code(), stopped.out());

@@ -2,7 +2,9 @@ package io.iteris.actors.stream;
 
 import io.iteris.core.linalg.Matrices;
 import io.iteris.protocol.StatisticChunk;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -13,14 +15,23 @@ public final class ChunkAssembler {
     private final int dim;
     private final long rows;
     private final int count;
-    private final byte[] bytes;
+    private final long size;
     private final BitSet received = new BitSet();
+    /** Where the chunks land: the result's own memory when the machine is little-endian (one copy per chunk). */
+    private final INDArray target;
+    private final ByteBuffer into;
 
     public ChunkAssembler(StatisticChunk first) {
         this.dim = first.getDim();
         this.rows = first.getRows();
         this.count = first.getChunkCount();
-        this.bytes = new byte[Math.multiplyExact(Math.multiplyExact(dim, dim), 8)];
+        this.size = Math.multiplyExact(Math.multiplyExact((long) dim, dim), 8L);
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a " + dim + "x" + dim + " statistic does not fit one buffer");
+        }
+        this.target = Nd4j.create(DataType.DOUBLE, dim, dim);
+        ByteBuffer nio = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? target.data().asNio() : null;
+        this.into = nio != null && nio.capacity() >= size ? nio : ByteBuffer.allocate((int) size);
     }
 
     /**
@@ -29,11 +40,13 @@ public final class ChunkAssembler {
      */
     public boolean accept(StatisticChunk c) {
         if (c.getDim() != dim || c.getChunkCount() != count || c.getChunkIndex() < 0 || c.getChunkIndex() >= count
-                || c.getOffset() < 0 || c.getOffset() + c.getData().size() > bytes.length || !StatisticStreams.intact(c)) {
+                || c.getOffset() < 0 || c.getOffset() + c.getData().size() > size || !StatisticStreams.intact(c)) {
             return false;
         }
         if (!received.get(c.getChunkIndex())) {
-            c.getData().copyTo(bytes, (int) c.getOffset());
+            ByteBuffer at = into.duplicate();
+            at.position((int) c.getOffset());
+            c.getData().copyTo(at);
             received.set(c.getChunkIndex());
         }
         return true;
@@ -52,8 +65,11 @@ public final class ChunkAssembler {
         if (!complete()) {
             throw new IllegalStateException("statistic incomplete: " + received.cardinality() + " of " + count + " chunks");
         }
+        if (into.isDirect()) {
+            return target;
+        }
         double[] v = new double[dim * dim];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(v);
+        into.duplicate().position(0).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(v);
         return Matrices.of(v, dim, dim);
     }
 }

@@ -5,6 +5,7 @@ import io.iteris.core.linalg.Matrices;
 import io.iteris.protocol.StatisticChunk;
 import io.iteris.protocol.StatisticKey;
 import io.iteris.protocol.StatisticKind;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.ByteBuffer;
@@ -27,24 +28,47 @@ public final class StatisticStreams {
 
     public static List<StatisticChunk> chunks(String jobId, StatisticKey key, INDArray matrix, long rows, int chunkBytes, String replyTo) {
         int dim = Matrices.rows(matrix);
-        double[] values = Matrices.toArray(matrix);
-        ByteBuffer all = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-        all.asDoubleBuffer().put(values);
-        int total = all.capacity();
+        ByteBuffer all = littleEndianBytes(matrix);
+        int total = all.remaining();
         int per = Math.max(8, chunkBytes - chunkBytes % 8);
         int count = Math.max(1, (total + per - 1) / per);
         List<StatisticChunk> out = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             int from = i * per;
             int len = Math.min(per, total - from);
-            ByteString data = ByteString.copyFrom(all.array(), from, len);
+            // the one copy: from the matrix's memory into the message
+            ByteString data = ByteString.copyFrom(all.slice(from, len));
             CRC32C crc = new CRC32C();
-            crc.update(all.array(), from, len);
+            crc.update(data.asReadOnlyByteBuffer());
             out.add(StatisticChunk.newBuilder().setJobId(jobId).setKey(key).setChunkIndex(i).setChunkCount(count)
                     .setDim(dim).setRows(rows).setData(data).setCrc32C((int) crc.getValue()).setReplyTo(replyTo)
                     .setOffset(from).build());
         }
         return out;
+    }
+
+    /**
+     * The matrix's float64 values in C order as little-endian bytes: a view of its own memory when it is a
+     * dense C-ordered float64 array on a little-endian machine (no copy), else a fresh buffer.
+     */
+    static ByteBuffer littleEndianBytes(INDArray matrix) {
+        INDArray m = matrix;
+        if (m.dataType() != DataType.DOUBLE) {
+            m = m.castTo(DataType.DOUBLE);
+        }
+        if (m.isView() || m.ordering() != 'c' || m.data().length() != m.length() || m.offset() != 0) {
+            m = m.dup('c');
+        }
+        if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+            ByteBuffer view = m.data().asNio();
+            if (view != null && view.capacity() >= m.length() * Double.BYTES) {
+                return view.duplicate().position(0).limit((int) (m.length() * Double.BYTES)).slice().order(ByteOrder.LITTLE_ENDIAN);
+            }
+        }
+        double[] values = Matrices.toArray(m);
+        ByteBuffer copy = ByteBuffer.allocate(values.length * Double.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        copy.asDoubleBuffer().put(values);
+        return copy;
     }
 
     /** Whether a chunk's data matches its checksum. */

@@ -77,9 +77,17 @@ public final class InferenceWorker {
         }
     }
 
-    /** The unit being streamed: chunks not yet sent, and those sent but not acknowledged. */
+    /** A statistic not yet cut into chunks. */
+    private record Unsent(StatisticKey key, INDArray matrix, long rows) {
+    }
+
+    /**
+     * The unit being streamed: statistics not yet cut into chunks (one is cut at a time, so a unit's chunks
+     * never all sit in memory at once), chunks not yet sent, and those sent but not acknowledged.
+     */
     private static final class Streaming {
         final WorkUnit unit;
+        final ArrayDeque<Unsent> unsent = new ArrayDeque<>();
         final ArrayDeque<StatisticChunk> pending = new ArrayDeque<>();
         final Map<ChunkId, Sent> inFlight = new LinkedHashMap<>();
         long inferenceNanos;
@@ -195,15 +203,19 @@ public final class InferenceWorker {
     private void add(Streaming s, String layer, StatisticKind kind, INDArray m, long rows) {
         UnitId u = s.unit.getUnit();
         StatisticKey key = StatisticStreams.key(layer, u.getIteration(), u.getTask(), u.getShard(), kind);
-        for (StatisticChunk c : StatisticStreams.chunks(s.unit.getSpec().getJobId(), key, m, rows, settings.chunkBytes(), self)) {
-            s.pending.add(c);
-            s.bytes += c.getData().size();
-        }
+        s.unsent.add(new Unsent(key, m, rows));
+        s.bytes += m.length() * Double.BYTES;
     }
 
-    /** Sends pending chunks until the in-flight window is full. */
+    /** Sends pending chunks until the in-flight window is full, cutting the next statistic when they run out. */
     private void fill(Streaming s) {
-        while (s.inFlight.size() < settings.maxInFlightChunks() && !s.pending.isEmpty()) {
+        while (s.inFlight.size() < settings.maxInFlightChunks() && (!s.pending.isEmpty() || !s.unsent.isEmpty())) {
+            if (s.pending.isEmpty()) {
+                Unsent next = s.unsent.poll();
+                s.pending.addAll(StatisticStreams.chunks(s.unit.getSpec().getJobId(), next.key(), next.matrix(), next.rows(),
+                        settings.chunkBytes(), self));
+                continue;
+            }
             StatisticChunk c = s.pending.poll();
             s.inFlight.put(ChunkId.of(c), new Sent(c));
             send(c);

@@ -43,6 +43,7 @@ public final class ProcessCluster implements AutoCloseable {
     public ProcessCluster(Path dir) {
         this.dir = dir;
         this.store = dir.resolve("store");
+        Runtime.getRuntime().addShutdownHook(reaper);
         try {
             int port = freePort();
             h2 = Server.createTcpServer("-tcpPort", String.valueOf(port), "-ifNotExists", "-baseDir", dir.resolve("h2").toString()).start();
@@ -154,12 +155,24 @@ public final class ProcessCluster implements AutoCloseable {
         if (client != null) {
             client.close();
         }
+        killNodes();
+        h2.stop();
+        try {
+            Runtime.getRuntime().removeShutdownHook(reaper);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down and the hook runs anyway
+        }
+    }
+
+    /** Even when this JVM is stopped (Ctrl-C, a killed test run), its node processes must not outlive it. */
+    private final Thread reaper = new Thread(this::killNodes, "process-cluster-reaper");
+
+    private synchronized void killNodes() {
         for (NodeProcess p : nodes) {
             p.close();
         }
         for (NodeProcess p : retired) {
             p.close();
         }
-        h2.stop();
     }
 }

@@ -37,7 +37,7 @@ final class EngineBench {
             double actor = Measure.medianMillis(1, reps, () -> engine.submit(job, ActorEngine.newJobId(), null));
             log.printf("  actor engine: %.0f ms%n", actor);
             int units = job.samples().size() * (int) Math.ceil(job.samples().get(0).size(0) / (double) job.settings().shardSize());
-            t.add("actor (1 node, 2 workers) vs local", job.inputs().layers().size(), units, job.solves(), actor, local, actor / local);
+            t.add("actor engine (1 node with 2 workers) vs local", job.inputs().layers().size(), units, job.solves(), actor, local, actor / local);
         }
         return t;
     }

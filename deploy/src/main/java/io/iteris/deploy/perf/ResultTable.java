@@ -45,9 +45,15 @@ final class ResultTable {
     }
 
     void writeCsv(Path file) {
-        StringBuilder sb = new StringBuilder(String.join(",", columns)).append('\n');
-        rows.forEach(r -> sb.append(String.join(",", r)).append('\n'));
+        StringBuilder sb = new StringBuilder(csvLine(columns));
+        rows.forEach(r -> sb.append(csvLine(r)));
         AtomicFiles.writeString(file, sb.toString());
+    }
+
+    /** RFC 4180: a cell holding a comma or a quote is quoted. */
+    private static String csvLine(List<String> cells) {
+        return String.join(",", cells.stream().map(c -> c.contains(",") || c.contains("\"")
+                ? "\"" + c.replace("\"", "\"\"") + "\"" : c).toList()) + "\n";
     }
 
     int size() {

@@ -34,9 +34,9 @@ final class ScaleBench {
             return (long) samples * tokens;
         }
 
-        /** Statistic bytes streamed in an iteration: per unit and layer G (first iteration only), C and H, float64. */
+        /** Statistic bytes streamed in an iteration: per unit and layer G at the first (where C = H = G), then C and H; float64. */
         long predictedBytes(int iteration) {
-            long matrices = iteration == 0 ? 3 : 2;
+            long matrices = iteration == 0 ? 1 : 2;
             return (long) tasks * shardsPerTask * layers * matrices * width * width * 8;
         }
 

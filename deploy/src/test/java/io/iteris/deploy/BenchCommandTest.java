@@ -1,0 +1,52 @@
+package io.iteris.deploy;
+
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every speed benchmark runs end to end at toy sizes and writes a CSV whose ratios are measured numbers. */
+class BenchCommandTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"solve", "gram", "stream", "engine", "scale"})
+    void runsAndWritesItsTable(String which) throws Exception {
+        Path csv = tmp.resolve(which + ".csv");
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute("bench", which, "--quick", "--csv", csv.toString(), "--out", tmp.resolve("work").toString(),
+                "--example", Path.of("..", "examples", "fashion").toAbsolutePath().normalize().toString());
+        assertEquals(0, code, err.toString());
+        List<String> lines = Files.readAllLines(csv);
+        assertTrue(lines.size() >= 2, "a header and rows: " + lines);
+        List<String> header = List.of(lines.get(0).split(","));
+        if (which.equals("solve")) {
+            assertEquals(List.of("in", "out", "tasks", "median_ms", "reference_ms", "ratio"), header);
+        }
+        for (String row : lines.subList(1, lines.size())) {
+            String[] cells = row.split(",");
+            assertEquals(header.size(), cells.length, row);
+            if (header.contains("ratio")) {
+                double ratio = Double.parseDouble(cells[header.indexOf("ratio")]);
+                assertTrue(ratio > 0 && Double.isFinite(ratio), row);
+            }
+            if (which.equals("scale")) {
+                // the statistics the workers report having sent are exactly what the formula predicts
+                assertEquals(Double.parseDouble(cells[header.indexOf("predicted_mib")]),
+                        Double.parseDouble(cells[header.indexOf("bytes_moved_mib")]), 1e-9, row);
+            }
+        }
+    }
+}
