@@ -1,0 +1,148 @@
+package io.iteris.core.model.onnx;
+
+import io.iteris.core.linalg.Matrices;
+import onnx.Onnx;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.shade.protobuf.InvalidProtocolBufferException;
+
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Rewrites a transformer's ONNX graph once, when it is loaded, so one session serves every IterIS iteration:
+ * each LoRA-targeted {@code MatMul} weight (an initializer) becomes a graph input that is fed per run, and
+ * the activation entering it becomes an extra graph output.
+ *
+ * <p>Module names follow the exporters' node names: {@code /encoder/layer.0/attention/self/query/MatMul}
+ * (BERT, as PyTorch and Optimum export it) is PEFT's {@code encoder.layer.0.attention.self.query}, and
+ * {@code /model/layers.0/self_attn/q_proj/MatMul} (LLaMA-style) is {@code model.layers.0.self_attn.q_proj}.
+ * A target is a module whose last name component is in the target list (PEFT's {@code target_modules}).
+ * Supported: float32 {@code MatMul} with a 2-D initializer weight [in, out] (what torch.onnx exports for
+ * {@code nn.Linear}); a target exported as {@code Gemm}, or quantised, is refused by name.
+ */
+public final class OnnxGraphEditor {
+    /** Input-name prefix of a fed weight. */
+    public static final String WEIGHT_INPUT_PREFIX = "iteris.weight.";
+
+    /** One target layer: where its weight is fed, which output carries its input, and its original weight. */
+    public record Target(String module, String weightInput, String activation, int in, int out, INDArray w0) {
+    }
+
+    /** The edited model and its targets, in graph order. */
+    public record Edited(byte[] model, Map<String, Target> targets, List<String> graphInputs, String output) {
+    }
+
+    private OnnxGraphEditor() {
+    }
+
+    /**
+     * @param extraOutputs further tensors to expose as outputs (diagnostics and tests)
+     */
+    public static Edited edit(byte[] modelBytes, String source, List<String> targetModules, List<String> extraOutputs) {
+        Onnx.ModelProto model;
+        try {
+            model = Onnx.ModelProto.parseFrom(modelBytes);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalArgumentException(source + " is not an ONNX model: " + e.getMessage(), e);
+        }
+        Onnx.GraphProto graph = model.getGraph();
+        if (graph.getOutputCount() == 0) {
+            throw new IllegalArgumentException(source + ": the graph has no outputs");
+        }
+        Map<String, Onnx.TensorProto> initializers = new LinkedHashMap<>();
+        graph.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
+        Onnx.GraphProto.Builder g = graph.toBuilder();
+        Map<String, Target> targets = new LinkedHashMap<>();
+        Set<String> activations = new LinkedHashSet<>();
+        Set<String> removed = new LinkedHashSet<>();
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            Onnx.NodeProto node = g.getNode(i);
+            String module = moduleName(node.getName());
+            if (module == null || !targetModules.contains(module.substring(module.lastIndexOf('.') + 1))) {
+                continue;
+            }
+            if (!node.getOpType().equals("MatMul")) {
+                throw new IllegalArgumentException(source + ": target " + module + " is a " + node.getOpType()
+                        + " node; only MatMul with an initializer weight is supported");
+            }
+            Onnx.TensorProto w = initializers.get(node.getInput(1));
+            if (w == null || w.getDimsCount() != 2 || w.getDataType() != Onnx.TensorProto.DataType.FLOAT_VALUE) {
+                throw new IllegalArgumentException(source + ": target " + module + " (node " + node.getName()
+                        + ") has no float32 2-D initializer weight; a quantised or computed weight cannot be fed");
+            }
+            int in = (int) w.getDims(0);
+            int out = (int) w.getDims(1);
+            String input = WEIGHT_INPUT_PREFIX + module;
+            targets.put(module, new Target(module, input, node.getInput(0), in, out, weight(w, in, out)));
+            activations.add(node.getInput(0));
+            removed.add(w.getName());
+            g.setNode(i, node.toBuilder().setInput(1, input).build());
+            g.addInput(floatInput(input, in, out));
+        }
+        if (targets.isEmpty()) {
+            throw new IllegalArgumentException(source + ": no MatMul node matches the target modules " + targetModules);
+        }
+        for (String name : removed) {
+            // a weight shared by another node cannot be fed for one of them only
+            long uses = graph.getNodeList().stream().filter(n -> n.getInputList().contains(name)).count();
+            if (uses > 1) {
+                throw new IllegalArgumentException(source + ": weight " + name + " is used by " + uses + " nodes");
+            }
+        }
+        List<Onnx.TensorProto> kept = new ArrayList<>(graph.getInitializerList().stream().filter(t -> !removed.contains(t.getName())).toList());
+        g.clearInitializer().addAllInitializer(kept);
+        Set<String> outputs = new LinkedHashSet<>(activations);
+        outputs.addAll(extraOutputs);
+        for (String o : outputs) {
+            g.addOutput(Onnx.ValueInfoProto.newBuilder().setName(o).setType(Onnx.TypeProto.newBuilder()
+                    .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(Onnx.TensorProto.DataType.FLOAT_VALUE))));
+        }
+        List<String> graphInputs = graph.getInputList().stream().map(Onnx.ValueInfoProto::getName)
+                .filter(n -> !initializers.containsKey(n)).toList();
+        byte[] edited = model.toBuilder().setGraph(g).build().toByteArray();
+        return new Edited(edited, targets, graphInputs, graph.getOutput(0).getName());
+    }
+
+    /** {@code /a/b.0/c/MatMul} → {@code a.b.0.c}; null for nodes that are not a module's MatMul or Gemm. */
+    static String moduleName(String nodeName) {
+        for (String op : List.of("/MatMul", "/Gemm")) {
+            if (nodeName.startsWith("/") && nodeName.endsWith(op) && nodeName.length() > op.length() + 1) {
+                return nodeName.substring(1, nodeName.length() - op.length()).replace('/', '.');
+            }
+        }
+        return null;
+    }
+
+    private static Onnx.ValueInfoProto floatInput(String name, int in, int out) {
+        return Onnx.ValueInfoProto.newBuilder().setName(name).setType(Onnx.TypeProto.newBuilder().setTensorType(
+                Onnx.TypeProto.Tensor.newBuilder().setElemType(Onnx.TensorProto.DataType.FLOAT_VALUE).setShape(
+                        Onnx.TensorShapeProto.newBuilder()
+                                .addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(in))
+                                .addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(out))))).build();
+    }
+
+    /** The initializer [in, out] as the layer's weight W [out, in] in float64. */
+    private static INDArray weight(Onnx.TensorProto t, int in, int out) {
+        float[] v = new float[in * out];
+        if (!t.getRawData().isEmpty()) {
+            t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+        } else {
+            for (int i = 0; i < v.length; i++) {
+                v[i] = t.getFloatData(i);
+            }
+        }
+        double[] w = new double[in * out];
+        for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) {
+                w[o * in + i] = v[i * out + o];
+            }
+        }
+        return Matrices.of(w, out, in);
+    }
+
+}
