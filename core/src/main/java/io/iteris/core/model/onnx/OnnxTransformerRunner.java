@@ -107,8 +107,10 @@ public final class OnnxTransformerRunner implements AutoCloseable {
                     case "input_ids" -> batch.ids();
                     case "attention_mask" -> batch.mask();
                     case "token_type_ids" -> new long[batch.batch()][batch.tokens()];
+                    case "position_ids" -> positions(batch);
                     default -> throw new IllegalArgumentException("the graph takes an input '" + input
-                            + "' this runner does not know (supported: input_ids, attention_mask, token_type_ids)");
+                            + "' this runner does not know (supported: input_ids, attention_mask, token_type_ids, position_ids;"
+                            + " export decoder models without past key values)");
                 };
                 feeds.put(input, OnnxTensor.createTensor(env, LongBuffer.wrap(flatten(values)), shape));
             }
@@ -177,6 +179,17 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         float[] v = new float[fb.remaining()];
         fb.get(v);
         return Nd4j.create(v, shape, DataType.FLOAT).castTo(DataType.DOUBLE);
+    }
+
+    /** 0, 1, 2, ... per sequence (right padding), as LLaMA-style exports take them. */
+    private static long[][] positions(TokenBatch batch) {
+        long[][] p = new long[batch.batch()][batch.tokens()];
+        for (long[] row : p) {
+            for (int t = 0; t < row.length; t++) {
+                row[t] = t;
+            }
+        }
+        return p;
     }
 
     private static long[] flatten(long[][] v) {
