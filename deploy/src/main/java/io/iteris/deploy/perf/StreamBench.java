@@ -3,6 +3,7 @@ package io.iteris.deploy.perf;
 import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.cluster.IterisNode;
 import io.iteris.actors.stream.StreamProbe;
+import io.iteris.deploy.cluster.ProcessCluster;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -38,9 +39,9 @@ final class StreamBench {
         ResultTable t = new ResultTable("chunk_kib", "mib", "chunks", "median_ms", "mib_per_s", "reference_ms", "reference_mib_per_s", "ratio");
         double raw = Measure.medianMillis(1, reps, () -> socketCopy(bytes));
         log.printf("  plain socket copy over loopback: %.0f MiB/s%n", bytes / (raw / 1e3) / (1 << 20));
-        int seed = freePort();
+        int seed = ProcessCluster.freePort();
         try (IterisNode a = IterisNode.start(node(seed, seed, dir.resolve("a")));
-             IterisNode b = IterisNode.start(node(freePort(), seed, dir.resolve("b")))) {
+             IterisNode b = IterisNode.start(node(ProcessCluster.freePort(), seed, dir.resolve("b")))) {
             a.awaitUp(Duration.ofSeconds(60));
             b.awaitUp(Duration.ofSeconds(60));
             int[] run = {0};
@@ -90,14 +91,6 @@ final class StreamBench {
             if (read.get(120, TimeUnit.SECONDS) != bytes) {
                 throw new IllegalStateException("the socket copy lost bytes");
             }
-        }
-    }
-
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }

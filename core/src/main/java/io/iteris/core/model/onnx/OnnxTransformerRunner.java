@@ -42,6 +42,20 @@ public final class OnnxTransformerRunner implements AutoCloseable {
             }
         }
 
+        /** Sequences padded on the right with {@code padId} to the longest, mask 1 on their own tokens. */
+        public static TokenBatch padded(List<long[]> sequences, long padId) {
+            int len = sequences.stream().mapToInt(q -> q.length).max().orElse(0);
+            long[][] ids = new long[sequences.size()][len];
+            long[][] mask = new long[sequences.size()][len];
+            for (int b = 0; b < sequences.size(); b++) {
+                long[] q = sequences.get(b);
+                java.util.Arrays.fill(ids[b], padId);
+                System.arraycopy(q, 0, ids[b], 0, q.length);
+                java.util.Arrays.fill(mask[b], 0, q.length, 1);
+            }
+            return new TokenBatch(ids, mask);
+        }
+
         int batch() {
             return ids.length;
         }
@@ -173,7 +187,7 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         return Matrices.of(flat, kept.size(), in);
     }
 
-    private static INDArray toArray(OnnxTensor t) {
+    static INDArray toArray(OnnxTensor t) {
         long[] shape = t.getInfo().getShape();
         FloatBuffer fb = t.getFloatBuffer();
         float[] v = new float[fb.remaining()];
@@ -192,7 +206,7 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         return p;
     }
 
-    private static long[] flatten(long[][] v) {
+    static long[] flatten(long[][] v) {
         long[] out = new long[v.length * v[0].length];
         for (int i = 0; i < v.length; i++) {
             System.arraycopy(v[i], 0, out, i * v[0].length, v[0].length);

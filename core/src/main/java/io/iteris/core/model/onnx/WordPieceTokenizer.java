@@ -80,16 +80,7 @@ public final class WordPieceTokenizer {
 
     /** Texts as one batch padded with [PAD] to the longest, and its attention mask. */
     public OnnxTransformerRunner.TokenBatch batch(List<String> texts, int maxTokens) {
-        List<long[]> seqs = texts.stream().map(t -> encode(t, maxTokens)).toList();
-        int len = seqs.stream().mapToInt(s -> s.length).max().orElse(0);
-        long[][] ids = new long[seqs.size()][len];
-        long[][] mask = new long[seqs.size()][len];
-        for (int b = 0; b < seqs.size(); b++) {
-            java.util.Arrays.fill(ids[b], pad);
-            System.arraycopy(seqs.get(b), 0, ids[b], 0, seqs.get(b).length);
-            java.util.Arrays.fill(mask[b], 0, seqs.get(b).length, 1);
-        }
-        return new OnnxTransformerRunner.TokenBatch(ids, mask);
+        return OnnxTransformerRunner.TokenBatch.padded(texts.stream().map(t -> encode(t, maxTokens)).toList(), pad);
     }
 
     /** BertNormalizer + BertPreTokenizer: clean, space out CJK, lowercase, strip accents, split on spaces and punctuation. */

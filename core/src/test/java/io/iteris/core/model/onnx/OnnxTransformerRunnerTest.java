@@ -11,7 +11,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.io.InputStream;
-import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.HashMap;
 import java.util.List;
@@ -158,21 +157,9 @@ class OnnxTransformerRunnerTest {
         assertEquals(null, OnnxGraphEditor.moduleName("/encoder/layer.0/attention/self/Softmax"));
     }
 
-    /** Sequences padded with id 0 to the longest, mask 1 on real tokens. */
+    /** Sequences padded with id 0 ([PAD]) to the longest, mask 1 on real tokens. */
     static OnnxTransformerRunner.TokenBatch batch(long[]... seqs) {
-        int t = 0;
-        for (long[] s : seqs) {
-            t = Math.max(t, s.length);
-        }
-        long[][] ids = new long[seqs.length][t];
-        long[][] mask = new long[seqs.length][t];
-        for (int b = 0; b < seqs.length; b++) {
-            System.arraycopy(seqs[b], 0, ids[b], 0, seqs[b].length);
-            for (int i = 0; i < seqs[b].length; i++) {
-                mask[b][i] = 1;
-            }
-        }
-        return new OnnxTransformerRunner.TokenBatch(ids, mask);
+        return OnnxTransformerRunner.TokenBatch.padded(List.of(seqs), 0);
     }
 
     /** The unmodified model in a plain ONNX Runtime session. */
@@ -180,24 +167,11 @@ class OnnxTransformerRunnerTest {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long[] shape = {batch.ids().length, batch.ids()[0].length};
         try (OrtSession s = env.createSession(model, new OrtSession.SessionOptions());
-             OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(flat(batch.ids())), shape);
-             OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(flat(batch.mask())), shape);
+             OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(OnnxTransformerRunner.flatten(batch.ids())), shape);
+             OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(OnnxTransformerRunner.flatten(batch.mask())), shape);
              OnnxTensor types = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[(int) (shape[0] * shape[1])]), shape);
              OrtSession.Result r = s.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
-            OnnxTensor out = (OnnxTensor) r.get("last_hidden_state").orElseThrow();
-            FloatBuffer fb = out.getFloatBuffer();
-            float[] v = new float[fb.remaining()];
-            fb.get(v);
-            return org.nd4j.linalg.factory.Nd4j.create(v, out.getInfo().getShape(), org.nd4j.linalg.api.buffer.DataType.FLOAT)
-                    .castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+            return OnnxTransformerRunner.toArray((OnnxTensor) r.get("last_hidden_state").orElseThrow());
         }
-    }
-
-    private static long[] flat(long[][] v) {
-        long[] out = new long[v.length * v[0].length];
-        for (int i = 0; i < v.length; i++) {
-            System.arraycopy(v[i], 0, out, i * v[0].length, v[0].length);
-        }
-        return out;
     }
 }
