@@ -22,8 +22,6 @@ public final class ShardInference {
     private final ModelRunner runner;
     private final List<List<INDArray>> shards = new ArrayList<>();
     private final Map<Long, Map<String, INDArray>> features = new HashMap<>();
-    /** Per shard and layer G = XᵀX: X never changes, so G is computed once, not every iteration. */
-    private final Map<Long, Map<String, GramStatistics>> grams = new HashMap<>();
 
     /**
      * @param calibration per task, its samples [S, T, d]
@@ -57,27 +55,18 @@ public final class ShardInference {
      */
     public Map<String, GramStatistics> statistics(int task, int shard, Map<String, INDArray> mergedDeltas) {
         Map<String, INDArray> x = features(task, shard);
-        Map<String, GramStatistics> g = taskModelStatistics(task, shard, x);
-        if (mergedDeltas == null) {
-            return g;
-        }
         Map<String, GramStatistics> out = new LinkedHashMap<>();
-        Map<String, INDArray> xt = runner.run(inputs.mergedWeights(mergedDeltas), shards.get(task).get(shard), true).layerInputs();
-        for (String layer : inputs.layers()) {
-            out.put(layer, GramStatistics.of(g.get(layer).g(), x.get(layer), xt.get(layer)));
-        }
-        return out;
-    }
-
-    /** Iteration 0's statistics (G alone, C = H = G), kept for the shard. */
-    private synchronized Map<String, GramStatistics> taskModelStatistics(int task, int shard, Map<String, INDArray> x) {
-        return grams.computeIfAbsent(((long) task << 32) | shard, k -> {
-            Map<String, GramStatistics> out = new LinkedHashMap<>();
+        if (mergedDeltas == null) {
             for (String layer : inputs.layers()) {
                 out.put(layer, GramStatistics.ofFeatures(x.get(layer)));
             }
             return out;
-        });
+        }
+        Map<String, INDArray> xt = runner.run(inputs.mergedWeights(mergedDeltas), shards.get(task).get(shard), true).layerInputs();
+        for (String layer : inputs.layers()) {
+            out.put(layer, GramStatistics.of(x.get(layer), xt.get(layer)));
+        }
+        return out;
     }
 
     /** One task's statistics over all its shards, summed in shard order. */

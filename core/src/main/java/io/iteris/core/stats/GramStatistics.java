@@ -51,20 +51,6 @@ public final class GramStatistics {
         return new GramStatistics(gram(xd, xd), gram(xd, td), gram(td, td), xd.size(0));
     }
 
-    /**
-     * Statistics of paired rows whose G = XᵀX is already known (X never changes between iterations): only
-     * C and H are computed.
-     */
-    public static GramStatistics of(INDArray g, INDArray x, INDArray xTilde) {
-        if (x.size(0) != xTilde.size(0) || x.size(1) != xTilde.size(1)) {
-            throw new IllegalArgumentException("X " + java.util.Arrays.toString(x.shape()) + " and X~ "
-                    + java.util.Arrays.toString(xTilde.shape()) + " must pair row for row");
-        }
-        INDArray xd = asDouble(x);
-        INDArray td = asDouble(xTilde);
-        return new GramStatistics(g, gram(xd, td), gram(td, td), xd.size(0));
-    }
-
     /** The same G with a new merged-model part (C, H): what each iteration refreshes. */
     public GramStatistics withMerged(INDArray newC, INDArray newH) {
         return new GramStatistics(g, newC, newH, rows);
