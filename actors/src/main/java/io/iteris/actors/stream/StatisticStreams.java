@@ -8,6 +8,7 @@ import io.iteris.protocol.StatisticKind;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -28,7 +29,8 @@ public final class StatisticStreams {
 
     public static List<StatisticChunk> chunks(String jobId, StatisticKey key, INDArray matrix, long rows, int chunkBytes, String replyTo) {
         int dim = Matrices.rows(matrix);
-        ByteBuffer all = littleEndianBytes(matrix);
+        INDArray dense = denseDouble(matrix);
+        ByteBuffer all = littleEndianBytes(dense);
         int total = all.remaining();
         int per = Math.max(8, chunkBytes - chunkBytes % 8);
         int count = Math.max(1, (total + per - 1) / per);
@@ -44,21 +46,22 @@ public final class StatisticStreams {
                     .setDim(dim).setRows(rows).setData(data).setCrc32C((int) crc.getValue()).setReplyTo(replyTo)
                     .setOffset(from).build());
         }
+        // `all` may be a view of dense's native memory, which must outlive every copy above
+        Reference.reachabilityFence(dense);
         return out;
     }
 
+    /** The matrix as a dense C-ordered float64 array: itself when it already is one. */
+    static INDArray denseDouble(INDArray matrix) {
+        INDArray m = matrix.dataType() == DataType.DOUBLE ? matrix : matrix.castTo(DataType.DOUBLE);
+        return m.isView() || m.ordering() != 'c' || m.data().length() != m.length() || m.offset() != 0 ? m.dup('c') : m;
+    }
+
     /**
-     * The matrix's float64 values in C order as little-endian bytes: a view of its own memory when it is a
-     * dense C-ordered float64 array on a little-endian machine (no copy), else a fresh buffer.
+     * A dense C-ordered float64 matrix's values as little-endian bytes: a view of its own memory on a
+     * little-endian machine (no copy; the caller keeps {@code m} reachable while it reads), else a fresh buffer.
      */
-    static ByteBuffer littleEndianBytes(INDArray matrix) {
-        INDArray m = matrix;
-        if (m.dataType() != DataType.DOUBLE) {
-            m = m.castTo(DataType.DOUBLE);
-        }
-        if (m.isView() || m.ordering() != 'c' || m.data().length() != m.length() || m.offset() != 0) {
-            m = m.dup('c');
-        }
+    static ByteBuffer littleEndianBytes(INDArray m) {
         if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
             ByteBuffer view = m.data().asNio();
             if (view != null && view.capacity() >= m.length() * Double.BYTES) {

@@ -52,7 +52,6 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -72,9 +71,6 @@ import java.util.Set;
  */
 public final class MergeSupervisor extends EventSourcedBehavior<Message, Message, SupervisorState> {
     public static final EntityTypeKey<Message> TYPE_KEY = EntityTypeKey.create(Message.class, "MergeSupervisor");
-    private static final int MAX_UNIT_FAILURES = 3;
-    /** Refills of one unit's statistics in one iteration; far beyond what node losses cause, so more means a loop. */
-    private static final int MAX_UNIT_REFILLS = 10;
 
     public static void initSharding(ActorSystem<?> system, EngineSettings settings) {
         ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings))
@@ -121,8 +117,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     private final EventLog events;
     private List<String> workers = List.of();
     private final Set<String> subscribers = new LinkedHashSet<>();
-    private final Map<String, Integer> failures = new HashMap<>();
-    private final Map<String, Integer> refills = new HashMap<>();
+    private final UnitRetries retries = new UnitRetries();
     private long solveRequestedAt = Long.MAX_VALUE;
     private boolean resumePending;
     private boolean publishing;
@@ -293,9 +288,9 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         if (!state.running() || u == null || u.done) {
             return Effect().none();
         }
-        int n = failures.merge(SupervisorState.key(cmd.getUnit()), 1, Integer::sum);
-        if (n >= MAX_UNIT_FAILURES) {
-            return fail(state, "work unit " + SupervisorState.key(cmd.getUnit()) + " failed " + n + " times: " + cmd.getReason());
+        String fatal = retries.failed(cmd.getUnit(), cmd.getReason());
+        if (fatal != null) {
+            return fail(state, fatal);
         }
         return reassign(state, List.of(MissingUnit.newBuilder().setUnit(cmd.getUnit()).setIncludeG(u.includeG).build()),
                 "failed: " + cmd.getReason());
@@ -313,10 +308,9 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
             }
         }
         for (MissingUnit m : needed) {
-            int n = refills.merge(SupervisorState.key(m.getUnit()), 1, Integer::sum);
-            if (n > MAX_UNIT_REFILLS) {
-                return fail(state, "the statistics of work unit " + SupervisorState.key(m.getUnit()) + " were sent " + n
-                        + " times and the solver of " + cmd.getLayer() + " still lacks them");
+            String fatal = retries.refilled(m.getUnit(), cmd.getLayer());
+            if (fatal != null) {
+                return fail(state, fatal);
             }
         }
         return needed.isEmpty() ? Effect().none() : reassign(state, needed, "solver of " + cmd.getLayer() + " lacks statistics");
@@ -345,20 +339,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         if (state.solved().size() + 1 < state.spec().getLayersCount()) {
             return persist(evs);
         }
-        Map<String, LayerSolved> all = new HashMap<>(state.solved());
-        all.put(cmd.getLayer(), cmd);
-        IterationCompleted.Builder done = IterationCompleted.newBuilder().setIteration(state.iteration())
-                .setAtMillis(System.currentTimeMillis());
-        double change = 0;
-        for (String layer : state.spec().getLayersList()) {
-            LayerSolved r = all.get(layer);
-            done.putLayerHashes(layer, r.getContentHash());
-            if (r.getHasChange()) {
-                done.setHasChange(true);
-                change = Math.max(change, r.getRelativeChange());
-            }
-        }
-        IterationCompleted completed = done.setMaxRelativeChange(change).build();
+        IterationCompleted completed = WorkPlan.completion(state, cmd);
         evs.add(completed);
         if (isLast(state, completed)) {
             return persist(evs).thenRun(this::publish);

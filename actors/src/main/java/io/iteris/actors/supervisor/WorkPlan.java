@@ -1,8 +1,10 @@
 package io.iteris.actors.supervisor;
 
 import com.google.protobuf.Message;
+import io.iteris.protocol.IterationCompleted;
 import io.iteris.protocol.IterationStarted;
 import io.iteris.protocol.JobAccepted;
+import io.iteris.protocol.LayerSolved;
 import io.iteris.protocol.WorkUnitAssigned;
 
 import java.util.ArrayList;
@@ -10,7 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** How the supervisor decides who does which unit, before it persists the decision as events. */
+/** How the supervisor decides who does which unit and when an iteration is complete, before it persists the decision as events. */
 final class WorkPlan {
     private WorkPlan() {
     }
@@ -40,6 +42,24 @@ final class WorkPlan {
     }
 
     /** A private copy of the current iteration's plan, to compute events before they are persisted. */
+    /** The iteration's completion once {@code last} joins the layers already solved: each layer's ΔW hash and the largest change. */
+    static IterationCompleted completion(SupervisorState state, LayerSolved last) {
+        Map<String, LayerSolved> all = new HashMap<>(state.solved());
+        all.put(last.getLayer(), last);
+        IterationCompleted.Builder done = IterationCompleted.newBuilder().setIteration(state.iteration())
+                .setAtMillis(System.currentTimeMillis());
+        double change = 0;
+        for (String layer : state.spec().getLayersList()) {
+            LayerSolved r = all.get(layer);
+            done.putLayerHashes(layer, r.getContentHash());
+            if (r.getHasChange()) {
+                done.setHasChange(true);
+                change = Math.max(change, r.getRelativeChange());
+            }
+        }
+        return done.setMaxRelativeChange(change).build();
+    }
+
     static SupervisorState copyOf(SupervisorState state) {
         SupervisorState copy = new SupervisorState().apply(JobAccepted.newBuilder().setSpec(state.spec()).build())
                 .apply(IterationStarted.newBuilder().setIteration(state.iteration()).putAllWeights(state.weights()).build());
