@@ -31,8 +31,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--csv", description = "also write the result table as CSV to this file")
     Path csv;
 
-    @Option(names = "--example", description = "models and data (default: examples/fashion in the iteris home)")
+    @Option(names = "--example", description = "models and data (default: examples/fashion, or examples/text for --suite text, in the iteris home)")
     Path example;
+
+    @Option(names = "--suite", defaultValue = "image", description = "quality: image (Fashion-MNIST MLP) or text (all-MiniLM-L6-v2 via ONNX Runtime)")
+    String suite;
 
     @Option(names = "--calibration", defaultValue = "32", description = "quality: calibration samples per task")
     int calibration;
@@ -66,7 +69,12 @@ public final class BenchCommand implements Callable<Integer> {
             if (out == null) {
                 throw new IllegalArgumentException("bench quality needs --out DIR");
             }
-            QualityRun.run(ex, out, calibration, quick, System.out);
+            if (suite.equals("text")) {
+                QualityRun.run(suite, example != null ? example : Bench.home().resolve("examples/text"), Bench.minilm(), out,
+                        calibration, quick, System.out);
+            } else {
+                QualityRun.run(suite, ex, null, out, calibration, quick, System.out);
+            }
             return 0;
         }
         Path work = out != null ? out : Files.createTempDirectory("iteris-bench-" + which);

@@ -158,7 +158,7 @@ class CommandLineTest {
             assertEquals(6, f.length, line);
             double acc = Double.parseDouble(f[4]);
             assertTrue(acc >= 0 && acc <= 1, line);
-            if (f[0].equals("all5")) {
+            if (f[0].equals("all")) {
                 mean.merge(f[2], acc, Double::sum);
                 count.merge(f[2], 1, Integer::sum);
             }
@@ -168,5 +168,42 @@ class CommandLineTest {
         }
         assertTrue(mean.get("iteris") > mean.get("base"), "merging improves over the base model on average");
         assertTrue(csv.stream().anyMatch(l -> l.startsWith("pairs,2,")) && csv.stream().anyMatch(l -> l.startsWith("iterations-")));
+    }
+
+    static final Path TEXT = Path.of("..", "examples", "text").toAbsolutePath().normalize();
+
+    @Test
+    void mergesTheShippedTextLorasOnTheOnnxModelFromTheirConfig() {
+        Path out = tmp.resolve("merged-text");
+        Run r = run("merge", "--config", TEXT.resolve("merge.conf").toString(), "--engine", "local", "--iterations", "1",
+                "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        PeftAdapter merged = PeftAdapter.load(out);
+        assertEquals(12, merged.modules().size(), "query and value of six layers");
+        assertTrue(merged.modules().containsKey("encoder.layer.5.attention.self.value"));
+    }
+
+    @Test
+    void quickTextBenchmarkMergesEveryTaskWithEveryMethod() throws IOException {
+        Path out = tmp.resolve("bench-text");
+        Run r = run("bench", "quality", "--suite", "text", "--quick", "--calibration", "16", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        java.util.List<String> csv = Files.readAllLines(out.resolve("quality.csv"));
+        java.util.Map<String, Double> mean = new java.util.HashMap<>();
+        java.util.Map<String, Integer> count = new java.util.HashMap<>();
+        for (String line : csv.subList(1, csv.size())) {
+            String[] f = line.split(",");
+            double acc = Double.parseDouble(f[4]);
+            assertTrue(acc >= 0 && acc <= 1, line);
+            if (f[0].equals("all")) {
+                mean.merge(f[2], acc / 3, Double::sum);
+                count.merge(f[2], 1, Integer::sum);
+            }
+        }
+        for (String m : java.util.List.of("base", "individual", "iteris", "regmean", "ties", "dare", "task_arithmetic", "average")) {
+            assertEquals(3, count.get(m), "three text tasks for " + m);
+        }
+        assertTrue(mean.get("individual") > mean.get("base") + 0.1, "the trained LoRAs beat the frozen base with the same heads: " + mean);
+        assertTrue(Files.readString(out.resolve("report.md")).contains("all-MiniLM-L6-v2"));
     }
 }

@@ -11,10 +11,13 @@ import io.iteris.core.model.Calibration;
 import io.iteris.core.model.MlpSpec;
 import io.iteris.core.model.ModelRunner;
 import io.iteris.core.model.TanhMlpRunner;
+import io.iteris.core.model.onnx.OnnxModelRunner;
+import io.iteris.core.model.onnx.OnnxTensorSource;
 import io.iteris.core.peft.PeftAdapter;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -91,7 +94,7 @@ public final class Merger {
         ModelRunner runner = null;
         List<INDArray> samples = null;
         if (method.dataNeeds() != MergeMethod.DataNeeds.NONE) {
-            runner = runnerFor(s, base);
+            runner = runnerFor(s, base, inputs);
             samples = calibrationFor(s, inputs, runner);
         }
         return new LoadedJob(s, method, inputs, runner, samples);
@@ -127,9 +130,33 @@ public final class Merger {
         }
     }
 
-    /** The MLP runner described by iteris.merge.model, or by e2e.json / model.json beside the base model. */
-    static ModelRunner runnerFor(MergeSettings s, BaseModel base) {
+    /**
+     * The model the merge runs: a transformer exported to ONNX (the base model itself, or --model FILE.onnx),
+     * or the MLP described by iteris.merge.model, or by e2e.json / model.json beside the base model.
+     */
+    static ModelRunner runnerFor(MergeSettings s, BaseModel base, MergeInputs inputs) {
         Path spec = modelDescription(s);
+        if (spec.getFileName().toString().endsWith(".onnx")) {
+            byte[] bytes;
+            if (base.source() instanceof OnnxTensorSource onnx && onnx.location().equals(spec)) {
+                bytes = onnx.modelBytes();
+            } else {
+                try {
+                    bytes = Files.readAllBytes(spec);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("cannot read the model " + spec + ": " + e.getMessage(), e);
+                }
+            }
+            OnnxModelRunner runner = OnnxModelRunner.open(bytes, spec.toString(), inputs.layers());
+            if (!runner.targetLayers().containsAll(inputs.layers())) {
+                List<String> missing = new ArrayList<>(inputs.layers());
+                missing.removeAll(runner.targetLayers());
+                runner.close();
+                throw new IllegalArgumentException(spec + ": the adapters target " + missing
+                        + ", which the graph has no MatMul node for (module names follow the exporter's node names)");
+            }
+            return runner;
+        }
         DataType precision = s.precision().equals("float32") ? DataType.FLOAT : DataType.DOUBLE;
         return new TanhMlpRunner(MlpSpec.read(spec), base, precision);
     }
@@ -139,6 +166,9 @@ public final class Merger {
         if (s.model() != null) {
             return s.model();
         }
+        if (s.base().getFileName().toString().endsWith(".onnx")) {
+            return s.base();
+        }
         Path dir = Files.isDirectory(s.base()) ? s.base() : s.base().toAbsolutePath().getParent();
         for (String candidate : List.of("e2e.json", "model.json")) {
             if (Files.isRegularFile(dir.resolve(candidate))) {
@@ -146,7 +176,8 @@ public final class Merger {
             }
         }
         throw new IllegalArgumentException("this method runs the model, but no model description was given "
-                + "(--model FILE) and none (e2e.json, model.json) lies beside " + s.base());
+                + "(--model FILE) and none (e2e.json, model.json) lies beside " + s.base()
+                + "; a transformer is given as its ONNX export (--base model.onnx)");
     }
 
     static List<INDArray> calibrationFor(MergeSettings s, MergeInputs inputs, ModelRunner runner) {

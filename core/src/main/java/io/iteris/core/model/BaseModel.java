@@ -1,6 +1,7 @@
 package io.iteris.core.model;
 
 import io.iteris.core.linalg.Matrices;
+import io.iteris.core.model.onnx.OnnxTensorSource;
 import io.iteris.core.safetensors.SafetensorsException;
 import io.iteris.core.safetensors.TensorInfo;
 import io.iteris.core.safetensors.TensorSource;
@@ -19,7 +20,11 @@ public final class BaseModel {
         this.source = source;
     }
 
+    /** A safetensors checkpoint, or an ONNX model's weights ({@link OnnxTensorSource}). */
     public static BaseModel open(Path path) {
+        if (path.getFileName().toString().endsWith(".onnx")) {
+            return new BaseModel(OnnxTensorSource.open(path));
+        }
         return new BaseModel(TensorSource.open(path));
     }
 

@@ -14,7 +14,10 @@ import java.util.List;
 
 /**
  * Unlabelled calibration samples per task, from one safetensors file: {@code <task>.input} [S, T, d]
- * (a [S, d] tensor is read as one token per sample), or {@code task<i>.input} by task order.
+ * (a [S, d] tensor is read as one token per sample), or {@code task<i>.input} by task order. For a
+ * transformer, {@code <task>.input_ids} [S, T] (I64 or I32, as tokenizers write them) with an optional
+ * {@code <task>.attention_mask} [S, T], or −1 at padding positions; they are handed on as a [S, T, 1]
+ * tensor with −1 at padding.
  */
 public final class Calibration {
     private final TensorSource source;
@@ -47,7 +50,41 @@ public final class Calibration {
 
     /** A task's samples [S, T, d] in float64, checked for width, emptiness and finiteness. */
     public INDArray samples(String task, int index, int width) {
+        if (width == 1) {
+            for (String prefix : List.of(task, "task" + index)) {
+                if (source.contains(prefix + ".input_ids")) {
+                    return tokenIds(prefix);
+                }
+            }
+        }
         return read(keyFor(task, index), width);
+    }
+
+    /** {@code <prefix>.input_ids} [S, T] and its mask as [S, T, 1] doubles, −1 at padding. */
+    private INDArray tokenIds(String prefix) {
+        String key = prefix + ".input_ids";
+        TensorInfo t = source.info(key);
+        if (t.rank() != 2 || t.shape()[0] == 0 || t.shape()[1] == 0) {
+            throw new SafetensorsException(source.location(), key, "is " + t.shapeString() + "; expected token ids [samples, tokens]");
+        }
+        long[] ids = source.readIntegers(key);
+        long[] mask = null;
+        String maskKey = prefix + ".attention_mask";
+        if (source.contains(maskKey)) {
+            TensorInfo m = source.info(maskKey);
+            if (!java.util.Arrays.equals(m.shape(), t.shape())) {
+                throw new SafetensorsException(source.location(), maskKey, "is " + m.shapeString() + " but " + key + " is " + t.shapeString());
+            }
+            mask = source.readIntegers(maskKey);
+        }
+        double[] v = new double[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < -1) {
+                throw new SafetensorsException(source.location(), key, "holds " + ids[i] + " at flat index " + i + "; token ids are ≥ 0 (−1 for padding)");
+            }
+            v[i] = mask != null && mask[i] == 0 ? -1 : ids[i];
+        }
+        return Nd4j.create(v, new long[]{t.shape()[0], t.shape()[1], 1}, DataType.DOUBLE);
     }
 
     /** Any [S, T, d] tensor of the file (e.g. a probe batch), validated like task samples. */

@@ -265,6 +265,27 @@ public final class SafetensorsFile implements TensorSource {
         return out;
     }
 
+    @Override
+    public long[] readIntegers(String name) {
+        TensorInfo t = info(name);
+        if (t.numel() > Integer.MAX_VALUE - 8) {
+            throw new SafetensorsException(path, name, "has " + t.numel() + " elements, more than one Java array holds");
+        }
+        ByteBuffer b = raw(name);
+        long[] out = new long[Math.toIntExact(t.numel())];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = switch (t.dtype()) {
+                case I64 -> b.getLong(i * 8);
+                case I32 -> b.getInt(i * 4);
+                case I16 -> b.getShort(i * 2);
+                case I8 -> b.get(i);
+                case U8 -> b.get(i) & 0xFF;
+                default -> throw new SafetensorsException(path, name, "dtype " + t.dtype() + " is not an integer type (token ids are I64 or I32)");
+            };
+        }
+        return out;
+    }
+
     private TensorInfo convertible(String name) {
         TensorInfo t = info(name);
         if (!t.dtype().isConvertible()) {

@@ -42,7 +42,7 @@ public final class SafetensorsWriter {
             throw new IllegalArgumentException("tensor '" + name + "': shape " + java.util.Arrays.toString(shape)
                     + " needs " + n + " values, got " + values.length);
         }
-        if (!dtype.isConvertible()) {
+        if (!dtype.isConvertible() && dtype != DType.I64 && dtype != DType.I32) {
             throw new IllegalArgumentException("tensor '" + name + "': cannot write dtype " + dtype);
         }
         for (Entry e : entries) {
@@ -115,6 +115,8 @@ public final class SafetensorsWriter {
                     case F32 -> buf.putFloat((float) v[i]);
                     case F16 -> buf.putShort(HalfFloats.floatToHalf((float) v[i]));
                     case BF16 -> buf.putShort(HalfFloats.floatToBf16((float) v[i]));
+                    case I64 -> buf.putLong((long) v[i]);
+                    case I32 -> buf.putInt(Math.toIntExact((long) v[i]));
                     default -> throw new IllegalStateException();
                 }
             }

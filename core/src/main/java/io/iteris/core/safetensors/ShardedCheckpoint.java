@@ -93,6 +93,11 @@ public final class ShardedCheckpoint implements TensorSource {
     }
 
     @Override
+    public long[] readIntegers(String name) {
+        return shardOf(name).readIntegers(name);
+    }
+
+    @Override
     public double[] readDoubles(String name) {
         return shardOf(name).readDoubles(name);
     }

@@ -28,6 +28,11 @@ public interface TensorSource {
     /** The values as floats, in C order. */
     float[] readFloats(String name);
 
+    /** The values of an integer tensor (I64, I32, I16, I8, U8), in C order: token ids and labels. */
+    default long[] readIntegers(String name) {
+        throw new SafetensorsException(location(), name, "integer tensors cannot be read from this source");
+    }
+
     /** The optional {@code __metadata__} string map (empty when absent). */
     Map<String, String> metadata();
 

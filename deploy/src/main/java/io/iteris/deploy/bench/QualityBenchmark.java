@@ -1,14 +1,12 @@
 package io.iteris.deploy.bench;
 
 import com.typesafe.config.ConfigFactory;
-import io.iteris.core.data.ImageTasks;
 import io.iteris.core.engine.MergeInputs;
 import io.iteris.core.merge.MergeMethod;
 import io.iteris.core.merge.MergeMethods;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -16,14 +14,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * How much of each task's skill survives a merge, on real images: every method's hyper-parameters chosen
- * on the validation split, then accuracy on the test split for the five-task merge, for every pair and
- * triple of tasks, and IterIS per iteration and per calibration size.
+ * How much of each task's skill survives a merge, on real tasks ({@link BenchTasks}): every method's
+ * hyper-parameters chosen on the validation split, then accuracy on the test split for the merge of all
+ * tasks, for every pair and triple of tasks, and IterIS per iteration and per calibration size.
  */
 final class QualityBenchmark {
     static final List<String> METHODS = List.of("iteris", "regmean", "ties", "dare", "task_arithmetic", "average");
-    static final ImageTasks.Split VAL = ImageTasks.Split.VALIDATION;
-    static final ImageTasks.Split TEST = ImageTasks.Split.TEST;
+    static final BenchTasks.Split VAL = BenchTasks.Split.VALIDATION;
+    static final BenchTasks.Split TEST = BenchTasks.Split.TEST;
+    /** The suite name of the rows of the merge of every task. */
+    static final String ALL = "all";
 
     /** One merge's accuracy on each of its tasks. */
     record Row(String suite, int tasksMerged, String method, String task, double accuracy, double normalised) {
@@ -33,7 +33,7 @@ final class QualityBenchmark {
     record Tuned(String method, Map<String, Object> params, int iterations, double validationScore) {
     }
 
-    private final TaskSuite suite;
+    private final BenchTasks suite;
     private final boolean quick;
     private final int calibration;
     private final PrintStream log;
@@ -42,26 +42,34 @@ final class QualityBenchmark {
     final double[] individual;
     final double[] base;
 
-    QualityBenchmark(Path example, int calibration, boolean quick, PrintStream log) {
-        this.suite = new TaskSuite(example);
+    QualityBenchmark(BenchTasks suite, int calibration, boolean quick, PrintStream log) {
+        this.suite = suite;
         this.calibration = calibration;
         this.quick = quick;
         this.log = log;
-        int n = suite.tasks.size();
+        int n = suite.taskNames().size();
         individual = new double[n];
         base = new double[n];
         for (int i = 0; i < n; i++) {
             individual[i] = suite.individualAccuracy(i, TEST);
-            base[i] = suite.baseAccuracy(suite.tasks.get(i).name(), TEST);
+            base[i] = suite.baseAccuracy(i, TEST);
         }
     }
 
     int merges() {
-        return suite.merges;
+        return suite.merges();
+    }
+
+    BenchTasks suite() {
+        return suite;
     }
 
     List<String> taskNames() {
-        return suite.tasks.stream().map(ImageTasks.Task::name).toList();
+        return suite.taskNames();
+    }
+
+    int taskCount() {
+        return suite.taskNames().size();
     }
 
     static MergeMethod method(String name, Map<String, Object> params) {
@@ -109,21 +117,21 @@ final class QualityBenchmark {
     }
 
     /** Mean over the masked tasks of merged ÷ own-LoRA accuracy on a split. */
-    double normalisedMean(MergeInputs in, Map<String, INDArray> deltas, int mask, ImageTasks.Split split) {
+    double normalisedMean(MergeInputs in, Map<String, INDArray> deltas, int mask, BenchTasks.Split split) {
         double sum = 0;
         int n = 0;
-        for (int i = 0; i < suite.tasks.size(); i++) {
+        for (int i = 0; i < taskCount(); i++) {
             if ((mask & (1 << i)) != 0) {
-                sum += suite.accuracy(in, deltas, suite.tasks.get(i).name(), split) / suite.individualAccuracy(i, split);
+                sum += suite.accuracy(in, deltas, i, split) / suite.individualAccuracy(i, split);
                 n++;
             }
         }
         return sum / n;
     }
 
-    /** Chooses every method's parameters (and IterIS's iteration count) on the five-task merge, validation split. */
+    /** Chooses every method's parameters (and IterIS's iteration count) on the merge of every task, validation split. */
     void tune() {
-        int all = TaskSuite.all(suite.tasks.size());
+        int all = BenchTasks.all(taskCount());
         MergeInputs in = suite.inputs(all);
         for (String m : METHODS) {
             Tuned best = null;
@@ -175,33 +183,33 @@ final class QualityBenchmark {
     }
 
     private void addRows(String suiteName, int count, String m, MergeInputs in, Map<String, INDArray> d, int mask) {
-        for (int i = 0; i < suite.tasks.size(); i++) {
+        for (int i = 0; i < taskCount(); i++) {
             if ((mask & (1 << i)) != 0) {
-                String task = suite.tasks.get(i).name();
-                double acc = suite.accuracy(in, d, task, TEST);
+                String task = taskNames().get(i);
+                double acc = suite.accuracy(in, d, i, TEST);
                 rows.add(new Row(suiteName, count, m, task, acc, acc / individual[i]));
             }
         }
     }
 
-    /** The five-task merge, plus the base alone and each LoRA alone as references. */
-    void fiveTasks() {
-        int all = TaskSuite.all(suite.tasks.size());
-        for (int i = 0; i < suite.tasks.size(); i++) {
-            String t = suite.tasks.get(i).name();
-            rows.add(new Row("all5", suite.tasks.size(), "base", t, base[i], base[i] / individual[i]));
-            rows.add(new Row("all5", suite.tasks.size(), "individual", t, individual[i], 1.0));
+    /** The merge of every task, plus the base alone and each LoRA alone as references. */
+    void allTasks() {
+        int all = BenchTasks.all(taskCount());
+        for (int i = 0; i < taskCount(); i++) {
+            String t = taskNames().get(i);
+            rows.add(new Row(ALL, taskCount(), "base", t, base[i], base[i] / individual[i]));
+            rows.add(new Row(ALL, taskCount(), "individual", t, individual[i], 1.0));
         }
-        evaluateSubset("all5", all);
+        evaluateSubset(ALL, all);
     }
 
     /** Every pair and every triple of tasks. */
     void subsets() {
-        int n = suite.tasks.size();
+        int n = taskCount();
         int done = 0;
         for (int mask = 1; mask < (1 << n); mask++) {
             int c = Integer.bitCount(mask);
-            if ((c == 2 || c == 3) && (!quick || done < 2)) {
+            if ((c == 2 || c == 3) && c < n && (!quick || done < 2)) {
                 evaluateSubset(c == 2 ? "pairs" : "triples", mask);
                 done++;
             }
@@ -210,7 +218,7 @@ final class QualityBenchmark {
 
     /** IterIS test accuracy after each of 1..K solves (tuned alpha), K = 10. */
     Map<Integer, double[]> iterationSweep() {
-        int all = TaskSuite.all(suite.tasks.size());
+        int all = BenchTasks.all(taskCount());
         MergeInputs in = suite.inputs(all);
         Map<String, Object> p = new HashMap<>(tuned.get("iteris").params());
         p.put("iterations", quick ? 3 : 10);
@@ -219,8 +227,8 @@ final class QualityBenchmark {
             double[] acc = perTask(in, merged);
             out.put(report.iteration() + 1, acc);
             for (int i = 0; i < acc.length; i++) {
-                rows.add(new Row("iterations-" + (report.iteration() + 1), suite.tasks.size(), "iteris",
-                        suite.tasks.get(i).name(), acc[i], acc[i] / individual[i]));
+                rows.add(new Row("iterations-" + (report.iteration() + 1), taskCount(), "iteris",
+                        taskNames().get(i), acc[i], acc[i] / individual[i]));
             }
         });
         return out;
@@ -228,14 +236,14 @@ final class QualityBenchmark {
 
     /** Tuned IterIS test accuracy with 8…128 calibration samples per task. */
     Map<Integer, double[]> calibrationSweep() {
-        int all = TaskSuite.all(suite.tasks.size());
+        int all = BenchTasks.all(taskCount());
         MergeInputs in = suite.inputs(all);
         Map<Integer, double[]> out = new LinkedHashMap<>();
-        for (int samples : quick ? new int[]{8, 32} : new int[]{8, 16, 32, 64, 128}) {
+        for (int samples : suite.calibrationSizes(quick)) {
             double[] acc = perTask(in, suite.merge(tunedMethod("iteris"), all, samples, null));
             out.put(samples, acc);
             for (int i = 0; i < acc.length; i++) {
-                rows.add(new Row("calibration-" + samples, suite.tasks.size(), "iteris", suite.tasks.get(i).name(),
+                rows.add(new Row("calibration-" + samples, taskCount(), "iteris", taskNames().get(i),
                         acc[i], acc[i] / individual[i]));
             }
         }
@@ -243,9 +251,9 @@ final class QualityBenchmark {
     }
 
     private double[] perTask(MergeInputs in, Map<String, INDArray> d) {
-        double[] acc = new double[suite.tasks.size()];
+        double[] acc = new double[taskCount()];
         for (int i = 0; i < acc.length; i++) {
-            acc[i] = suite.accuracy(in, d, suite.tasks.get(i).name(), TEST);
+            acc[i] = suite.accuracy(in, d, i, TEST);
         }
         return acc;
     }

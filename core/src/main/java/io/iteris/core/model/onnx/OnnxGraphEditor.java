@@ -21,7 +21,8 @@ import java.util.Set;
  * <p>Module names follow the exporters' node names: {@code /encoder/layer.0/attention/self/query/MatMul}
  * (BERT, as PyTorch and Optimum export it) is PEFT's {@code encoder.layer.0.attention.self.query}, and
  * {@code /model/layers.0/self_attn/q_proj/MatMul} (LLaMA-style) is {@code model.layers.0.self_attn.q_proj}.
- * A target is a module whose last name component is in the target list (PEFT's {@code target_modules}).
+ * A target is a module whose full name, or last name component, is in the target list (PEFT's
+ * {@code target_modules}).
  * Supported: float32 {@code MatMul} with a 2-D initializer weight [in, out] (what torch.onnx exports for
  * {@code nn.Linear}); a target exported as {@code Gemm}, or quantised, is refused by name.
  */
@@ -63,7 +64,7 @@ public final class OnnxGraphEditor {
         for (int i = 0; i < g.getNodeCount(); i++) {
             Onnx.NodeProto node = g.getNode(i);
             String module = moduleName(node.getName());
-            if (module == null || !targetModules.contains(module.substring(module.lastIndexOf('.') + 1))) {
+            if (module == null || !(targetModules.contains(module) || targetModules.contains(module.substring(module.lastIndexOf('.') + 1)))) {
                 continue;
             }
             if (!node.getOpType().equals("MatMul")) {

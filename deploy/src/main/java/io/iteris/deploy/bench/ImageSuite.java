@@ -28,7 +28,7 @@ import java.util.Map;
  * The shipped image tasks, models and splits, with what the benchmark does to them: merge a subset of the
  * task LoRAs with a method and a calibration size, and measure accuracy on a split.
  */
-final class TaskSuite {
+final class ImageSuite implements BenchTasks {
     final List<ImageTasks.Task> tasks = ImageTasks.LORA_TASKS;
     private final BaseModel base;
     private final ModelRunner runner;
@@ -37,7 +37,7 @@ final class TaskSuite {
     private final Map<String, int[]> labels = new HashMap<>();
     private final Map<Integer, MergeInputs> inputs = new HashMap<>();
 
-    TaskSuite(Path example) {
+    ImageSuite(Path example) {
         base = BaseModel.open(example.resolve("base"));
         runner = new TanhMlpRunner(MlpSpec.read(example.resolve("base/model.json")), base, DataType.DOUBLE);
         ImageTasks data = ImageTasks.load(example.resolve("data"));
@@ -51,8 +51,13 @@ final class TaskSuite {
         }
     }
 
-    /** Inputs for merging the tasks whose indices are given (bit mask over {@link #tasks}). */
-    MergeInputs inputs(int mask) {
+    @Override
+    public List<String> taskNames() {
+        return tasks.stream().map(ImageTasks.Task::name).toList();
+    }
+
+    @Override
+    public MergeInputs inputs(int mask) {
         return inputs.computeIfAbsent(mask, m -> {
             List<NamedAdapter> chosen = new ArrayList<>();
             for (int i = 0; i < adapters.size(); i++) {
@@ -64,15 +69,37 @@ final class TaskSuite {
         });
     }
 
-    /** Merges run so far (for progress). */
-    int merges;
+    private int merges;
 
-    static int all(int n) {
-        return (1 << n) - 1;
+    @Override
+    public int merges() {
+        return merges;
     }
 
-    /** Merges the masked tasks with {@code samples} calibration images each; the listener sees every solve. */
-    Map<String, INDArray> merge(MergeMethod method, int mask, int samples, MergeEngine.Listener listener) {
+    @Override
+    public int[] calibrationSizes(boolean quick) {
+        return quick ? new int[]{8, 32} : new int[]{8, 16, 32, 64, 128};
+    }
+
+    @Override
+    public String title() {
+        return "Merge quality on real images";
+    }
+
+    @Override
+    public String description(int calibration) {
+        return "A 784-256-256-10 tanh MLP pretrained on upright Fashion-MNIST, and five rank-8 LoRAs (every linear layer, "
+                + "base frozen) trained by `bin/iteris train-demo`: Fashion-MNIST rotated 90°, rotated 180°, with a fixed pixel "
+                + "permutation, with inverted intensities, and MNIST digits. Each merge uses " + calibration
+                + " unlabelled calibration images per task (IterIS and RegMean)";
+    }
+
+    private static ImageTasks.Split split(Split s) {
+        return s == Split.VALIDATION ? ImageTasks.Split.VALIDATION : ImageTasks.Split.TEST;
+    }
+
+    @Override
+    public Map<String, INDArray> merge(MergeMethod method, int mask, int samples, MergeEngine.Listener listener) {
         merges++;
         MergeInputs in = inputs(mask);
         List<INDArray> calibration = new ArrayList<>();
@@ -84,14 +111,16 @@ final class TaskSuite {
         return new LocalMergeEngine(in, method, runner, calibration, 0).run(listener).deltas();
     }
 
-    /** Accuracy of W0 + deltas on a task's split. */
-    double accuracy(MergeInputs in, Map<String, INDArray> deltas, String task, ImageTasks.Split split) {
-        return Accuracy.of(runner, in.mergedWeights(deltas), features.get(task)[split.ordinal() - 1], labels.get(task + "/" + split));
+    @Override
+    public double accuracy(MergeInputs in, Map<String, INDArray> deltas, int task, Split split) {
+        String name = tasks.get(task).name();
+        ImageTasks.Split s = split(split);
+        return Accuracy.of(runner, in.mergedWeights(deltas), features.get(name)[s.ordinal() - 1], labels.get(name + "/" + s));
     }
 
-    /** The base model alone on a task's split. */
-    double baseAccuracy(String task, ImageTasks.Split split) {
-        MergeInputs in = inputs(all(tasks.size()));
+    @Override
+    public double baseAccuracy(int task, Split split) {
+        MergeInputs in = inputs(BenchTasks.all(tasks.size()));
         Map<String, INDArray> w0 = new HashMap<>();
         in.layers().forEach(l -> w0.put(l, in.w0(l)));
         return accuracy(in, FashionLoras.zeroDeltas(w0), task, split);
@@ -99,15 +128,15 @@ final class TaskSuite {
 
     private final Map<String, Double> individual = new HashMap<>();
 
-    /** A task's own LoRA on its split. */
-    double individualAccuracy(int task, ImageTasks.Split split) {
+    @Override
+    public double individualAccuracy(int task, Split split) {
         return individual.computeIfAbsent(task + "/" + split, k -> computeIndividual(task, split));
     }
 
-    private double computeIndividual(int task, ImageTasks.Split split) {
+    private double computeIndividual(int task, Split split) {
         MergeInputs in = inputs(1 << task);
         Map<String, INDArray> d = new HashMap<>();
         in.layers().forEach(l -> d.put(l, in.deltas(l).get(0)));
-        return accuracy(in, d, tasks.get(task).name(), split);
+        return accuracy(in, d, task, split);
     }
 }

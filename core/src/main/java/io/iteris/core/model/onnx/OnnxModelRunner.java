@@ -1,0 +1,90 @@
+package io.iteris.core.model.onnx;
+
+import io.iteris.core.model.ModelRunner;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A transformer exported to ONNX as the merge engines' {@link ModelRunner}. Calibration samples are token
+ * ids carried as a [S, T, 1] tensor, −1 marking padding (see {@code Calibration}), so sharding and
+ * streaming treat text like any other samples. Sequences run through ONNX Runtime in batches of
+ * {@link #BATCH}; padding tokens are left out of the captured inputs.
+ */
+public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
+    /** Sequences per ONNX Runtime call: bounds the activations held at once. */
+    static final int BATCH = 32;
+    static final long PAD_ID = 0;
+
+    private final OnnxTransformerRunner runner;
+
+    public OnnxModelRunner(OnnxTransformerRunner runner) {
+        this.runner = runner;
+    }
+
+    public static OnnxModelRunner open(byte[] model, String source, List<String> targetModules) {
+        return new OnnxModelRunner(OnnxTransformerRunner.open(model, source, targetModules, false, List.of()));
+    }
+
+    @Override
+    public List<String> targetLayers() {
+        return runner.targetLayers();
+    }
+
+    /** One "feature" per token: its id. */
+    @Override
+    public int inputWidth() {
+        return 1;
+    }
+
+    @Override
+    public Forward run(Map<String, INDArray> weights, INDArray samples, boolean capture) {
+        if (samples.rank() != 3 || samples.size(2) != 1) {
+            throw new IllegalArgumentException("token ids must be [S, T, 1], got " + java.util.Arrays.toString(samples.shape()));
+        }
+        int s = (int) samples.size(0);
+        List<INDArray> outputs = new ArrayList<>();
+        Map<String, List<INDArray>> inputs = new LinkedHashMap<>();
+        for (int from = 0; from < s; from += BATCH) {
+            int to = Math.min(s, from + BATCH);
+            INDArray ids = samples.get(NDArrayIndex.interval(from, to), NDArrayIndex.all(), NDArrayIndex.point(0));
+            OnnxTransformerRunner.Forward f = runner.run(weights, tokenBatch(ids), capture);
+            outputs.add(f.output());
+            f.layerInputs().forEach((m, x) -> inputs.computeIfAbsent(m, k -> new ArrayList<>()).add(x));
+        }
+        Map<String, INDArray> captured = new LinkedHashMap<>();
+        inputs.forEach((m, parts) -> captured.put(m, parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(INDArray[]::new))));
+        INDArray output = outputs.size() == 1 ? outputs.get(0) : Nd4j.concat(0, outputs.toArray(INDArray[]::new));
+        return new Forward(output, captured);
+    }
+
+    /** [S, T] ids with −1 padding → ids padded with [PAD] and the attention mask. */
+    static OnnxTransformerRunner.TokenBatch tokenBatch(INDArray ids) {
+        int s = (int) ids.size(0);
+        int t = (int) ids.size(1);
+        double[] flat = io.iteris.core.linalg.Matrices.toArray(ids.dup('c'));
+        long[][] tokens = new long[s][t];
+        long[][] mask = new long[s][t];
+        for (int i = 0; i < s; i++) {
+            for (int j = 0; j < t; j++) {
+                double v = flat[i * t + j];
+                if (v != Math.rint(v) || v < -1) {
+                    throw new IllegalArgumentException("sample " + i + ", token " + j + ": " + v + " is not a token id (or −1 for padding)");
+                }
+                tokens[i][j] = v < 0 ? PAD_ID : (long) v;
+                mask[i][j] = v < 0 ? 0 : 1;
+            }
+        }
+        return new OnnxTransformerRunner.TokenBatch(tokens, mask);
+    }
+
+    @Override
+    public void close() {
+        runner.close();
+    }
+}

@@ -1,0 +1,43 @@
+package io.iteris.deploy;
+
+import io.iteris.core.data.TextTasks;
+import io.iteris.core.model.onnx.OnnxTensorSource;
+import io.iteris.core.train.TextLoras;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code iteris train-text}: trains the text benchmark's MiniLM LoRAs and heads (seeded, reproducible). */
+@Command(name = "train-text", mixinStandardHelpOptions = true,
+        description = "Train the text benchmark's rank-8 query/value LoRAs on all-MiniLM-L6-v2 and their heads, "
+                + "from the original sources (unpack them first with deploy/text-sources.sh).")
+public final class TrainTextCommand implements Callable<Integer> {
+    @Option(names = "--sources", description = "the unpacked sources (default: target/text-sources in the iteris home)")
+    Path sources;
+
+    @Option(names = "--example", description = "where to write (default: examples/text in the iteris home)")
+    Path example;
+
+    @Option(names = "--step-scale", defaultValue = "1", description = "multiply every task's training steps (default: 1)")
+    double stepScale;
+
+    @Override
+    public Integer call() throws Exception {
+        Path src = sources != null ? sources : Bench.home().resolve("target/text-sources");
+        if (!Files.isDirectory(src)) {
+            throw new IllegalArgumentException(src + " not found: run deploy/text-sources.sh " + src + " first");
+        }
+        Path dir = example != null ? example : Bench.home().resolve("examples/text");
+        Files.createDirectories(dir);
+        TextTasks data = TextTasks.fromSources(src, Bench.minilmTokenizer());
+        for (TextTasks.Task t : TextTasks.TASKS) {
+            System.out.printf("%s: %d training examples, classes %s%n", t.name(), data.split(t, TextTasks.Split.TRAIN).size(), t.classes());
+        }
+        TextLoras.train(data, OnnxTensorSource.open(Bench.minilm()), dir, stepScale, System.out::println);
+        System.out.println("wrote the text adapters, heads and tokenised splits to " + dir);
+        return 0;
+    }
+}
