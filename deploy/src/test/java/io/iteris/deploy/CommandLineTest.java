@@ -203,8 +203,8 @@ class CommandLineTest {
         for (String m : java.util.List.of("base", "individual", "iteris", "regmean", "ties", "dare", "task_arithmetic", "average")) {
             assertEquals(3, count.get(m), "three text tasks for " + m);
         }
-        // The heads alone make the frozen base a fair classifier (0.80 here); the LoRAs add about eight points.
-        assertTrue(mean.get("individual") > mean.get("base") + 0.03, "the trained LoRAs beat the frozen base with the same heads: " + mean);
+        // The heads are fixed random projections: the base with them is near chance, the skill is in the LoRAs.
+        assertTrue(mean.get("individual") > mean.get("base") + 0.2, "the trained LoRAs beat the frozen base with the same heads: " + mean);
         assertTrue(mean.get("iteris") > mean.get("base"), "the IterIS merge keeps more than the base: " + mean);
         assertTrue(Files.readString(out.resolve("report.md")).contains("all-MiniLM-L6-v2"));
     }

