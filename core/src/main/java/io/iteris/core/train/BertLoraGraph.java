@@ -50,16 +50,22 @@ public final class BertLoraGraph {
                          Map<String, INDArray[]> lora, double loraScale, INDArray[] head) {
         this.batch = batch;
         this.tokens = tokens;
-        int layers = 0;
-        while (weights.contains("encoder.layer." + layers + ".attention.self.query.weight")) {
-            layers++;
-        }
+        int layers = layers(weights);
         int hidden = (int) weights.info("embeddings.word_embeddings.weight").shape()[1];
         if (layers == 0 || hidden % heads != 0) {
             throw new IllegalArgumentException(weights.location() + ": not a BERT encoder with " + heads + " heads (layers found: " + layers + ")");
         }
         this.shape = new Shape(layers, hidden, heads);
         build(weights, targets, lora, loraScale, head);
+    }
+
+    /** Encoder layers in the weights: {@code encoder.layer.<i>} counted from 0 while its query exists. */
+    public static int layers(TensorSource weights) {
+        int layers = 0;
+        while (weights.contains("encoder.layer." + layers + ".attention.self.query.weight")) {
+            layers++;
+        }
+        return layers;
     }
 
     public Shape shape() {

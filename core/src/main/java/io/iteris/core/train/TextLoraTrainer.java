@@ -46,10 +46,7 @@ public final class TextLoraTrainer {
     public static Trained train(TensorSource base, int heads, TextTasks.Task task, TextTasks.TextSet train, Schedule s,
                                 IntConsumer step) {
         SplittableRandom rng = new SplittableRandom(s.seed());
-        int layers = 0;
-        while (base.contains("encoder.layer." + layers + ".attention.self.query.weight")) {
-            layers++;
-        }
+        int layers = BertLoraGraph.layers(base);
         Map<String, INDArray[]> init = new LinkedHashMap<>();
         for (int l = 0; l < layers; l++) {
             for (String t : TARGETS) {

@@ -92,7 +92,7 @@ public final class TextLoras {
         w.write(file);
     }
 
-    /** For the task list in messages. */
+    /** The text tasks' names, in task order (the adapters' directory names). */
     public static List<String> taskNames() {
         return TextTasks.TASKS.stream().map(TextTasks.Task::name).toList();
     }

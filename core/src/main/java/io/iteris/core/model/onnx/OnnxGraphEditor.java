@@ -5,7 +5,6 @@ import onnx.Onnx;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.shade.protobuf.InvalidProtocolBufferException;
 
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -79,7 +78,7 @@ public final class OnnxGraphEditor {
             int in = (int) w.getDims(0);
             int out = (int) w.getDims(1);
             String input = WEIGHT_INPUT_PREFIX + module;
-            targets.put(module, new Target(module, input, node.getInput(0), in, out, weight(w, in, out)));
+            targets.put(module, new Target(module, input, node.getInput(0), in, out, weight(w, in, out, source, module)));
             activations.add(node.getInput(0));
             removed.add(w.getName());
             g.setNode(i, node.toBuilder().setInput(1, input).build());
@@ -128,22 +127,18 @@ public final class OnnxGraphEditor {
     }
 
     /** The initializer [in, out] as the layer's weight W [out, in] in float64. */
-    private static INDArray weight(Onnx.TensorProto t, int in, int out) {
-        float[] v = new float[in * out];
-        if (!t.getRawData().isEmpty()) {
-            t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
-        } else {
-            for (int i = 0; i < v.length; i++) {
-                v[i] = t.getFloatData(i);
-            }
+    private static INDArray weight(Onnx.TensorProto t, int in, int out, String source, String module) {
+        float[] v = OnnxTensorSource.floats(t);
+        if (v == null) {
+            throw new IllegalArgumentException(source + ": the weight of " + module
+                    + " is kept outside the model file (external data), which is not supported");
         }
-        double[] w = new double[in * out];
-        for (int i = 0; i < in; i++) {
-            for (int o = 0; o < out; o++) {
-                w[o * in + i] = v[i * out + o];
-            }
+        float[] w = OnnxTensorSource.transposed(v, in, out);
+        double[] d = new double[w.length];
+        for (int i = 0; i < w.length; i++) {
+            d[i] = w[i];
         }
-        return Matrices.of(w, out, in);
+        return Matrices.of(d, out, in);
     }
 
 }

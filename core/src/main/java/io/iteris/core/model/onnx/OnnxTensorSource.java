@@ -104,28 +104,11 @@ public final class OnnxTensorSource implements TensorSource {
         Entry e = entry(name);
         Onnx.TensorProto t = e.tensor();
         int n = (int) e.info().numel();
-        float[] v = new float[n];
-        if (!t.getRawData().isEmpty()) {
-            t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
-        } else if (t.getFloatDataCount() == n) {
-            for (int i = 0; i < n; i++) {
-                v[i] = t.getFloatData(i);
-            }
-        } else {
+        float[] v = floats(t);
+        if (v == null || v.length != n) {
             throw new SafetensorsException(location, name, "keeps its values outside the model file (external data), which is not supported");
         }
-        if (!e.transpose()) {
-            return v;
-        }
-        int in = (int) t.getDims(0);
-        int out = (int) t.getDims(1);
-        float[] w = new float[n];
-        for (int i = 0; i < in; i++) {
-            for (int o = 0; o < out; o++) {
-                w[o * in + i] = v[i * out + o];
-            }
-        }
-        return w;
+        return e.transpose() ? transposed(v, (int) t.getDims(0), (int) t.getDims(1)) : v;
     }
 
     @Override
@@ -139,6 +122,36 @@ public final class OnnxTensorSource implements TensorSource {
             throw new SafetensorsException(location, name, "not found among the model's float32 weights");
         }
         return e;
+    }
+
+    /** An initializer's float32 values in the file's C order; null when they are kept outside the file. */
+    static float[] floats(Onnx.TensorProto t) {
+        int n = 1;
+        for (long d : t.getDimsList()) {
+            n = Math.multiplyExact(n, Math.toIntExact(d));
+        }
+        float[] v = new float[n];
+        if (!t.getRawData().isEmpty()) {
+            t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+        } else if (t.getFloatDataCount() == n) {
+            for (int i = 0; i < n; i++) {
+                v[i] = t.getFloatData(i);
+            }
+        } else {
+            return null;
+        }
+        return v;
+    }
+
+    /** A MatMul weight [in, out] (C order) as nn.Linear's [out, in]. */
+    static float[] transposed(float[] v, int in, int out) {
+        float[] w = new float[v.length];
+        for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) {
+                w[o * in + i] = v[i * out + o];
+            }
+        }
+        return w;
     }
 
     private static long[] dims(Onnx.TensorProto t) {
