@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# N iteris nodes on 127.0.0.1 sharing a journal and a checkpoint directory; stopped by their recorded pids.
-#   deploy/local-cluster.sh start N     start N nodes (the first on ITERIS_CLUSTER_PORT seeds the cluster)
-#   deploy/local-cluster.sh status      which recorded nodes are alive
-#   deploy/local-cluster.sh stop        stop them (TERM, then KILL after 30 s), and a PostgreSQL this script started
-# Settings: ITERIS_CLUSTER_DIR (default $TMPDIR/iteris-local-cluster), ITERIS_CLUSTER_PORT (default 25520),
-# ITERIS_CLUSTER_JOURNAL (a JDBC URL; default: a PostgreSQL of our own via deploy/postgres.sh),
-# ITERIS_NODE_CMD (how to run iteris; default bin/iteris).
+# N iteris nodes on 127.0.0.1 sharing a journal and a checkpoint directory, with mutual TLS; managed by their
+# recorded pids and command lines.
+#   deploy/local-cluster.sh start N      start N nodes; every node lists all N as seeds (the first forms the cluster),
+#                                        so a restarted node, the first included, rejoins the running cluster
+#   deploy/local-cluster.sh status       which recorded nodes are alive
+#   deploy/local-cluster.sh kill PORT    SIGKILL the node on PORT (no shutdown, no leaving: a crash)
+#   deploy/local-cluster.sh restart PORT start the node on PORT again with its recorded command line
+#   deploy/local-cluster.sh stop         stop them all (TERM, then KILL after 30 s), and a PostgreSQL this script started
+# `start` writes $ITERIS_CLUSTER_DIR/client-flags: the flags merge, status and events need to reach this cluster:
+#   bin/iteris merge --config merge.conf --out DIR $(cat "$ITERIS_CLUSTER_DIR/client-flags")
+# Settings: ITERIS_CLUSTER_DIR (default $TMPDIR/iteris-local-cluster), ITERIS_CLUSTER_PORT (first port, default 25520),
+# ITERIS_CLUSTER_JOURNAL (a JDBC URL; default: a PostgreSQL of our own via deploy/postgres.sh, password in a file),
+# ITERIS_CLUSTER_JOURNAL_USER and ITERIS_CLUSTER_JOURNAL_PASSWORD_FILE (for your own journal),
+# ITERIS_CLUSTER_TLS (on by default; off: plain TCP, loopback only), ITERIS_NODE_CMD (how to run iteris; default bin/iteris).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,39 +20,72 @@ dir="${ITERIS_CLUSTER_DIR:-${TMPDIR:-/tmp}/iteris-local-cluster}"
 port0="${ITERIS_CLUSTER_PORT:-25520}"
 node_cmd="${ITERIS_NODE_CMD:-$here/bin/iteris}"
 
+launch() { # PORT: run the recorded command line in the background, record the pid
+  local port="$1"
+  # shellcheck disable=SC1090
+  source "$dir/node-$port.cmd"
+  # shellcheck disable=SC2086,SC2154
+  nohup $recorded_cmd "${recorded_args[@]}" >>"$dir/logs/node-$port.log" 2>&1 &
+  echo $! >"$dir/node-$port.pid"
+}
+
+await_up() { # PORT UPS: wait until the log shows more than UPS "node up" lines
+  local port="$1" before="$2" waited=0
+  until [ "$(grep -c "iteris node up" "$dir/logs/node-$port.log" 2>/dev/null || true)" -gt "$before" ]; do
+    if ! kill -0 "$(cat "$dir/node-$port.pid")" 2>/dev/null || [ "$waited" -ge 180 ]; then
+      echo "local-cluster.sh: node $port did not come up; its log:" >&2
+      tail -n 20 "$dir/logs/node-$port.log" >&2
+      exit 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
+ups() { grep -c "iteris node up" "$dir/logs/node-$1.log" 2>/dev/null || true; }
+
 start() {
   local n="$1"
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "local-cluster.sh: start needs a node count, got '$n'" >&2; exit 2; }
   mkdir -p "$dir/store" "$dir/logs"
-  local journal="${ITERIS_CLUSTER_JOURNAL:-}" user=""
+  local journal="${ITERIS_CLUSTER_JOURNAL:-}" user="${ITERIS_CLUSTER_JOURNAL_USER:-}" pwfile="${ITERIS_CLUSTER_JOURNAL_PASSWORD_FILE:-}"
   if [ -z "$journal" ]; then
     journal="$(ITERIS_PG_DIR="$dir/postgres" "$here/deploy/postgres.sh" start)"
     user=iteris
+    pwfile="$(ITERIS_PG_DIR="$dir/postgres" "$here/deploy/postgres.sh" password-file)"
     touch "$dir/postgres.ours"
   fi
   echo "$journal" > "$dir/journal"
+  local seeds="" names=(client) i
+  for ((i = 0; i < n; i++)); do
+    seeds="$seeds${seeds:+,}127.0.0.1:$((port0 + i))"
+    names+=("node-$((port0 + i))")
+  done
+  local tls=on
+  [ "${ITERIS_CLUSTER_TLS:-on}" = off ] && tls=off
+  if [ "$tls" = on ]; then
+    "$here/deploy/certs.sh" "$dir/tls" "${names[@]}" >/dev/null
+  fi
+  local common=(--journal "$journal" --store "$dir/store")
+  [ -n "$user" ] && common+=(--journal-user "$user")
+  [ -n "$pwfile" ] && common+=(--journal-password-file "$pwfile")
   for ((i = 0; i < n; i++)); do
     local port=$((port0 + i))
-    # shellcheck disable=SC2086
-    nohup $node_cmd node --seed "127.0.0.1:$port0" --port "$port" --journal "$journal" --journal-user "$user" \
-      --store "$dir/store" --work-dir "$dir/node-$port" >"$dir/logs/node-$port.log" 2>&1 &
-    echo $! >"$dir/node-$port.pid"
+    local args=(node --seed "$seeds" --port "$port" --work-dir "$dir/node-$port" "${common[@]}")
+    [ "$tls" = on ] && args+=(--tls "$dir/tls/node-$port")
+    { printf 'recorded_cmd=%q\n' "$node_cmd"; printf 'recorded_args=('; printf '%q ' "${args[@]}"; printf ')\n'; } >"$dir/node-$port.cmd"
+    launch "$port"
   done
   for ((i = 0; i < n; i++)); do
-    local port=$((port0 + i)) waited=0
-    until grep -q "iteris node up" "$dir/logs/node-$port.log" 2>/dev/null; do
-      if ! kill -0 "$(cat "$dir/node-$port.pid")" 2>/dev/null || [ "$waited" -ge 180 ]; then
-        echo "local-cluster.sh: node $port did not come up; its log:" >&2
-        tail -n 20 "$dir/logs/node-$port.log" >&2
-        exit 1
-      fi
-      sleep 1
-      waited=$((waited + 1))
-    done
+    await_up $((port0 + i)) 0
   done
-  echo "cluster up: $n nodes, seed 127.0.0.1:$port0"
+  local client=(--cluster "$seeds" "${common[@]}")
+  [ "$tls" = on ] && client+=(--tls "$dir/tls/client")
+  echo "${client[*]}" >"$dir/client-flags"
+  echo "cluster up: $n nodes, seeds $seeds, $([ "$tls" = on ] && echo "mutual TLS" || echo "plain TCP")"
   echo "journal: $journal"
   echo "store: $dir/store"
+  echo "client flags: $dir/client-flags"
 }
 
 status() {
@@ -58,6 +98,26 @@ status() {
     if kill -0 "$pid" 2>/dev/null; then echo "node 127.0.0.1:$port pid $pid up"; else echo "node 127.0.0.1:$port pid $pid gone"; fi
   done
   [ "$any" = 1 ] || echo "no nodes recorded in $dir"
+}
+
+killnode() {
+  local port="$1"
+  [ -f "$dir/node-$port.pid" ] || { echo "local-cluster.sh: no node recorded on port $port" >&2; exit 2; }
+  kill -9 "$(cat "$dir/node-$port.pid")" 2>/dev/null || true
+  echo "node 127.0.0.1:$port killed"
+}
+
+restart() {
+  local port="$1"
+  [ -f "$dir/node-$port.cmd" ] || { echo "local-cluster.sh: no command line recorded for port $port" >&2; exit 2; }
+  if [ -f "$dir/node-$port.pid" ] && kill -0 "$(cat "$dir/node-$port.pid")" 2>/dev/null; then
+    echo "local-cluster.sh: node $port is still running (kill it first)" >&2; exit 1
+  fi
+  local before
+  before="$(ups "$port")"
+  launch "$port"
+  await_up "$port" "$before"
+  echo "node 127.0.0.1:$port restarted"
 }
 
 stop() {
@@ -80,6 +140,8 @@ stop() {
 case "${1:-}" in
   start) start "${2:-3}" ;;
   status) status ;;
+  kill) killnode "${2:?kill needs a PORT}" ;;
+  restart) restart "${2:?restart needs a PORT}" ;;
   stop) stop ;;
-  *) echo "usage: deploy/local-cluster.sh start N|status|stop" >&2; exit 2 ;;
+  *) echo "usage: deploy/local-cluster.sh start N|status|kill PORT|restart PORT|stop" >&2; exit 2 ;;
 esac

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A local PostgreSQL for the iteris journal: Debian's package, a data directory of its own, listening on
-# 127.0.0.1 only. Prints the JDBC URL on start.
-#   deploy/postgres.sh start|stop|status|url
+# 127.0.0.1 only, with password (SCRAM-SHA-256) authentication for the user iteris. The password is random,
+# made once, and kept in $ITERIS_PG_DIR/password (mode 600): give nodes --journal-password-file with that path.
+# It never goes on a command line (the server and psql read it from files). Prints the JDBC URL on start.
+#   deploy/postgres.sh start|stop|status|url|password-file
 # Settings: ITERIS_PG_DIR (default $TMPDIR/iteris-postgres), ITERIS_PG_PORT (default 54329).
 set -euo pipefail
 
@@ -21,9 +23,12 @@ install_if_missing() {
   fi
 }
 
-# PostgreSQL refuses to run as root: run its tools as the postgres user then.
+# PostgreSQL refuses to run as root: run its tools as the postgres user then (files they read are theirs).
 as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+give_pg() {
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$@"; fi
 }
 
 case "$cmd" in
@@ -31,9 +36,20 @@ case "$cmd" in
     install_if_missing
     bin="$(pgbin)"
     mkdir -p "$dir"
-    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+    give_pg "$dir"
+    if [ ! -f "$dir/password" ]; then
+      if [ -f "$dir/data/PG_VERSION" ]; then
+        echo "postgres.sh: $dir/data was made without a password (an older postgres.sh); remove $dir to make it anew" >&2
+        exit 1
+      fi
+      (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c 32 > "$dir/password")
+    fi
+    give_pg "$dir/password"
+    # libpq's password file for psql and createdb below: host:port:db:user:password, private to its owner
+    (umask 077; printf '127.0.0.1:%s:*:iteris:%s\n' "$port" "$(cat "$dir/password")" > "$dir/pgpass")
+    give_pg "$dir/pgpass"
     if [ ! -f "$dir/data/PG_VERSION" ]; then
-      as_pg "$bin/initdb" -D "$dir/data" -U iteris --auth=trust >"$dir/initdb.log" 2>&1 \
+      as_pg "$bin/initdb" -D "$dir/data" -U iteris --auth=scram-sha-256 --pwfile="$dir/password" >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
     if ! as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
@@ -41,9 +57,9 @@ case "$cmd" in
         -o "-p $port -c listen_addresses=127.0.0.1 -k $dir" start >/dev/null \
         || { tail -n 30 "$dir/server.log" >&2; exit 1; }
     fi
-    as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U iteris -d postgres -tAc \
+    as_pg env PGPASSFILE="$dir/pgpass" "$bin/psql" -h 127.0.0.1 -p "$port" -U iteris -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = 'iteris'" | grep -q 1 \
-      || as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U iteris iteris
+      || as_pg env PGPASSFILE="$dir/pgpass" "$bin/createdb" -h 127.0.0.1 -p "$port" -U iteris iteris
     echo "$url"
     ;;
   stop)
@@ -59,8 +75,11 @@ case "$cmd" in
   url)
     echo "$url"
     ;;
+  password-file)
+    echo "$dir/password"
+    ;;
   *)
-    echo "usage: deploy/postgres.sh start|stop|status|url" >&2
+    echo "usage: deploy/postgres.sh start|stop|status|url|password-file" >&2
     exit 2
     ;;
 esac

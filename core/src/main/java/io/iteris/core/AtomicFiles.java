@@ -4,6 +4,8 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
@@ -11,12 +13,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * Writes that are all-or-nothing: content goes to a temporary name beside the target and is renamed
- * into place only when complete. A failure deletes the temporary.
+ * Writes that are all-or-nothing and durable: content goes to a temporary name beside the target, is
+ * flushed to the disk (fsync), and is renamed into place only when complete; the directory holding the new
+ * name is flushed too, so after a crash a name is either absent or names complete content. A failure
+ * deletes the temporary.
  */
 public final class AtomicFiles {
     private AtomicFiles() {
@@ -33,12 +38,16 @@ public final class AtomicFiles {
         try {
             Files.createDirectories(abs.getParent());
             tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
+                 OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 20)) {
                 content.writeTo(out);
+                out.flush();
+                ch.force(true);
             }
             readableByAll(tmp, "rw-r--r--");
             move(tmp, abs);
             tmp = null;
+            fsync(abs.getParent());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
         } finally {
@@ -70,6 +79,8 @@ public final class AtomicFiles {
     public static void publishDirectory(Path staging, Path target, boolean overwrite) {
         Path abs = target.toAbsolutePath();
         try {
+            // every file in it was flushed as it was written; the directory's own entries now
+            fsync(staging);
             if (Files.exists(abs)) {
                 if (!overwrite) {
                     throw new IllegalArgumentException(target + " already exists; choose another output or pass --overwrite");
@@ -78,12 +89,28 @@ public final class AtomicFiles {
                 Files.delete(aside);
                 move(abs, aside);
                 move(staging, abs);
+                fsync(abs.getParent());
                 deleteRecursively(aside);
             } else {
                 move(staging, abs);
+                fsync(abs.getParent());
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot publish " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Flushes a file, or a directory's entries, to the disk. A directory that cannot be opened for this (some
+     * file systems, other platforms) is left to the file system's own ordering.
+     */
+    public static void fsync(Path p) {
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            if (!Files.isDirectory(p)) {
+                throw new UncheckedIOException("cannot flush " + p + " to the disk: " + e.getMessage(), e);
+            }
         }
     }
 

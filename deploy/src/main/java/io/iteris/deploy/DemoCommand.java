@@ -4,7 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.iteris.actors.client.ActorEngine;
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.node.IterisNode;
 import io.iteris.deploy.progress.JobProgressView;
 import io.iteris.core.AtomicFiles;
 import io.iteris.core.config.MergeSettings;
@@ -57,9 +57,12 @@ public final class DemoCommand implements Callable<Integer> {
         Path calibration = data.writeCalibration(outDir.resolve("calibration.safetensors"), CALIBRATION);
         System.out.printf("iteris demo: merging %d task LoRAs (%s) into one, %d unlabelled images per task,%n"
                         + "on the %s%n", ImageTasks.LORA_TASKS.size(), String.join(", ", names()), CALIBRATION,
-                engine.local() ? "local engine" : "actor engine (one node in this JVM, " + engine.workers + " inference workers)");
+                engine.local() ? "local engine" : "actor engine (one node in this JVM)");
         Map<String, Merger.Result> results = new LinkedHashMap<>();
         IterisNode node = engine.local() ? null : engine.start("demo-" + ActorEngine.newJobId());
+        if (node != null) {
+            System.out.printf("(%d inference workers)%n", node.settings().workersPerNode());
+        }
         try {
             for (String method : METHODS) {
                 MergeSettings s = settings(dir, calibration, outDir.resolve(method), method);

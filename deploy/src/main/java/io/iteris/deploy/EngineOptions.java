@@ -1,41 +1,27 @@
 package io.iteris.deploy;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.node.IterisNode;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /** Where a command's merges run: this process, a one-node cluster in this JVM, or a running cluster. */
-final class EngineOptions {
+final class EngineOptions extends ClusterOptions {
     @Option(names = "--engine", defaultValue = "cluster",
             description = "cluster (the actor engine: a one-node cluster in this JVM, or --cluster) | local (a plain loop)")
     String engine;
 
-    @Option(names = "--workers", defaultValue = "2", description = "inference workers of the in-JVM node")
-    int workers;
+    @Option(names = "--workers", description = "inference workers of the in-JVM node (iteris.engine.workers-per-node)")
+    Integer workers;
 
-    @Option(names = "--cluster", paramLabel = "HOST:PORT", description = "submit to the running cluster with this seed node")
+    @Option(names = "--cluster", paramLabel = "HOST:PORT[,HOST:PORT...]",
+            description = "submit to the running cluster with these seed nodes (with --journal, --store and, if it has TLS, --tls)")
     String cluster;
-
-    @Option(names = "--journal", paramLabel = "JDBC-URL", description = "the cluster's journal (with --cluster); default: an H2 file in the work dir")
-    String journal;
-
-    @Option(names = "--journal-user", defaultValue = "", description = "journal database user")
-    String journalUser;
-
-    @Option(names = "--journal-password", defaultValue = "", description = "journal database password")
-    String journalPassword;
-
-    @Option(names = "--store", description = "checkpoint store directory, shared by every node (with --cluster)")
-    Path store;
-
-    @Option(names = "--work-dir", description = "where jobs keep their journal and checkpoints (default: iteris.engine.work-dir)")
-    Path workDir;
 
     boolean local() {
         if (!engine.equals("local") && !engine.equals("cluster")) {
@@ -45,47 +31,36 @@ final class EngineOptions {
     }
 
     Path workDir() {
-        return workDir != null ? workDir : Path.of(ConfigFactory.load().getString("iteris.engine.work-dir"));
+        return workDir(ConfigFactory.empty());
     }
 
     /** A node for one job: a client of the --cluster, or a one-node cluster of its own keeping its files under the job's directory. */
     IterisNode start(String jobId) {
-        Map<String, Object> m = new HashMap<>();
-        m.put("pekko.remote.artery.canonical.port", 0);
-        m.put("iteris.engine.journal-user", journalUser);
-        m.put("iteris.engine.journal-password", journalPassword);
-        if (cluster != null) {
-            if (journal == null) {
-                throw new IllegalArgumentException("--cluster needs the cluster's --journal URL");
-            }
-            m.put("pekko.cluster.seed-nodes", List.of(seed(cluster)));
-            m.put("iteris.engine.roles", List.of());
-            m.put("iteris.engine.journal", journal);
-            m.put("iteris.engine.work-dir", workDir().toString());
-            if (store != null) {
-                m.put("iteris.engine.store-dir", store.toAbsolutePath().toString());
-            }
-        } else {
-            m.put("iteris.engine.workers-per-node", workers);
-            m.put("iteris.engine.work-dir", workDir().resolve(jobId).toString());
-            if (journal != null) {
-                m.put("iteris.engine.journal", journal);
-            }
-        }
-        IterisNode node = IterisNode.start(ConfigFactory.parseMap(m));
-        try {
-            node.awaitUp(Duration.ofSeconds(60));
-        } catch (RuntimeException e) {
-            node.close();
-            throw new IllegalArgumentException(cluster != null ? "cannot join the cluster at " + cluster + ": " + e.getMessage() : e.getMessage(), e);
-        }
-        return node;
+        return start(jobId, ConfigFactory.empty());
     }
 
-    static String seed(String hostPort) {
-        if (!hostPort.matches("[^:]+:\\d+")) {
-            throw new IllegalArgumentException("a seed node is HOST:PORT, got '" + hostPort + "'");
+    /** As above, with the settings of a --config file under the flags. */
+    IterisNode start(String jobId, Config file) {
+        Map<String, Object> m = flags();
+        m.put("pekko.remote.artery.canonical.port", 0);
+        if (cluster != null) {
+            m.put("pekko.cluster.seed-nodes", seeds(cluster));
+            m.put("iteris.engine.roles", List.of());
+            m.put("iteris.engine.work-dir", workDir(file).toString());
+        } else {
+            putIfGiven(m, "iteris.engine.workers-per-node", workers);
+            m.put("iteris.engine.work-dir", workDir(file).resolve(jobId).toString());
+            // a cluster of its own: no seeds, whatever a config file lists
+            m.put("pekko.cluster.seed-nodes", List.of());
         }
-        return "pekko://iteris@" + hostPort;
+        IterisNode node = IterisNode.start(ConfigFactory.parseMap(m).withFallback(file));
+        try {
+            node.awaitUp();
+        } catch (RuntimeException e) {
+            node.close();
+            throw new IllegalArgumentException(cluster != null ? "cannot join the cluster at " + cluster + ": " + e.getMessage()
+                    + (node.tls() ? " (do its nodes trust this --tls certificate?)" : " (does it need --tls?)") : e.getMessage(), e);
+        }
+        return node;
     }
 }

@@ -2,7 +2,7 @@ package io.iteris.deploy;
 
 import com.google.protobuf.Message;
 import io.iteris.actors.client.JobHistory;
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.node.IterisNode;
 import io.iteris.actors.supervisor.Progress;
 import io.iteris.protocol.JobCompleted;
 import io.iteris.protocol.JobFailed;

@@ -6,13 +6,13 @@ import com.typesafe.config.ConfigParseOptions;
 import io.iteris.core.config.MergeSettings;
 import io.iteris.core.engine.Merger;
 import io.iteris.actors.client.ActorEngine;
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.cluster.JobSpecs;
+import io.iteris.actors.node.IterisNode;
 import io.iteris.deploy.progress.JobProgressView;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -76,6 +76,9 @@ public final class MergeCommand implements Callable<Integer> {
     public Integer call() {
         MergeSettings s = MergeSettings.from(config());
         boolean resume = jobId != null;
+        if (resume && JobSpecs.jobIdProblem(jobId) != null) {
+            throw new IllegalArgumentException("--job-id: " + JobSpecs.jobIdProblem(jobId));
+        }
         if (engine.local()) {
             System.err.printf("merging %d adapters with %s in this process%n", s.adapters().size(), s.method());
             long t0 = System.nanoTime();
@@ -91,7 +94,7 @@ public final class MergeCommand implements Callable<Integer> {
         Merger.LoadedJob job = resume ? Merger.loadInputs(s) : Merger.load(s);
         String id = resume ? jobId : ActorEngine.newJobId();
         System.err.printf("merging %d adapters with %s on the actor engine, job %s%n", s.adapters().size(), s.method(), id);
-        try (IterisNode node = engine.start(id)) {
+        try (IterisNode node = engine.start(id, fileConfig())) {
             Merger.Result r;
             try (JobProgressView view = JobProgressView.start("merge", job.solves(), System.err)) {
                 r = new ActorEngine(node, view::onProgress, Duration.ofDays(7)).submit(job, id, null);
@@ -133,14 +136,13 @@ public final class MergeCommand implements Callable<Integer> {
             c = ConfigFactory.parseString(e.getKey() + " = " + e.getValue(), ConfigParseOptions.defaults().setOriginDescription("--set"))
                     .withFallback(c);
         }
-        if (config != null) {
-            if (!Files.isRegularFile(config)) {
-                throw new IllegalArgumentException(config + ": no such config file");
-            }
-            c = c.withFallback(ConfigPaths.resolveRelative(ConfigFactory.parseFile(config.toFile(),
-                    ConfigParseOptions.defaults().setAllowMissing(false)), config.toAbsolutePath().getParent()));
-        }
-        return c.withFallback(ConfigFactory.load());
+        return c.withFallback(fileConfig()).withFallback(ConfigFactory.load());
+    }
+
+    /** The --config file, its paths made relative to it (empty without one); its engine settings configure the node too. */
+    Config fileConfig() {
+        return config == null ? ConfigFactory.empty()
+                : ConfigPaths.resolveRelative(ClusterOptions.file(config), config.toAbsolutePath().getParent());
     }
 
     private List<Map<String, Object>> adapterList() {

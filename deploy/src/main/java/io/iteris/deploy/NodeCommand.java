@@ -1,89 +1,111 @@
 package io.iteris.deploy;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.iteris.actors.cluster.IterisNode;
+import com.typesafe.config.ConfigRenderOptions;
+import io.iteris.actors.node.IterisNode;
+import io.iteris.actors.node.NodeConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code iteris node}: one cluster node, running until it is stopped. */
-@Command(name = "node", mixinStandardHelpOptions = true, description = "Start a node that joins (or seeds) an iteris cluster.")
+@Command(name = "node", mixinStandardHelpOptions = true, description = {
+        "Start a node that joins (or seeds) an iteris cluster.",
+        "Flags override --config FILE, which overrides -D properties, application.conf (or -Dconfig.file) and the defaults."})
 public final class NodeCommand implements Callable<Integer> {
-    @Option(names = "--seed", required = true, paramLabel = "HOST:PORT", description = "a seed node; give this node's own address to start a cluster")
+    @Option(names = "--seed", required = true, paramLabel = "HOST:PORT[,HOST:PORT...]",
+            description = "seed nodes, the same list on every node; a node that is the first seed forms the cluster only when no other seed answers")
     String seed;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "address this node binds and announces")
+    @Option(names = "--host", description = "address this node binds and announces (pekko.remote.artery.canonical.hostname; default 127.0.0.1)")
     String host;
 
-    @Option(names = "--port", defaultValue = "25520", description = "this node's port")
-    int port;
+    @Option(names = "--port", description = "this node's port (pekko.remote.artery.canonical.port; default 25520)")
+    Integer port;
 
-    @Option(names = "--roles", defaultValue = "worker,solver,supervisor", split = ",", description = "worker, solver, supervisor")
+    @Option(names = "--roles", split = ",", description = "worker, solver, supervisor (iteris.engine.roles; default all three)")
     List<String> roles;
 
-    @Option(names = "--workers", defaultValue = "2", description = "inference workers (with the worker role)")
-    int workers;
+    @Option(names = "--workers", description = "inference workers with the worker role (iteris.engine.workers-per-node)")
+    Integer workers;
 
-    @Option(names = "--journal", description = "journal JDBC URL shared by the cluster (jdbc:postgresql://… or jdbc:h2:tcp://…)")
-    String journal;
+    @Option(names = "--join-timeout", description = "how long to wait for the seed nodes before giving up (iteris.engine.join-timeout)")
+    Duration joinTimeout;
 
-    @Option(names = "--journal-user", defaultValue = "")
-    String journalUser;
+    @Option(names = "--insecure", description = "allow plain TCP on a non-loopback address (iteris.engine.insecure): anyone who reaches the port can join")
+    boolean insecure;
 
-    @Option(names = "--journal-password", defaultValue = "")
-    String journalPassword;
+    @Option(names = "--config", paramLabel = "FILE", description = "a HOCON file of settings (iteris.engine, pekko)")
+    Path config;
 
-    @Option(names = "--store", description = "checkpoint store directory shared by every node")
-    Path store;
+    @Option(names = "--print-config", description = "print the node's iteris.engine settings as they resolve, secrets hidden, and exit")
+    boolean printConfig;
 
-    @Option(names = "--work-dir", description = "local work directory (default: iteris.engine.work-dir)")
-    Path workDir;
-
-    @Option(names = "--join-timeout", defaultValue = "60", description = "seconds to wait for the seed node before giving up")
-    int joinTimeout;
+    @Mixin
+    ClusterOptions shared = new ClusterOptions();
 
     @Override
     public Integer call() throws Exception {
-        for (String r : roles) {
-            if (!List.of("worker", "solver", "supervisor").contains(r)) {
-                throw new IllegalArgumentException("unknown role '" + r + "'; roles are worker, solver, supervisor");
-            }
+        Config overrides = overrides();
+        if (printConfig) {
+            System.out.println(printable(NodeConfig.layered(overrides)));
+            return 0;
         }
-        Map<String, Object> m = new HashMap<>();
-        m.put("pekko.remote.artery.canonical.hostname", host);
-        m.put("pekko.remote.artery.canonical.port", port);
-        m.put("pekko.cluster.seed-nodes", List.of(EngineOptions.seed(seed)));
-        m.put("iteris.engine.roles", roles);
-        m.put("iteris.engine.workers-per-node", workers);
-        m.put("iteris.engine.journal-user", journalUser);
-        m.put("iteris.engine.journal-password", journalPassword);
-        if (journal != null) {
-            m.put("iteris.engine.journal", journal);
-        }
-        if (store != null) {
-            m.put("iteris.engine.store-dir", store.toAbsolutePath().toString());
-        }
-        if (workDir != null) {
-            m.put("iteris.engine.work-dir", workDir.toAbsolutePath().toString());
-        }
-        IterisNode node = IterisNode.start(ConfigFactory.parseMap(m));
+        IterisNode node = IterisNode.start(overrides);
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "iteris-node-shutdown"));
+        Duration timeout = node.settings().joinTimeout();
         try {
-            // the cluster retries the seed on its own; this bounds how long we let it
-            node.awaitUp(Duration.ofSeconds(joinTimeout));
+            // the cluster retries the seeds on its own; this bounds how long we let it
+            node.awaitUp(timeout);
         } catch (IllegalStateException e) {
             node.close();
-            throw new IllegalArgumentException("no seed node answered at " + seed + " within " + joinTimeout + " s; is it running?");
+            throw new IllegalArgumentException("no seed node let this node join within " + timeout.toSeconds() + " s (seeds " + seed
+                    + (node.tls() ? "; is this node's certificate signed by the cluster's CA?" : "; is the cluster up, and does it need --tls?") + ")");
         }
-        System.out.printf("iteris node up at %s:%d, roles %s, store %s%n", host, port, Arrays.toString(roles.toArray()), node.storeDir());
+        Config c = node.system().settings().config();
+        System.out.printf("iteris node up at %s, roles %s, %s, store %s%n", node.system().address(), c.getStringList("pekko.cluster.roles"),
+                node.tls() ? "mutual TLS" : "plain TCP", node.storeDir());
         node.system().getWhenTerminated().toCompletableFuture().get();
         return 0;
+    }
+
+    /** The flags that were given (only those), over the --config file. */
+    Config overrides() {
+        if (roles != null) {
+            for (String r : roles) {
+                if (!List.of("worker", "solver", "supervisor").contains(r)) {
+                    throw new IllegalArgumentException("unknown role '" + r + "'; roles are worker, solver, supervisor");
+                }
+            }
+        }
+        Map<String, Object> m = shared.flags();
+        m.put("pekko.cluster.seed-nodes", ClusterOptions.seeds(seed));
+        ClusterOptions.putIfGiven(m, "pekko.remote.artery.canonical.hostname", host);
+        ClusterOptions.putIfGiven(m, "pekko.remote.artery.canonical.port", port);
+        ClusterOptions.putIfGiven(m, "iteris.engine.roles", roles);
+        ClusterOptions.putIfGiven(m, "iteris.engine.workers-per-node", workers);
+        ClusterOptions.putIfGiven(m, "iteris.engine.join-timeout", joinTimeout == null ? null : joinTimeout.toMillis() + "ms");
+        if (insecure) {
+            m.put("iteris.engine.insecure", true);
+        }
+        return ConfigFactory.parseMap(m, "command line").withFallback(ClusterOptions.file(config));
+    }
+
+    /** iteris.engine and the node's address as HOCON, every password replaced. */
+    static String printable(Config layered) {
+        Config c = layered.getConfig("iteris.engine").atPath("iteris.engine")
+                .withFallback(layered.getConfig("pekko.remote.artery.canonical").atPath("pekko.remote.artery.canonical"))
+                .withFallback(ConfigFactory.parseMap(Map.of("pekko.cluster.seed-nodes", layered.getStringList("pekko.cluster.seed-nodes"))));
+        if (!c.getString("iteris.engine.journal-password").isEmpty()) {
+            c = c.withValue("iteris.engine.journal-password", com.typesafe.config.ConfigValueFactory.fromAnyRef("<hidden>"));
+        }
+        return c.root().render(ConfigRenderOptions.defaults().setOriginComments(false).setComments(false).setJson(false));
     }
 }

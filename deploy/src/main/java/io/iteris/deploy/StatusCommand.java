@@ -1,10 +1,14 @@
 package io.iteris.deploy;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.iteris.actors.client.ClusterNodes;
 import io.iteris.actors.client.JobHistory;
 import io.iteris.actors.client.JobStatus;
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.node.IterisNode;
+import io.iteris.protocol.NodeDescription;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
@@ -18,7 +22,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -28,24 +31,31 @@ import java.util.concurrent.Callable;
  * one-node clusters' under the work dir — with the current iteration, work per node, and failures handled.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Jobs and where they stand (current iteration, work per node, failures and reassignments), read from the journal.")
+        description = "Jobs and where they stand (current iteration, work per node, failures and reassignments), read from the journal; "
+                + "or, with --nodes, each node of a running cluster (--cluster).")
 public final class StatusCommand implements Callable<Integer> {
     static final int MAX_LOCAL_JOBS = 20;
 
     @Parameters(index = "0", arity = "0..1", description = "a job id: its full account (default: one line per job)")
     String jobId;
 
-    @Option(names = "--journal", paramLabel = "JDBC-URL", description = "a cluster's journal (default: the jobs run on this machine under the work dir)")
-    String journal;
+    @Option(names = "--nodes", description = "describe each node of the --cluster: roles, live supervisors and solvers, cached jobs, memory")
+    boolean nodes;
 
-    @Option(names = "--journal-user", defaultValue = "", description = "journal database user")
-    String journalUser;
+    @Option(names = "--json", description = "with --nodes: one JSON array of objects")
+    boolean json;
 
-    @Option(names = "--journal-password", defaultValue = "", description = "journal database password")
-    String journalPassword;
+    @Option(names = "--gc", description = "with --nodes: run a full GC on each node first (heap after GC)")
+    boolean gc;
 
-    @Option(names = "--work-dir", description = "where this machine's jobs keep their journals (default: iteris.engine.work-dir)")
-    Path workDir;
+    @Option(names = "--cluster", paramLabel = "HOST:PORT[,HOST:PORT...]", description = "a running cluster's seed nodes (for --nodes)")
+    String cluster;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "a HOCON file of settings (iteris.engine, pekko)")
+    Path config;
+
+    @Mixin
+    ClusterOptions shared = new ClusterOptions();
 
     @Spec
     CommandSpec spec;
@@ -56,12 +66,30 @@ public final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        try {
+            return report();
+        } finally {
+            out().flush();
+        }
+    }
+
+    private int report() {
         Instant now = Instant.now();
-        if (journal != null) {
-            try (IterisNode node = reader(journal, workDir().resolve("status-reader-" + ProcessHandle.current().pid()))) {
+        if (nodes) {
+            if (cluster == null) {
+                throw new IllegalArgumentException("--nodes needs the cluster's seed nodes: --cluster HOST:PORT[,HOST:PORT...]");
+            }
+            try (IterisNode node = client(Map.of("pekko.cluster.seed-nodes", ClusterOptions.seeds(cluster)), readerDir())) {
+                List<NodeDescription> all = ClusterNodes.describe(node.system(), gc, Duration.ofSeconds(30));
+                out().print(json ? NodeTable.json(all) : NodeTable.text(all));
+            }
+            return 0;
+        }
+        if (shared.journal != null || file().hasPath("iteris.engine.journal") && !file().getString("iteris.engine.journal").isEmpty()) {
+            try (IterisNode node = client(Map.of(), readerDir())) {
                 List<String> ids = jobId != null ? List.of(jobId) : JobHistory.jobIds(node.system());
                 if (ids.isEmpty()) {
-                    out().println("no jobs in " + journal);
+                    out().println("no jobs in the journal");
                 }
                 for (String id : ids) {
                     print(JobStatus.of(id, JobHistory.events(node.system(), id)), now);
@@ -77,7 +105,7 @@ public final class StatusCommand implements Callable<Integer> {
             if (!Files.exists(dir.resolve("journal.mv.db"))) {
                 throw new IllegalArgumentException("no job " + dir.getFileName() + " under " + workDir() + " (no journal in " + dir + ")");
             }
-            try (IterisNode node = reader("", dir)) {
+            try (IterisNode node = client(Map.of("iteris.engine.journal", ""), dir)) {
                 // a directory is named after the job that made it; a command running several jobs keeps them all there
                 List<String> ids = jobId != null ? List.of(jobId) : JobHistory.jobIds(node.system());
                 for (String id : ids) {
@@ -117,21 +145,33 @@ public final class StatusCommand implements Callable<Integer> {
         }
     }
 
-    private Path workDir() {
-        return workDir != null ? workDir : Path.of(ConfigFactory.load().getString("iteris.engine.work-dir"));
+    private Config file() {
+        return ClusterOptions.file(config);
     }
 
-    /** A node of its own, with no roles, that only reads the journal: it never starts or resumes a job. */
-    private IterisNode reader(String url, Path dir) {
-        Map<String, Object> m = new HashMap<>();
+    private Path workDir() {
+        return shared.workDir(file());
+    }
+
+    private Path readerDir() {
+        return workDir().resolve("status-reader-" + ProcessHandle.current().pid());
+    }
+
+    /** A node of its own, with no roles: it never starts or resumes a job, only reads the journal or asks the nodes. */
+    private IterisNode client(Map<String, Object> extra, Path dir) {
+        Map<String, Object> m = shared.flags();
+        m.putAll(extra);
         m.put("pekko.remote.artery.canonical.port", 0);
         m.put("iteris.engine.roles", List.of());
-        m.put("iteris.engine.journal", url);
-        m.put("iteris.engine.journal-user", journalUser);
-        m.put("iteris.engine.journal-password", journalPassword);
         m.put("iteris.engine.work-dir", dir.toAbsolutePath().toString());
-        IterisNode node = IterisNode.start(ConfigFactory.parseMap(m));
-        node.awaitUp(Duration.ofSeconds(60));
+        m.putIfAbsent("pekko.cluster.seed-nodes", List.of());
+        IterisNode node = IterisNode.start(ConfigFactory.parseMap(m).withFallback(file()));
+        try {
+            node.awaitUp();
+        } catch (RuntimeException e) {
+            node.close();
+            throw new IllegalArgumentException("cannot join the cluster at " + cluster + ": " + e.getMessage(), e);
+        }
         return node;
     }
 }

@@ -1,7 +1,7 @@
 package io.iteris.deploy;
 
 import io.iteris.actors.client.ActorEngine;
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.node.IterisNode;
 import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.vectors.VectorSuite;
 import picocli.CommandLine.Command;

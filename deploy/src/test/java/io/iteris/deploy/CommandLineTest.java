@@ -110,7 +110,7 @@ class CommandLineTest {
         }
         String journal = "jdbc:h2:file:" + tmp.resolve("cluster/journal") + ";DB_CLOSE_DELAY=-1";
         Path store = tmp.resolve("cluster/store");
-        try (io.iteris.actors.cluster.IterisNode seed = io.iteris.actors.cluster.IterisNode.start(com.typesafe.config.ConfigFactory.parseMap(
+        try (io.iteris.actors.node.IterisNode seed = io.iteris.actors.node.IterisNode.start(com.typesafe.config.ConfigFactory.parseMap(
                 java.util.Map.of("pekko.remote.artery.canonical.port", port,
                         "pekko.cluster.seed-nodes", java.util.List.of("pekko://iteris@127.0.0.1:" + port),
                         "iteris.engine.journal", journal, "iteris.engine.store-dir", store.toString(),

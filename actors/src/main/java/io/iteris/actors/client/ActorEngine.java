@@ -1,6 +1,6 @@
 package io.iteris.actors.client;
 
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.node.IterisNode;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.actors.supervisor.JobFinisher;
 import io.iteris.actors.supervisor.SupervisorState;

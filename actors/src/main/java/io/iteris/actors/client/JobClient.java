@@ -1,7 +1,7 @@
 package io.iteris.actors.client;
 
+import io.iteris.actors.Entities;
 import com.google.protobuf.Message;
-import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.protocol.JobProgress;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.SubmitJob;
@@ -50,11 +50,11 @@ public final class JobClient {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             String self = ActorRefResolver.get(ctx.getSystem()).toSerializationFormat(ctx.getSelf());
             SubmitJob submit = SubmitJob.newBuilder().setSpec(spec).setReplyTo(self).build();
-            MergeSupervisor.tell(ctx.getSystem(), spec.getJobId(), submit);
+            Entities.tellSupervisor(ctx.getSystem(), spec.getJobId(), submit);
             timers.startTimerWithFixedDelay(SupervisorTick.getDefaultInstance(), Duration.ofSeconds(3));
             return Behaviors.receive(Message.class)
                     .onMessage(SupervisorTick.class, t -> {
-                        MergeSupervisor.tell(ctx.getSystem(), spec.getJobId(), submit);
+                        Entities.tellSupervisor(ctx.getSystem(), spec.getJobId(), submit);
                         return Behaviors.same();
                     })
                     .onMessage(JobProgress.class, p -> {

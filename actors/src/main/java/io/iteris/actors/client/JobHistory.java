@@ -1,7 +1,7 @@
 package io.iteris.actors.client;
 
+import io.iteris.actors.Entities;
 import com.google.protobuf.Message;
-import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.actors.supervisor.SupervisorState;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
@@ -26,7 +26,7 @@ public final class JobHistory {
     /** Every event recorded for the job so far, in order. */
     public static List<EventEnvelope> events(ActorSystem<?> system, String jobId) {
         Source<EventEnvelope, ?> src = journal(system)
-                .currentEventsByPersistenceId(MergeSupervisor.persistenceId(jobId).id(), 0, Long.MAX_VALUE);
+                .currentEventsByPersistenceId(Entities.supervisorPersistenceId(jobId).id(), 0, Long.MAX_VALUE);
         try {
             return src.runWith(Sink.seq(), system).toCompletableFuture().get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -36,7 +36,7 @@ public final class JobHistory {
 
     /** The ids of every job this journal holds. */
     public static List<String> jobIds(ActorSystem<?> system) {
-        String prefix = MergeSupervisor.persistenceId("").id();
+        String prefix = Entities.supervisorPersistenceId("").id();
         try {
             return journal(system).currentPersistenceIds().filter(id -> id.startsWith(prefix))
                     .map(id -> id.substring(prefix.length())).runWith(Sink.seq(), system).toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -47,7 +47,7 @@ public final class JobHistory {
 
     /** Follows the job's events as they are written; {@code onEvent} sees each once. */
     public static Source<EventEnvelope, ?> follow(ActorSystem<?> system, String jobId) {
-        return journal(system).eventsByPersistenceId(MergeSupervisor.persistenceId(jobId).id(), 0, Long.MAX_VALUE);
+        return journal(system).eventsByPersistenceId(Entities.supervisorPersistenceId(jobId).id(), 0, Long.MAX_VALUE);
     }
 
     /** The job's state as its events tell it. */

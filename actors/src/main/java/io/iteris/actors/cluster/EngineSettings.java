@@ -1,12 +1,19 @@
 package io.iteris.actors.cluster;
 
 import com.typesafe.config.Config;
+import io.iteris.actors.stream.ChunkSender;
+import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /** {@code iteris.engine}, read once when a node starts. */
 public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlightChunks, Duration ackTimeout,
-                             int maxChunkRetries, Duration unitTimeout, Duration solveTimeout, Duration tickInterval) {
+                             int maxChunkRetries, Duration unitTimeout, Duration solveTimeout, Duration tickInterval,
+                             int maxSupervisorRestarts, List<Path> outputRoots, Duration joinTimeout, Faults faults) {
 
     public static EngineSettings from(Config config) {
         Config c = config.getConfig("iteris.engine");
@@ -17,8 +24,34 @@ public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlight
             throw new IllegalArgumentException("iteris.engine.chunk-size (" + chunk + " bytes) must be positive and leave "
                     + "64 KiB of room under pekko.remote.artery.advanced.maximum-frame-size (" + frame + " bytes)");
         }
+        String halt = c.getString("fault-injection.halt-after-publish");
         return new EngineSettings(c.getInt("workers-per-node"), (int) chunk, c.getInt("max-in-flight-chunks"),
                 c.getDuration("ack-timeout"), c.getInt("max-chunk-retries"), c.getDuration("unit-timeout"),
-                c.getDuration("solve-timeout"), c.getDuration("tick-interval"));
+                c.getDuration("solve-timeout"), c.getDuration("tick-interval"), c.getInt("max-supervisor-restarts"),
+                c.getStringList("output-roots").stream().map(p -> Path.of(p).toAbsolutePath().normalize()).toList(),
+                c.getDuration("join-timeout"), new Faults(halt.isEmpty() ? null : Path.of(halt)));
+    }
+
+    /** The worker's send window. */
+    public ChunkSender.Settings chunkSender() {
+        return new ChunkSender.Settings(chunkBytes, maxInFlightChunks, ackTimeout, maxChunkRetries);
+    }
+
+    /**
+     * Faults a test injects at points that no external kill can hit reliably ({@code iteris.engine.fault-injection}).
+     * Each is armed by a file: the first node to reach the point deletes the file and dies, so the fault happens once.
+     */
+    public record Faults(Path haltAfterPublish) {
+        /** Between the output's rename into place and the job's completion being journaled. */
+        public void afterPublish() {
+            try {
+                if (haltAfterPublish != null && Files.deleteIfExists(haltAfterPublish)) {
+                    LoggerFactory.getLogger(Faults.class).warn("fault injection: halting after publishing, before recording completion");
+                    Runtime.getRuntime().halt(70);
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException("fault injection file " + haltAfterPublish + ": " + e.getMessage(), e);
+            }
+        }
     }
 }

@@ -3,24 +3,157 @@ package io.iteris.actors.cluster;
 import io.iteris.core.engine.Merger;
 import io.iteris.protocol.JobSpec;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Each node loads a job's inputs (base weights, adapters, calibration) once, however many of its actors
- * work on the job. What it holds is never mutated after loading, so sharing it is safe.
+ * What this node holds of each job it works on, loaded once however many of its actors use it: a layer
+ * solver or the publisher takes only the method and the checked weights ({@link #inputs}); an inference
+ * worker also the model and its calibration ({@link #job}). Users hold a {@link Lease}. When the job ends
+ * ({@link #evict}), the node lets go of it as soon as the last lease is closed, closing the model's native
+ * session; a job that ended is not loaded again on this node (a late message for it is refused).
  */
 public final class JobCache {
-    private static final Map<String, Merger.LoadedJob> JOBS = new ConcurrentHashMap<>();
+    private static final Map<String, Entry> JOBS = new ConcurrentHashMap<>();
+    /** Jobs that ended, most recent last, bounded: a late unit or chunk for one of them is dropped. */
+    private static final Map<String, Boolean> ENDED = Collections.synchronizedMap(new LinkedHashMap<>(64, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > 10_000;
+        }
+    });
 
     private JobCache() {
     }
 
-    public static Merger.LoadedJob get(JobSpec spec) {
-        return JOBS.computeIfAbsent(spec.getJobId(), id -> Merger.loadInputs(JobSpecs.settings(spec)));
+    /** A hold on a job's loaded inputs, released by {@link #close}. */
+    public static final class Lease implements AutoCloseable {
+        private final Entry entry;
+        private final Merger.LoadedJob job;
+        private boolean closed;
+
+        private Lease(Entry entry, Merger.LoadedJob job) {
+            this.entry = entry;
+            this.job = job;
+        }
+
+        public Merger.LoadedJob job() {
+            return job;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                entry.release();
+            }
+        }
     }
 
+    private static final class Entry {
+        final String jobId;
+        Merger.LoadedJob inputs;
+        Merger.LoadedJob full;
+        int leases;
+        boolean ended;
+
+        Entry(String jobId) {
+            this.jobId = jobId;
+        }
+
+        synchronized Lease acquire(JobSpec spec, boolean withData) {
+            if (ended) {
+                return null;
+            }
+            if (inputs == null) {
+                String unseen = JobSpecs.unseen(spec);
+                if (unseen != null) {
+                    throw new IllegalStateException("this node " + unseen);
+                }
+                inputs = Merger.loadMergeInputs(JobSpecs.settings(spec));
+            }
+            if (withData && full == null) {
+                full = Merger.withData(inputs);
+            }
+            leases++;
+            return new Lease(this, withData ? full : inputs);
+        }
+
+        synchronized void release() {
+            leases--;
+            if (ended && leases == 0) {
+                free();
+            }
+        }
+
+        synchronized void end() {
+            ended = true;
+            if (leases == 0) {
+                free();
+            }
+        }
+
+        private void free() {
+            JOBS.remove(jobId, this);
+            if (full != null && full.runner() != null) {
+                full.runner().close();
+            }
+            full = null;
+            inputs = null;
+        }
+    }
+
+    /** The method and checked base weights and adapters (no model, no calibration). */
+    public static Lease inputs(JobSpec spec) {
+        return acquire(spec, false);
+    }
+
+    /** Everything the job's inference needs: inputs, model runner, calibration samples. */
+    public static Lease job(JobSpec spec) {
+        return acquire(spec, true);
+    }
+
+    private static Lease acquire(JobSpec spec, boolean withData) {
+        String id = spec.getJobId();
+        while (true) {
+            if (ENDED.containsKey(id)) {
+                throw new JobEndedException(id);
+            }
+            Lease lease = JOBS.computeIfAbsent(id, Entry::new).acquire(spec, withData);
+            if (lease != null) {
+                return lease;
+            }
+            // the entry ended while we waited for it: look again (now it is refused)
+        }
+    }
+
+    /** The job ended: release its inputs once no one holds them, and refuse it from now on. */
     public static void evict(String jobId) {
-        JOBS.remove(jobId);
+        ENDED.put(jobId, Boolean.TRUE);
+        Entry e = JOBS.get(jobId);
+        if (e != null) {
+            e.end();
+        }
+    }
+
+    /** Whether the job ended (as far as this node heard). */
+    public static boolean ended(String jobId) {
+        return ENDED.containsKey(jobId);
+    }
+
+    /** The jobs whose inputs this node holds now. */
+    public static List<String> cachedJobs() {
+        return new ArrayList<>(JOBS.keySet());
+    }
+
+    /** A job is asked of a node after it ended there. */
+    public static final class JobEndedException extends IllegalStateException {
+        public JobEndedException(String jobId) {
+            super("job " + jobId + " has ended");
+        }
     }
 }

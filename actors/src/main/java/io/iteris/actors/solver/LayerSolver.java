@@ -1,27 +1,31 @@
 package io.iteris.actors.solver;
 
 import com.google.protobuf.Message;
+import io.iteris.actors.Entities;
 import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.stream.ChunkAssembler;
 import io.iteris.actors.stream.StatisticStreams;
-import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.linalg.Matrices;
 import io.iteris.core.merge.LayerMergeResult;
 import io.iteris.core.stats.GramStatistics;
 import io.iteris.core.store.CheckpointStore;
 import io.iteris.protocol.ChunkAck;
+import io.iteris.protocol.DescribeLayer;
 import io.iteris.protocol.DoubleList;
+import io.iteris.protocol.JobEnded;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerFailed;
 import io.iteris.protocol.LayerSolved;
 import io.iteris.protocol.MissingStatistics;
 import io.iteris.protocol.MissingUnit;
 import io.iteris.protocol.SolveLayer;
+import io.iteris.protocol.SolverJob;
 import io.iteris.protocol.StatisticChunk;
 import io.iteris.protocol.StatisticKey;
 import io.iteris.protocol.StatisticKind;
 import io.iteris.protocol.UnitId;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -32,7 +36,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
@@ -40,31 +43,38 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
- * Owns one layer of one job (sharded by "jobId|layer", remember-entities on). It collects the statistic
- * contributions of every (iteration, task, shard, kind), each counted once however often it arrives, and on
- * {@link SolveLayer} sums each task's shards in shard order, solves, stores ΔW in the checkpoint store and
+ * Owns one layer of one job (sharded by {@link Entities#solverId}, remember-entities on). It collects the
+ * statistic contributions of every (iteration, task, shard, kind), each counted once however often it arrives, and
+ * on {@link SolveLayer} sums each task's shards in shard order, solves, stores ΔW in the checkpoint store and
  * reports {@link LayerSolved} to the supervisor. What it lacks (never sent, or lost when its node died) it
  * names in {@link MissingStatistics}, and the supervisor has it recomputed.
  *
- * <p>Accepts: {@link StatisticChunk} (acked to the sending worker), {@link SolveLayer}.
+ * <p>It takes statistics only once it knows its job ({@link SolverJob}, or the spec of a {@link SolveLayer}):
+ * every chunk is checked against the layer's shape and the job's plan before anything is allocated, and
+ * until then chunks are answered "retry later" while it asks the supervisor ({@link DescribeLayer}, also sent
+ * when it starts, so that a solver revived for a job that is over learns so). On {@link JobEnded} it passivates.
+ *
+ * <p>Accepts: {@link StatisticChunk} (acked to the sending worker), {@link SolveLayer}, {@link SolverJob}, {@link JobEnded}.
  */
 public final class LayerSolver extends AbstractBehavior<Message> {
-    public static final EntityTypeKey<Message> TYPE_KEY = EntityTypeKey.create(Message.class, "LayerSolver");
 
     public static void initSharding(ActorSystem<?> system) {
-        ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId()))
+        ClusterSharding.get(system).init(Entity.of(Entities.SOLVER, ctx -> create(ctx.getEntityId(),
+                        m -> Entities.tellSupervisor(system, Entities.jobOf(ctx.getEntityId()), m),
+                        self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self))))
                 .withRole("solver")
                 .withEntityProps(DispatcherSelector.fromConfig("iteris.compute-dispatcher")));
     }
 
-    public static String entityId(String jobId, String layer) {
-        return jobId + "|" + layer;
-    }
-
-    public static Behavior<Message> create(String entityId) {
-        return Behaviors.setup(ctx -> new LayerSolver(ctx, entityId));
+    /**
+     * @param toSupervisor how this solver reaches its job's supervisor
+     * @param passivate    how it asks to be stopped for good (its shard's Passivate)
+     */
+    public static Behavior<Message> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Message>> passivate) {
+        return Behaviors.setup(ctx -> new LayerSolver(ctx, entityId, toSupervisor, passivate));
     }
 
     private record Shard(int task, int shard) {
@@ -73,18 +83,32 @@ public final class LayerSolver extends AbstractBehavior<Message> {
     private record Contribution(INDArray matrix, long rows) {
     }
 
+    private final String jobId;
     private final String layer;
+    private final Consumer<Message> toSupervisor;
+    private final Consumer<ActorRef<Message>> passivate;
     private final ActorRefResolver refs;
     private final Map<StatisticKey, ChunkAssembler> assembling = new HashMap<>();
     private final Map<Shard, Contribution> g = new HashMap<>();
     private final Map<StatisticKey, Contribution> merged = new HashMap<>();
     private final Map<Integer, LayerSolved> solved = new HashMap<>();
     private int solvedUpTo = -1;
+    /** The job, once known; statistics are refused (retry later) until then. */
+    private JobSpec spec;
+    private int dim;
 
-    private LayerSolver(ActorContext<Message> ctx, String entityId) {
+    private LayerSolver(ActorContext<Message> ctx, String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Message>> passivate) {
         super(ctx);
-        this.layer = entityId.substring(entityId.indexOf('|') + 1);
+        this.jobId = Entities.jobOf(entityId);
+        this.layer = Entities.layerOf(entityId);
+        this.toSupervisor = toSupervisor;
+        this.passivate = passivate;
         this.refs = ActorRefResolver.get(ctx.getSystem());
+        describe();
+    }
+
+    private void describe() {
+        toSupervisor.accept(DescribeLayer.newBuilder().setJobId(jobId).setLayer(layer).build());
     }
 
     @Override
@@ -92,16 +116,49 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         return newReceiveBuilder()
                 .onMessage(StatisticChunk.class, this::onChunk)
                 .onMessage(SolveLayer.class, this::onSolveLayer)
+                .onMessage(SolverJob.class, j -> {
+                    learn(j.getSpec());
+                    return this;
+                })
+                .onMessage(JobEnded.class, this::onJobEnded)
                 .build();
+    }
+
+    private void learn(JobSpec s) {
+        if (spec != null || !s.getJobId().equals(jobId)) {
+            return;
+        }
+        int i = s.getLayersList().indexOf(layer);
+        if (i < 0 || i >= s.getLayerInputsCount()) {
+            getContext().getLog().warn("layer {}: job {} has no such layer (or no shape for it)", layer, jobId);
+            return;
+        }
+        spec = s;
+        dim = s.getLayerInputs(i);
+    }
+
+    private Behavior<Message> onJobEnded(JobEnded e) {
+        assembling.clear();
+        g.clear();
+        merged.clear();
+        passivate.accept(getContext().getSelf());
+        return this;
     }
 
     private Behavior<Message> onChunk(StatisticChunk c) {
         StatisticKey key = c.getKey();
-        boolean accepted = true;
-        if (!isStale(key)) {
-            ChunkAssembler a = assembling.computeIfAbsent(key, k -> new ChunkAssembler(c));
-            accepted = a.accept(c);
-            if (a.complete()) {
+        ChunkAck.Builder ack = ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(key).setChunkIndex(c.getChunkIndex()).setAccepted(true);
+        if (spec == null) {
+            ack.setAccepted(false).setRetryLater(true);
+            describe();
+        } else if (!isStale(key)) {
+            String bad = check(c);
+            ChunkAssembler a = bad != null ? null : assembling.computeIfAbsent(key, k -> new ChunkAssembler(c));
+            if (bad != null || !a.accept(c)) {
+                ack.setAccepted(false);
+                getContext().getLog().warn("layer {}: refused chunk {} #{}: {}", layer, key, c.getChunkIndex(),
+                        bad != null ? bad : "corrupted, or inconsistent with its statistic's other chunks");
+            } else if (a.complete()) {
                 assembling.remove(key);
                 Contribution done = new Contribution(a.matrix(), a.rows());
                 if (key.getKind() == StatisticKind.STATISTIC_G) {
@@ -111,12 +168,30 @@ public final class LayerSolver extends AbstractBehavior<Message> {
                 }
             }
         }
-        if (!accepted) {
-            getContext().getLog().warn("layer {}: refused a corrupted or inconsistent chunk {} #{}", layer, key, c.getChunkIndex());
-        }
-        refs.<Message>resolveActorRef(c.getReplyTo()).tell(ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(key)
-                .setChunkIndex(c.getChunkIndex()).setAccepted(accepted).build());
+        refs.<Message>resolveActorRef(c.getReplyTo()).tell(ack.build());
         return this;
+    }
+
+    /** Why a chunk does not fit this job's plan and layer shape (checked before anything is allocated), or null. */
+    private String check(StatisticChunk c) {
+        StatisticKey k = c.getKey();
+        if (!c.getJobId().equals(jobId) || !k.getLayer().equals(layer)) {
+            return "it is for " + c.getJobId() + " / " + k.getLayer();
+        }
+        if (c.getDim() != dim) {
+            return "it announces a " + c.getDim() + "x" + c.getDim() + " statistic but the layer has " + dim + " inputs";
+        }
+        if (k.getTask() < 0 || k.getTask() >= spec.getShardsPerTaskCount() || k.getShard() < 0
+                || k.getShard() >= spec.getShardsPerTask(k.getTask())) {
+            return "task " + k.getTask() + " shard " + k.getShard() + " is not in the job's plan";
+        }
+        if (k.getIteration() < 0 || k.getIteration() >= spec.getIterations()) {
+            return "iteration " + k.getIteration() + " is not in the job's plan";
+        }
+        if (c.getChunkCount() <= 0 || c.getChunkCount() > (long) dim * dim || c.getRows() < 0) {
+            return "it claims " + c.getChunkCount() + " chunks and " + c.getRows() + " rows";
+        }
+        return null;
     }
 
     /** A contribution nobody needs any more: a G already held, or C/H of an iteration already solved. */
@@ -128,21 +203,23 @@ public final class LayerSolver extends AbstractBehavior<Message> {
     }
 
     private Behavior<Message> onSolveLayer(SolveLayer cmd) {
-        JobSpec spec = cmd.getSpec();
+        learn(cmd.getSpec());
         int it = cmd.getIteration();
         LayerSolved done = solved.get(it);
         if (done == null) {
-            List<MissingUnit> missing = missing(spec, it);
+            List<MissingUnit> missing = missing(it);
             if (!missing.isEmpty()) {
                 reply(cmd, MissingStatistics.newBuilder()
-                        .setJobId(spec.getJobId()).setLayer(layer).setIteration(it).addAllMissing(missing).build());
+                        .setJobId(jobId).setLayer(layer).setIteration(it).addAllMissing(missing).build());
                 return this;
             }
             try {
-                done = solve(spec, it, cmd.getPreviousHash());
+                done = solve(it, cmd.getPreviousHash());
+            } catch (JobCache.JobEndedException e) {
+                return this;
             } catch (RuntimeException e) {
                 getContext().getLog().error("layer {}: solve of iteration {} failed", layer, it, e);
-                reply(cmd, LayerFailed.newBuilder().setJobId(spec.getJobId())
+                reply(cmd, LayerFailed.newBuilder().setJobId(jobId)
                         .setLayer(layer).setIteration(it).setReason(String.valueOf(e.getMessage())).build());
                 return this;
             }
@@ -154,16 +231,16 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         return this;
     }
 
-    /** To the job's supervisor through sharding (wherever it lives now), or to an explicit reply_to. */
+    /** To the job's supervisor (wherever it lives now), or to an explicit reply_to. */
     private void reply(SolveLayer cmd, Message msg) {
         if (cmd.getReplyTo().isEmpty()) {
-            MergeSupervisor.tell(getContext().getSystem(), cmd.getSpec().getJobId(), msg);
+            toSupervisor.accept(msg);
         } else {
             refs.<Message>resolveActorRef(cmd.getReplyTo()).tell(msg);
         }
     }
 
-    private List<MissingUnit> missing(JobSpec spec, int it) {
+    private List<MissingUnit> missing(int it) {
         List<MissingUnit> out = new ArrayList<>();
         for (int t = 0; t < spec.getShardsPerTaskCount(); t++) {
             for (int s = 0; s < spec.getShardsPerTask(t); s++) {
@@ -183,9 +260,8 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         return StatisticStreams.key(layer, it, task, shard, kind);
     }
 
-    private LayerSolved solve(JobSpec spec, int it, String previousHash) {
+    private LayerSolved solve(int it, String previousHash) {
         long t0 = System.nanoTime();
-        Merger.LoadedJob job = JobCache.get(spec);
         List<GramStatistics> perTask = null;
         if (spec.getShardsPerTaskCount() > 0) {
             perTask = new ArrayList<>();
@@ -203,10 +279,14 @@ public final class LayerSolver extends AbstractBehavior<Message> {
                 perTask.add(GramStatistics.sumInOrder(shards));
             }
         }
-        LayerMergeResult r = job.method().mergeLayer(job.inputs().layerInput(layer, it, perTask));
+        LayerMergeResult r;
+        try (JobCache.Lease lease = JobCache.inputs(spec)) {
+            Merger.LoadedJob job = lease.job();
+            r = job.method().mergeLayer(job.inputs().layerInput(layer, it, perTask));
+        }
         CheckpointStore store = new CheckpointStore(Path.of(spec.getStorePath()));
         String hash = store.put(r.delta());
-        LayerSolved.Builder b = LayerSolved.newBuilder().setJobId(spec.getJobId()).setLayer(layer).setIteration(it)
+        LayerSolved.Builder b = LayerSolved.newBuilder().setJobId(jobId).setLayer(layer).setIteration(it)
                 .setContentHash(hash).setSolver(r.solver());
         if (!previousHash.isEmpty()) {
             b.setHasChange(true).setRelativeChange(Matrices.relativeError(store.get(previousHash), r.delta()));

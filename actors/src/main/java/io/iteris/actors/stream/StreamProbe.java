@@ -4,6 +4,8 @@ import com.google.protobuf.Message;
 import io.iteris.protocol.ChunkAck;
 import io.iteris.protocol.StatisticChunk;
 import io.iteris.protocol.StatisticKind;
+import io.iteris.protocol.StatisticsNotSent;
+import io.iteris.protocol.StatisticsSent;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -12,15 +14,15 @@ import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.util.ArrayDeque;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Sends one statistic from one node to another exactly as workers stream to solvers (Protobuf chunks with
- * CRCs, one ack per chunk, a bounded window in flight) and reassembles it: for the transfer test and
- * {@code bench stream}.
+ * Sends one statistic from one node to another with the workers' own {@link ChunkSender} (Protobuf chunks
+ * with CRCs, one ack per chunk, a bounded window in flight) and reassembles it as solvers do: for the transfer
+ * test and {@code bench stream}.
  */
 public final class StreamProbe {
     /** What arrived and how long it took, sender start to last chunk assembled. */
@@ -55,7 +57,8 @@ public final class StreamProbe {
                     assembler[0] = new ChunkAssembler(c);
                 }
                 boolean ok = assembler[0].accept(c);
-                refs.<Message>resolveActorRef(c.getReplyTo()).tell(ChunkAck.newBuilder().setChunkIndex(c.getChunkIndex()).setAccepted(ok).build());
+                refs.<Message>resolveActorRef(c.getReplyTo()).tell(ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(c.getKey())
+                        .setChunkIndex(c.getChunkIndex()).setAccepted(ok).build());
                 if (assembler[0].complete() && !done.isDone()) {
                     done.complete(assembler[0].matrix());
                     return Behaviors.stopped();
@@ -65,32 +68,23 @@ public final class StreamProbe {
         });
     }
 
+    /** The worker's own sender ({@link ChunkSender}) streaming to the receiver; completes with bytes and chunks sent. */
     private static Behavior<Message> sender(INDArray m, String to, int chunkBytes, int window, CompletableFuture<long[]> done) {
         return Behaviors.setup(ctx -> {
-            ActorRefResolver refs = ActorRefResolver.get(ctx.getSystem());
-            ActorRef<Message> target = refs.resolveActorRef(to);
-            String self = refs.toSerializationFormat(ctx.getSelf());
-            List<StatisticChunk> all = StatisticStreams.chunks("probe", StatisticStreams.key("probe", 0, 0, 0, StatisticKind.STATISTIC_G),
-                    m, 1, chunkBytes, self);
-            ArrayDeque<StatisticChunk> pending = new ArrayDeque<>(all);
-            long total = all.stream().mapToLong(c -> c.getData().size()).sum();
-            int[] inFlight = {0};
-            Runnable fill = () -> {
-                while (inFlight[0] < window && !pending.isEmpty()) {
-                    target.tell(pending.poll());
-                    inFlight[0]++;
-                }
-            };
-            fill.run();
-            return Behaviors.receive(Message.class).onMessage(ChunkAck.class, ack -> {
-                inFlight[0]--;
-                fill.run();
-                if (pending.isEmpty() && inFlight[0] == 0) {
-                    done.complete(new long[]{total, all.size()});
-                    return Behaviors.stopped();
-                }
-                return Behaviors.same();
-            }).build();
+            ActorRef<Message> target = ActorRefResolver.get(ctx.getSystem()).resolveActorRef(to);
+            ChunkSender.Settings settings = new ChunkSender.Settings(chunkBytes, window, Duration.ofSeconds(30), 3);
+            ctx.spawn(ChunkSender.create("probe", List.of(new ChunkSender.Statistic(
+                    StatisticStreams.key("probe", 0, 0, 0, StatisticKind.STATISTIC_G), m, 1)), settings, c -> target, ctx.getSelf()), "sender");
+            return Behaviors.receive(Message.class)
+                    .onMessage(StatisticsSent.class, sent -> {
+                        done.complete(new long[]{sent.getBytes(), sent.getChunks()});
+                        return Behaviors.stopped();
+                    })
+                    .onMessage(StatisticsNotSent.class, failed -> {
+                        done.completeExceptionally(new IllegalStateException(failed.getReason()));
+                        return Behaviors.stopped();
+                    })
+                    .build();
         });
     }
 }

@@ -1,5 +1,6 @@
 package io.iteris.actors.supervisor;
 
+import io.iteris.actors.cluster.EngineSettings;
 import io.iteris.actors.cluster.JobCache;
 import io.iteris.core.engine.IterationReport;
 import io.iteris.core.engine.MergeEngine;
@@ -26,9 +27,17 @@ public final class JobFinisher {
     private JobFinisher() {
     }
 
-    public static Merger.Result publish(SupervisorState s) {
-        Merger.LoadedJob job = JobCache.get(s.spec());
-        return Merger.publish(job, outcome(s, null), 0);
+    /**
+     * Publishes a finished job's output under its id, so that a supervisor recovering after the rename finds
+     * its own output complete and does not write it again. Blocking: the supervisor runs it off the actor.
+     */
+    public static Merger.Result publish(SupervisorState s, String jobId, EngineSettings settings) {
+        Merger.Result r;
+        try (JobCache.Lease lease = JobCache.inputs(s.spec())) {
+            r = Merger.publish(lease.job(), outcome(s, null), 0, jobId);
+        }
+        settings.faults().afterPublish();
+        return r;
     }
 
     /**

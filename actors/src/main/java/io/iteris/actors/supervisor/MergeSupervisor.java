@@ -1,35 +1,37 @@
 package io.iteris.actors.supervisor;
 
 import com.google.protobuf.Message;
+import io.iteris.actors.Entities;
 import io.iteris.actors.cluster.EngineSettings;
-import io.iteris.actors.cluster.JobCache;
-import io.iteris.actors.solver.LayerSolver;
-import io.iteris.actors.worker.InferenceWorker;
+import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.core.engine.LocalMergeEngine;
+import io.iteris.core.merge.MergeMethod;
+import io.iteris.protocol.DescribeLayer;
 import io.iteris.protocol.IterationCompleted;
 import io.iteris.protocol.IterationStarted;
 import io.iteris.protocol.JobAccepted;
 import io.iteris.protocol.JobCompleted;
 import io.iteris.protocol.JobFailed;
+import io.iteris.protocol.JobProgress;
 import io.iteris.protocol.JobResumed;
-import io.iteris.protocol.ResumeJob;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerFailed;
 import io.iteris.protocol.LayerSolved;
 import io.iteris.protocol.LayerSolvedRecorded;
 import io.iteris.protocol.MissingStatistics;
 import io.iteris.protocol.MissingUnit;
-import io.iteris.protocol.SolveLayer;
+import io.iteris.protocol.NodesListed;
+import io.iteris.protocol.PublishFinished;
+import io.iteris.protocol.ResumeJob;
 import io.iteris.protocol.SubmitJob;
 import io.iteris.protocol.SupervisorTick;
-import io.iteris.protocol.WatchJob;
-import io.iteris.protocol.WorkUnit;
 import io.iteris.protocol.WorkUnitAssigned;
 import io.iteris.protocol.WorkUnitCompleted;
 import io.iteris.protocol.WorkUnitDone;
 import io.iteris.protocol.WorkUnitFailed;
 import io.iteris.protocol.WorkUnitReassigned;
 import io.iteris.protocol.WorkersChanged;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -38,10 +40,9 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
@@ -52,83 +53,87 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
- * Runs one merge job, event-sourced (persistence id {@code iteris-job-<id>}) and sharded by job id with
- * remember-entities, so when its node dies it comes back on another and resumes from its journal: a
- * completed iteration is never redone, and none is lost. It plans each iteration's work units (task × shard),
- * hands them to inference workers found through the Receptionist, asks every layer's solver to solve once
- * all units are done, and publishes the merged adapter after the last solve. Every step is an event.
+ * Runs one merge job, event-sourced (its journal is the job's event log) and sharded by job id with
+ * remember-entities, so when its node dies it comes back on another and resumes from its journal: a completed
+ * iteration is never redone, and none is lost. It plans each iteration's work units (task × shard), hands them
+ * to inference workers found through the Receptionist, asks every layer's solver to solve once all units are
+ * done, and publishes the merged adapter after the last solve. Every step is an event.
  *
- * <p>Accepts: {@link SubmitJob}, {@link WatchJob}, {@link WorkersChanged}, {@link WorkUnitDone},
- * {@link WorkUnitFailed}, {@link MissingStatistics}, {@link LayerSolved}, {@link LayerFailed},
- * {@link SupervisorTick}, and from itself {@link JobCompleted} / {@link JobFailed} once publishing ends.
+ * <p>States, each with its own handlers: new (nothing accepted), running (an iteration in progress), publishing
+ * (the output being written, off the actor), finished (completed or failed: it tells every node the job ended,
+ * then passivates, so remember-entities forgets it). Restarts after its own errors are journaled and bounded.
  */
 public final class MergeSupervisor extends EventSourcedBehavior<Message, Message, SupervisorState> {
-    public static final EntityTypeKey<Message> TYPE_KEY = EntityTypeKey.create(Message.class, "MergeSupervisor");
 
     public static void initSharding(ActorSystem<?> system, EngineSettings settings) {
-        ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings))
+        ClusterSharding.get(system).init(Entity.of(Entities.SUPERVISOR, ctx -> create(ctx.getEntityId(), settings,
+                        self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self))))
                 .withRole("supervisor")
                 .withEntityProps(DispatcherSelector.fromConfig("iteris.compute-dispatcher")));
     }
 
-    /** Sends to a job's supervisor wherever in the cluster it lives (or is restarted). */
-    public static void tell(ActorSystem<?> system, String jobId, Message msg) {
-        ClusterSharding.get(system).entityRefFor(TYPE_KEY, jobId).tell(msg);
-    }
-
-    public static PersistenceId persistenceId(String jobId) {
-        return PersistenceId.ofUniqueId("iteris-job-" + jobId);
-    }
-
-    public static Behavior<Message> create(String jobId, EngineSettings settings) {
-        // Any unexpected failure restarts the supervisor, which recovers from its journal and resumes; stopping
-        // it instead would leave the job waiting for the next re-submission.
-        return Behaviors.supervise(createUnsupervised(jobId, settings))
+    /** @param passivate how the supervisor asks its shard to stop it for good */
+    public static Behavior<Message> create(String jobId, EngineSettings settings, Consumer<ActorRef<Message>> passivate) {
+        // Any unexpected failure restarts the supervisor, which recovers from its journal and resumes (up to
+        // max-supervisor-restarts); the error that caused it outlives the failed incarnation for the journal.
+        AtomicReference<String> lastError = new AtomicReference<>("");
+        Behavior<Message> inner = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+            timers.startTimerWithFixedDelay(SupervisorTick.getDefaultInstance(), settings.tickInterval());
+            subscribe(ctx);
+            return new MergeSupervisor(ctx, jobId, settings, passivate, lastError);
+        }));
+        return Behaviors.supervise(ErrorRecorder.wrap(inner, lastError))
                 .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(10), 0.2));
     }
 
-    private static Behavior<Message> createUnsupervised(String jobId, EngineSettings settings) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-            timers.startTimerWithFixedDelay(SupervisorTick.getDefaultInstance(), settings.tickInterval());
-            ctx.getSystem().receptionist().tell(Receptionist.subscribe(InferenceWorker.SERVICE_KEY,
-                    ctx.messageAdapter(Receptionist.Listing.class, listing -> workersOf(ctx, listing))));
-            return new MergeSupervisor(ctx, jobId, settings);
-        }));
-    }
-
-    private static Message workersOf(ActorContext<Message> ctx, Receptionist.Listing listing) {
+    /** Follows the inference workers and the node agents (one adapter: a second for the same class would replace it). */
+    private static void subscribe(ActorContext<Message> ctx) {
         ActorRefResolver refs = ActorRefResolver.get(ctx.getSystem());
-        WorkersChanged.Builder b = WorkersChanged.newBuilder();
-        listing.getServiceInstances(InferenceWorker.SERVICE_KEY).forEach(r -> b.addWorkers(refs.toSerializationFormat(r)));
-        return b.build();
+        ActorRef<Receptionist.Listing> adapter = ctx.messageAdapter(Receptionist.Listing.class, listing -> {
+            ServiceKey<Message> key = listing.isForKey(Entities.WORKERS) ? Entities.WORKERS : Entities.NODE_AGENTS;
+            List<String> found = listing.getServiceInstances(key).stream().map(refs::toSerializationFormat).sorted().toList();
+            return key == Entities.WORKERS ? WorkersChanged.newBuilder().addAllWorkers(found).build()
+                    : NodesListed.newBuilder().addAllAgents(found).build();
+        });
+        ctx.getSystem().receptionist().tell(Receptionist.subscribe(Entities.WORKERS, adapter));
+        ctx.getSystem().receptionist().tell(Receptionist.subscribe(Entities.NODE_AGENTS, adapter));
     }
 
     private final ActorContext<Message> ctx;
     private final String jobId;
     private final EngineSettings settings;
+    private final Consumer<ActorRef<Message>> passivate;
+    private final AtomicReference<String> lastError;
     private final ActorRefResolver refs;
     private final EventLog events;
-    private List<String> workers = List.of();
+    private final JobOutbox outbox;
     private final Set<String> subscribers = new LinkedHashSet<>();
     private final UnitRetries retries = new UnitRetries();
+    private List<String> workers = List.of();
+    private List<String> nodeAgents;
     private long solveRequestedAt = Long.MAX_VALUE;
-    private boolean resumePending;
-    private boolean publishing;
+    private MergeMethod method;
 
-    private MergeSupervisor(ActorContext<Message> ctx, String jobId, EngineSettings settings) {
-        super(persistenceId(jobId));
+    private MergeSupervisor(ActorContext<Message> ctx, String jobId, EngineSettings settings, Consumer<ActorRef<Message>> passivate,
+                            AtomicReference<String> lastError) {
+        super(Entities.supervisorPersistenceId(jobId));
         this.ctx = ctx;
         this.jobId = jobId;
         this.settings = settings;
+        this.passivate = passivate;
+        this.lastError = lastError;
         this.refs = ActorRefResolver.get(ctx.getSystem());
         this.events = new EventLog(jobId, ctx.getSystem().address().toString());
+        this.outbox = new JobOutbox(ctx.getSystem(), jobId);
     }
 
     @Override
@@ -138,22 +143,50 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
 
     @Override
     public CommandHandler<Message, Message, SupervisorState> commandHandler() {
-        return newCommandHandlerBuilder().forAnyState()
+        var b = newCommandHandlerBuilder();
+        b.forState(s -> s.status() == SupervisorState.Status.NEW)
                 .onCommand(SubmitJob.class, this::onSubmitJob)
-                .onCommand(WatchJob.class, this::onWatchJob)
+                .onCommand(WorkersChanged.class, (s, c) -> record(c))
+                .onCommand(NodesListed.class, (s, c) -> record(c))
+                .onCommand(DescribeLayer.class, (s, c) -> {
+                    outbox.endSolver(c.getLayer());
+                    return stop();
+                })
+                // anything else is about a job this journal never accepted
+                .onAnyCommand((s, c) -> c instanceof SupervisorTick ? Effect().none() : stop());
+        b.forState(SupervisorState::running)
+                .onCommand(SubmitJob.class, this::onSubscribe)
                 .onCommand(WorkersChanged.class, this::onWorkersChanged)
+                .onCommand(NodesListed.class, (s, c) -> record(c))
                 .onCommand(WorkUnitDone.class, this::onWorkUnitDone)
                 .onCommand(WorkUnitFailed.class, this::onWorkUnitFailed)
                 .onCommand(MissingStatistics.class, this::onMissingStatistics)
                 .onCommand(LayerSolved.class, this::onLayerSolved)
-                .onCommand(LayerFailed.class, (s, c) -> fail(s, "layer " + c.getLayer() + ": " + c.getReason()))
+                .onCommand(LayerFailed.class, (s, c) -> fail("layer " + c.getLayer() + ": " + c.getReason()))
+                .onCommand(DescribeLayer.class, (s, c) -> Effect().none().thenRun(st -> outbox.tellSolver(st.spec(), c.getLayer())))
                 .onCommand(SupervisorTick.class, this::onTick)
-                .onCommand(ResumeJob.class, (s, c) -> s.running() ? persist(List.of(JobResumed.newBuilder()
-                        .setNode(ctx.getSystem().address().toString()).setIteration(s.iteration())
-                        .setAtMillis(System.currentTimeMillis()).build())) : Effect().none())
-                .onCommand(JobCompleted.class, (s, c) -> s.running() ? persist(List.of(c)) : Effect().none())
-                .onCommand(JobFailed.class, (s, c) -> fail(s, c.getReason()))
-                .build();
+                .onCommand(ResumeJob.class, this::onResume)
+                .onAnyCommand((s, c) -> Effect().unhandled());
+        b.forState(SupervisorState::publishing)
+                .onCommand(SubmitJob.class, this::onSubscribe)
+                .onCommand(WorkersChanged.class, (s, c) -> record(c))
+                .onCommand(NodesListed.class, (s, c) -> record(c))
+                .onCommand(PublishFinished.class, this::onPublished)
+                .onCommand(DescribeLayer.class, (s, c) -> Effect().none())
+                .onCommand(ResumeJob.class, this::onResume)
+                .onAnyCommand((s, c) -> Effect().none());
+        b.forState(SupervisorState::finished)
+                .onCommand(SubmitJob.class, this::onSubscribe)
+                .onCommand(WorkersChanged.class, (s, c) -> record(c))
+                .onCommand(NodesListed.class, (s, c) -> {
+                    boolean first = nodeAgents == null;
+                    nodeAgents = c.getAgentsList();
+                    // revived after the end (a late message, a restart): tell every node again, then stop
+                    return first ? Effect().none().thenRun(this::end) : Effect().none();
+                })
+                .onCommand(DescribeLayer.class, (s, c) -> Effect().none().thenRun(st -> outbox.endSolver(c.getLayer())))
+                .onAnyCommand((s, c) -> Effect().none());
+        return b.build();
     }
 
     @Override
@@ -164,41 +197,93 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     @Override
     public SignalHandler<SupervisorState> signalHandler() {
         return newSignalHandlerBuilder().onSignal(RecoveryCompleted.class, (state, signal) -> {
-            resumePending = state.running();
-            if (resumePending) {
-                ctx.getLog().info("job {} recovered at iteration {}; resuming", jobId, state.iteration() + 1);
+            if (state.running() || state.publishing()) {
+                ctx.getLog().info("job {} recovered at iteration {}{}; resuming", jobId, state.iteration() + 1,
+                        state.publishing() ? " (publishing)" : "");
                 ctx.getSelf().tell(ResumeJob.getDefaultInstance());
             }
         }).build();
     }
 
+    // ---- new
+
     private Effect<Message, SupervisorState> onSubmitJob(SupervisorState state, SubmitJob cmd) {
-        if (!cmd.getReplyTo().isEmpty()) {
-            subscribers.add(cmd.getReplyTo());
-        }
-        if (state.status() != SupervisorState.Status.NEW) {
-            return Effect().none().thenRun(s -> Progress.send(ctx, refs, subscribers, s, "job already accepted"));
+        subscribe(cmd);
+        JobSpec spec = cmd.getSpec();
+        if (!JobSpecs.validJobId(jobId) || !spec.getJobId().equals(jobId)) {
+            JobProgress refused = JobProgress.newBuilder().setJobId(spec.getJobId()).setFailed(true)
+                    .setMessage("failed: " + JobSpecs.jobIdProblem(spec.getJobId())).build();
+            return Effect().none().thenRun(s -> subscribers.forEach(r -> refs.<Message>resolveActorRef(r).tell(refused)))
+                    .thenRun(s -> passivate.accept(ctx.getSelf()));
         }
         long now = System.currentTimeMillis();
-        JobSpec spec = cmd.getSpec();
-        SupervisorState planned = new SupervisorState().apply(JobAccepted.newBuilder().setSpec(spec).build())
-                .apply(IterationStarted.newBuilder().setIteration(0).build());
         List<Message> evs = new ArrayList<>();
         evs.add(JobAccepted.newBuilder().setSpec(spec).setAtMillis(now).build());
+        String problem = JobSpecs.problem(spec, settings, ctx.getSystem().address().toString());
+        if (problem != null) {
+            evs.add(JobFailed.newBuilder().setReason(problem).setAtMillis(now).build());
+            return persist(evs);
+        }
+        SupervisorState planned = new SupervisorState().apply(evs.get(0)).apply(IterationStarted.newBuilder().setIteration(0).build());
         evs.add(IterationStarted.newBuilder().setIteration(0).setAtMillis(now).build());
         evs.addAll(WorkPlan.assignments(planned, workers));
         return persist(evs);
     }
 
-    private Effect<Message, SupervisorState> onWatchJob(SupervisorState state, WatchJob cmd) {
-        subscribers.add(cmd.getReplyTo());
-        return Effect().none().thenRun(s -> Progress.send(ctx, refs, subscribers, s, "watching"));
+    // ---- any accepted state
+
+    private void subscribe(SubmitJob cmd) {
+        if (!cmd.getReplyTo().isEmpty()) {
+            subscribers.add(cmd.getReplyTo());
+        }
     }
+
+    private Effect<Message, SupervisorState> onSubscribe(SupervisorState state, SubmitJob cmd) {
+        subscribe(cmd);
+        return Effect().none().thenRun(s -> Progress.send(ctx, refs, subscribers, s, "job already accepted"));
+    }
+
+    private Effect<Message, SupervisorState> record(WorkersChanged c) {
+        workers = List.copyOf(c.getWorkersList());
+        return Effect().none();
+    }
+
+    private Effect<Message, SupervisorState> record(NodesListed c) {
+        nodeAgents = List.copyOf(c.getAgentsList());
+        return Effect().none();
+    }
+
+    /** After a recovery: journal it (and why, after an error of our own), then pick up where the journal ends. */
+    private Effect<Message, SupervisorState> onResume(SupervisorState state, ResumeJob cmd) {
+        String error = lastError.getAndSet("");
+        List<Message> evs = new ArrayList<>();
+        evs.add(JobResumed.newBuilder().setNode(ctx.getSystem().address().toString()).setIteration(state.iteration())
+                .setAtMillis(System.currentTimeMillis()).setError(error).build());
+        int restarts = state.restarts() + (error.isEmpty() ? 0 : 1);
+        if (restarts > settings.maxSupervisorRestarts()) {
+            evs.add(JobFailed.newBuilder().setReason("the supervisor failed " + restarts + " times (iteris.engine.max-supervisor-restarts = "
+                    + settings.maxSupervisorRestarts() + "); last error: " + error).setAtMillis(System.currentTimeMillis()).build());
+            return persist(evs);
+        }
+        return persist(evs).thenRun(s -> {
+            if (s.running()) {
+                outbox.introduceSolvers(s.spec());
+                outbox.resendUnits(s);
+                if (s.allUnitsDone() && !s.allLayersSolved()) {
+                    requestSolves(s);
+                }
+            } else if (s.publishing()) {
+                publish(s);
+            }
+        });
+    }
+
+    // ---- running
 
     private Effect<Message, SupervisorState> onWorkersChanged(SupervisorState state, WorkersChanged cmd) {
         boolean lost = !cmd.getWorkersList().containsAll(workers);
-        workers = List.copyOf(cmd.getWorkersList());
-        if (lost && state.running() && state.spec() != null && state.allUnitsDone() && !state.allLayersSolved()) {
+        record(cmd);
+        if (lost && state.allUnitsDone() && !state.allLayersSolved()) {
             // a node went away: a solve request may have died with it, so ask again rather than wait for the timeout
             return Effect().none().thenRun(this::requestSolves);
         }
@@ -206,9 +291,6 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     private Effect<Message, SupervisorState> onTick(SupervisorState state, SupervisorTick tick) {
-        if (!state.running()) {
-            return Effect().none();
-        }
         if (state.allUnitsDone() && !state.allLayersSolved()
                 && System.currentTimeMillis() - solveRequestedAt > settings.solveTimeout().toMillis()) {
             return Effect().none().thenRun(this::requestSolves);
@@ -216,18 +298,8 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         return rebalance(state);
     }
 
-    /**
-     * Gives units to workers: those never assigned, those whose worker left or is overdue; after a recovery
-     * also re-sends what may have been lost with the old incarnation.
-     */
+    /** Gives units to workers: those never assigned, and those whose worker left or is overdue. */
     private Effect<Message, SupervisorState> rebalance(SupervisorState state) {
-        if (!state.running() || state.spec() == null) {
-            return Effect().none();
-        }
-        boolean resume = resumePending && !workers.isEmpty();
-        if (resume) {
-            resumePending = false;
-        }
         long now = System.currentTimeMillis();
         List<Message> evs = new ArrayList<>();
         SupervisorState view = WorkPlan.copyOf(state);
@@ -245,33 +317,12 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
             }
         }
         evs.addAll(WorkPlan.assignments(view, workers));
-        if (evs.isEmpty()) {
-            return resume ? Effect().none().thenRun(this::resume) : Effect().none();
-        }
-        return persist(evs).thenRun(s -> {
-            if (resume) {
-                resume(s);
-            }
-        });
-    }
-
-    private void resume(SupervisorState s) {
-        for (SupervisorState.Unit u : s.units().values()) {
-            if (!u.done && u.worker != null) {
-                sendUnit(s, u);
-            }
-        }
-        if (s.allUnitsDone() && !s.allLayersSolved()) {
-            requestSolves(s);
-        }
-        if (s.iterationCompleted() && isLast(s, s.completedIterations().get(s.completedIterations().size() - 1))) {
-            publish(s);
-        }
+        return evs.isEmpty() ? Effect().none() : persist(evs);
     }
 
     private Effect<Message, SupervisorState> onWorkUnitDone(SupervisorState state, WorkUnitDone cmd) {
         SupervisorState.Unit u = state.units().get(SupervisorState.key(cmd.getUnit()));
-        if (!state.running() || u == null || u.done) {
+        if (u == null || u.done) {
             return Effect().none();
         }
         return persist(List.of(WorkUnitCompleted.newBuilder().setUnit(cmd.getUnit()).setWorker(cmd.getWorker())
@@ -285,19 +336,19 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
 
     private Effect<Message, SupervisorState> onWorkUnitFailed(SupervisorState state, WorkUnitFailed cmd) {
         SupervisorState.Unit u = state.units().get(SupervisorState.key(cmd.getUnit()));
-        if (!state.running() || u == null || u.done) {
+        if (u == null || u.done) {
             return Effect().none();
         }
         String fatal = retries.failed(cmd.getUnit(), cmd.getReason());
         if (fatal != null) {
-            return fail(state, fatal);
+            return fail(fatal);
         }
         return reassign(state, List.of(MissingUnit.newBuilder().setUnit(cmd.getUnit()).setIncludeG(u.includeG).build()),
                 "failed: " + cmd.getReason());
     }
 
     private Effect<Message, SupervisorState> onMissingStatistics(SupervisorState state, MissingStatistics cmd) {
-        if (!state.running() || cmd.getIteration() != state.iteration()) {
+        if (cmd.getIteration() != state.iteration()) {
             return Effect().none();
         }
         List<MissingUnit> needed = new ArrayList<>();
@@ -310,7 +361,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         for (MissingUnit m : needed) {
             String fatal = retries.refilled(m.getUnit(), cmd.getLayer());
             if (fatal != null) {
-                return fail(state, fatal);
+                return fail(fatal);
             }
         }
         return needed.isEmpty() ? Effect().none() : reassign(state, needed, "solver of " + cmd.getLayer() + " lacks statistics");
@@ -331,7 +382,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     private Effect<Message, SupervisorState> onLayerSolved(SupervisorState state, LayerSolved cmd) {
-        if (!state.running() || cmd.getIteration() != state.iteration() || state.solved().containsKey(cmd.getLayer())) {
+        if (cmd.getIteration() != state.iteration() || state.solved().containsKey(cmd.getLayer())) {
             return Effect().none();
         }
         List<Message> evs = new ArrayList<>();
@@ -340,9 +391,10 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
             return persist(evs);
         }
         IterationCompleted completed = WorkPlan.completion(state, cmd);
+        completed = completed.toBuilder().setLast(isLast(state, completed)).build();
         evs.add(completed);
-        if (isLast(state, completed)) {
-            return persist(evs).thenRun(this::publish);
+        if (completed.getLast()) {
+            return persist(evs);
         }
         SupervisorState view = WorkPlan.copyOf(state);
         evs.forEach(view::apply);
@@ -355,65 +407,73 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     private boolean isLast(SupervisorState state, IterationCompleted c) {
+        if (method == null) {
+            method = JobSpecs.method(state.spec());
+        }
         return c.getIteration() + 1 >= state.spec().getIterations()
-                || LocalMergeEngine.converged(JobCache.get(state.spec()).method(), c.getIteration(), c.getMaxRelativeChange());
-    }
-
-    /** Writes the merged adapter; blocking, on this actor's compute dispatcher. Reports back to itself. */
-    private void publish(SupervisorState s) {
-        if (publishing) {
-            return;
-        }
-        publishing = true;
-        try {
-            JobFinisher.publish(s);
-            ctx.getSelf().tell(JobCompleted.newBuilder().setOutputPath(s.spec().getOutputPath())
-                    .setAtMillis(System.currentTimeMillis()).build());
-        } catch (RuntimeException e) {
-            ctx.getLog().error("job {}: publishing the output failed", jobId, e);
-            ctx.getSelf().tell(JobFailed.newBuilder().setReason("publishing the output failed: " + e.getMessage()).build());
-        }
-    }
-
-    private Effect<Message, SupervisorState> fail(SupervisorState state, String reason) {
-        if (!state.running()) {
-            return Effect().none();
-        }
-        return persist(List.of(JobFailed.newBuilder().setReason(reason).setAtMillis(System.currentTimeMillis()).build()));
-    }
-
-    /** Persists events, then logs them, sends the units they assign, and tells the subscribers. */
-    private EffectBuilder<Message, SupervisorState> persist(List<Message> evs) {
-        return Effect().persist(evs).thenRun(s -> {
-            for (Message e : evs) {
-                events.log(e);
-                if (e instanceof WorkUnitAssigned a) {
-                    sendUnit(s, s.units().get(SupervisorState.key(a.getUnit())));
-                }
-                if (e instanceof IterationStarted && s.units().isEmpty()) {
-                    requestSolves(s);
-                }
-                if (e instanceof JobCompleted || e instanceof JobFailed) {
-                    JobCache.evict(jobId);
-                }
-            }
-            Progress.send(ctx, refs, subscribers, s, Progress.describe(evs));
-        });
-    }
-
-    private void sendUnit(SupervisorState s, SupervisorState.Unit u) {
-        refs.<Message>resolveActorRef(u.worker).tell(WorkUnit.newBuilder().setSpec(s.spec()).setUnit(u.id)
-                .setIncludeG(u.includeG).setAttempt(u.attempt).putAllWeights(s.weights()).build());
+                || LocalMergeEngine.converged(method, c.getIteration(), c.getMaxRelativeChange());
     }
 
     private void requestSolves(SupervisorState s) {
         solveRequestedAt = System.currentTimeMillis();
-        Set<String> pending = new HashSet<>(s.spec().getLayersList());
-        pending.removeAll(s.solved().keySet());
-        for (String layer : pending) {
-            ClusterSharding.get(ctx.getSystem()).entityRefFor(LayerSolver.TYPE_KEY, LayerSolver.entityId(jobId, layer))
-                    .tell(SolveLayer.newBuilder().setSpec(s.spec()).setLayer(layer).setIteration(s.iteration())
-                            .setPreviousHash(s.weights().getOrDefault(layer, "")).build());
+        outbox.requestSolves(s);
+    }
+
+    // ---- publishing
+
+    /** Writes the merged adapter off the actor (on the blocking dispatcher); the outcome comes back as {@link PublishFinished}. */
+    private void publish(SupervisorState s) {
+        Executor blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("iteris.blocking-dispatcher"));
+        // in the publishing state no event changes what the finisher reads (the spec and the solve history)
+        CompletableFuture<Void> written = CompletableFuture.runAsync(() -> JobFinisher.publish(s, jobId, settings), blocking);
+        ctx.pipeToSelf(written, (ok, e) -> PublishFinished.newBuilder().setOk(e == null)
+                .setError(e == null ? "" : ErrorRecorder.describe(e.getCause() != null ? e.getCause() : e))
+                .setAtMillis(System.currentTimeMillis()).build());
+    }
+
+    private Effect<Message, SupervisorState> onPublished(SupervisorState state, PublishFinished done) {
+        if (!done.getOk()) {
+            ctx.getLog().error("job {}: publishing the output failed: {}", jobId, done.getError());
+            return fail("publishing the output failed: " + done.getError());
         }
+        return persist(List.of(JobCompleted.newBuilder().setOutputPath(state.spec().getOutputPath()).setAtMillis(done.getAtMillis()).build()));
+    }
+
+    // ---- finishing
+
+    private Effect<Message, SupervisorState> fail(String reason) {
+        return persist(List.of(JobFailed.newBuilder().setReason(reason).setAtMillis(System.currentTimeMillis()).build()));
+    }
+
+    /** The job is over: every node and solver hears it, then this supervisor stops for good. */
+    private void end(SupervisorState s) {
+        outbox.announceEnd(s.spec(), nodeAgents == null ? List.of() : nodeAgents);
+        passivate.accept(ctx.getSelf());
+    }
+
+    private EffectBuilder<Message, SupervisorState> stop() {
+        return Effect().none().thenRun(s -> passivate.accept(ctx.getSelf()));
+    }
+
+    /** Persists events, then logs them, sends what they call for, and tells the subscribers. */
+    private EffectBuilder<Message, SupervisorState> persist(List<Message> evs) {
+        return Effect().persist(evs).thenRun(s -> {
+            for (Message e : evs) {
+                events.log(e);
+                if (e instanceof JobAccepted a && s.running()) {
+                    outbox.introduceSolvers(a.getSpec());
+                } else if (e instanceof WorkUnitAssigned a) {
+                    outbox.sendUnit(s, s.units().get(SupervisorState.key(a.getUnit())));
+                } else if (e instanceof IterationStarted && s.units().isEmpty()) {
+                    requestSolves(s);
+                } else if (e instanceof IterationCompleted c && c.getLast()) {
+                    publish(s);
+                }
+            }
+            Progress.send(ctx, refs, subscribers, s, Progress.describe(evs));
+            if (s.finished()) {
+                end(s);
+            }
+        });
     }
 }

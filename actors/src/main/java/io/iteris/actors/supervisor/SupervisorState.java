@@ -6,6 +6,7 @@ import io.iteris.protocol.IterationStarted;
 import io.iteris.protocol.JobAccepted;
 import io.iteris.protocol.JobCompleted;
 import io.iteris.protocol.JobFailed;
+import io.iteris.protocol.JobResumed;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerSolved;
 import io.iteris.protocol.LayerSolvedRecorded;
@@ -26,7 +27,8 @@ import java.util.TreeMap;
  * see the same job.
  */
 public final class SupervisorState {
-    public enum Status { NEW, RUNNING, COMPLETED, FAILED }
+    /** NEW: nothing accepted yet; RUNNING: iterating; PUBLISHING: the last solve is done, the output being written. */
+    public enum Status { NEW, RUNNING, PUBLISHING, COMPLETED, FAILED }
 
     /** One unit of inference work of the current iteration. */
     public static final class Unit {
@@ -56,6 +58,7 @@ public final class SupervisorState {
     private final Map<Integer, Long> startedAt = new TreeMap<>();
     private String outcome = "";
     private long acceptedAt;
+    private int restarts;
 
     public static String key(UnitId u) {
         return u.getIteration() + "/" + u.getTask() + "/" + u.getShard();
@@ -108,6 +111,13 @@ public final class SupervisorState {
             history.computeIfAbsent(r.getIteration(), k -> new LinkedHashMap<>()).put(r.getLayer(), r);
         } else if (event instanceof IterationCompleted e) {
             completed.add(e);
+            if (e.getLast()) {
+                status = Status.PUBLISHING;
+            }
+        } else if (event instanceof JobResumed e) {
+            if (!e.getError().isEmpty()) {
+                restarts++;
+            }
         } else if (event instanceof JobCompleted e) {
             status = Status.COMPLETED;
             outcome = e.getOutputPath();
@@ -124,6 +134,20 @@ public final class SupervisorState {
 
     public boolean running() {
         return status == Status.RUNNING;
+    }
+
+    public boolean publishing() {
+        return status == Status.PUBLISHING;
+    }
+
+    /** Completed or failed. */
+    public boolean finished() {
+        return status == Status.COMPLETED || status == Status.FAILED;
+    }
+
+    /** Times the supervisor restarted after an error of its own (not after losing its node). */
+    public int restarts() {
+        return restarts;
     }
 
     public JobSpec spec() {

@@ -2,7 +2,7 @@ package io.iteris.actors.engine;
 
 import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.client.ActorEngine;
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.node.IterisNode;
 import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.safetensors.SafetensorsFile;
 import io.iteris.core.vectors.VectorSuite;

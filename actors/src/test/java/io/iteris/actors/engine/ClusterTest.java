@@ -1,9 +1,9 @@
 package io.iteris.actors.engine;
 
+import io.iteris.actors.Entities;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.client.JobHistory;
-import io.iteris.actors.cluster.IterisNode;
-import io.iteris.actors.solver.LayerSolver;
+import io.iteris.actors.node.IterisNode;
 import io.iteris.actors.stream.StreamProbe;
 import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.engine.MergeOutcome;
@@ -58,7 +58,7 @@ class ClusterTest {
             }
             ShardRegion.ClusterShardingStats stats = AskPattern.<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery, ShardRegion.ClusterShardingStats>ask(
                     ClusterSharding.get(n1.system()).shardState(),
-                    reply -> new GetClusterShardingStats(LayerSolver.TYPE_KEY, Duration.ofSeconds(5), reply),
+                    reply -> new GetClusterShardingStats(Entities.SOLVER, Duration.ofSeconds(5), reply),
                     Duration.ofSeconds(10), n1.system().scheduler()).toCompletableFuture().get(15, TimeUnit.SECONDS);
             long hosting = stats.getRegions().values().stream().filter(r -> !r.getStats().isEmpty()).count();
             assertTrue(hosting >= 2, "layer solvers live on " + hosting + " node(s): " + stats.getRegions());

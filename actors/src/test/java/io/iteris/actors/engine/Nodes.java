@@ -1,7 +1,7 @@
 package io.iteris.actors.engine;
 
 import com.typesafe.config.ConfigFactory;
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.node.IterisNode;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -40,6 +40,18 @@ final class Nodes {
         m.put("iteris.engine.journal-password", System.getenv().getOrDefault("ITERIS_TEST_POSTGRES_PASSWORD", ""));
         m.putAll(extra);
         return IterisNode.start(ConfigFactory.parseMap(m));
+    }
+
+    /**
+     * A node that {@link #crash} can take down abruptly: its actor system stops without the coordinated shutdown
+     * (no leaving the cluster, no hand-off of shards), and its journal is followed every 50 ms.
+     */
+    static final Map<String, Object> CRASHABLE = Map.of("pekko.coordinated-shutdown.run-by-actor-system-terminate", "off",
+            "jdbc-read-journal.refresh-interval", "50ms");
+
+    /** Stops a {@link #CRASHABLE} node's actors where they are: the in-JVM stand-in for SIGKILL. */
+    static void crash(IterisNode node) {
+        node.system().terminate();
     }
 
     static void awaitUp(Duration timeout, IterisNode... nodes) {

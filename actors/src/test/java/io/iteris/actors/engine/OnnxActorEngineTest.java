@@ -2,7 +2,7 @@ package io.iteris.actors.engine;
 
 import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.client.ActorEngine;
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.node.IterisNode;
 import io.iteris.core.config.MergeSettings;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.engine.MergeOutcome;

@@ -1,5 +1,6 @@
 package io.iteris.actors.solver;
 
+import io.iteris.actors.Entities;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import com.typesafe.config.ConfigFactory;
@@ -13,6 +14,9 @@ import io.iteris.core.stats.GramStatistics;
 import io.iteris.core.store.CheckpointStore;
 import io.iteris.core.vectors.E2eCase;
 import io.iteris.protocol.ChunkAck;
+import io.iteris.protocol.DescribeLayer;
+import io.iteris.protocol.JobEnded;
+import io.iteris.protocol.SolverJob;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerSolved;
 import io.iteris.protocol.MissingStatistics;
@@ -95,7 +99,9 @@ class LayerSolverTest {
 
     @Test
     void duplicatedShuffledCorruptedAndStaleContributionsAreEachHandled() {
-        ActorRef<Message> solver = kit.spawn(LayerSolver.create(LayerSolver.entityId(spec.getJobId(), LAYER)));
+        TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
+        ActorRef<Message> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell, self -> { }));
+        supervisor.expectMessageClass(DescribeLayer.class);
         TestProbe<Message> probe = kit.createTestProbe(Message.class);
         String replyTo = ref(probe.getRef());
         CheckpointStore store = new CheckpointStore(Path.of(spec.getStorePath()));
@@ -142,5 +148,40 @@ class LayerSolverTest {
         solver.tell(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(1).setPreviousHash(first.getContentHash())
                 .setReplyTo(replyTo).build());
         assertEquals(second, probe.expectMessageClass(LayerSolved.class));
+    }
+
+    @Test
+    void takesNoStatisticUntilItKnowsItsJobThenOnlyThoseThatFitTheLayerAndThePlan() {
+        TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
+        TestProbe<ActorRef<Message>> passivated = kit.createTestProbe();
+        ActorRef<Message> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell,
+                passivated.getRef()::tell));
+        DescribeLayer asked = supervisor.expectMessageClass(DescribeLayer.class);
+        assertEquals(LAYER, asked.getLayer(), "on start it asks which job it solves for");
+        TestProbe<Message> worker = kit.createTestProbe(Message.class);
+        List<StatisticChunk> g = chunks(0, null, ref(worker.getRef()));
+
+        solver.tell(g.get(0));
+        ChunkAck early = worker.expectMessageClass(ChunkAck.class);
+        assertFalse(early.getAccepted());
+        assertTrue(early.getRetryLater(), "a chunk before the job is known: send again later");
+        supervisor.expectMessageClass(DescribeLayer.class);
+
+        solver.tell(SolverJob.newBuilder().setSpec(spec).setLayer(LAYER).build());
+        int dim = spec.getLayerInputs(spec.getLayersList().indexOf(LAYER));
+        // a statistic announcing another size (here one that would take 2 GiB) is refused before any allocation
+        solver.tell(g.get(0).toBuilder().setDim(16383).build());
+        ChunkAck wrongSize = worker.expectMessageClass(ChunkAck.class);
+        assertFalse(wrongSize.getAccepted() || wrongSize.getRetryLater());
+        solver.tell(g.get(0).toBuilder().setKey(g.get(0).getKey().toBuilder().setShard(99)).build());
+        assertFalse(worker.expectMessageClass(ChunkAck.class).getAccepted(), "a shard outside the job's plan");
+        solver.tell(g.get(0).toBuilder().setKey(g.get(0).getKey().toBuilder().setIteration(spec.getIterations())).build());
+        assertFalse(worker.expectMessageClass(ChunkAck.class).getAccepted(), "an iteration outside the job's plan");
+        assertEquals(dim, g.get(0).getDim());
+        solver.tell(g.get(0));
+        assertTrue(worker.expectMessageClass(ChunkAck.class).getAccepted(), "the right statistic is taken");
+
+        solver.tell(JobEnded.newBuilder().setJobId(spec.getJobId()).build());
+        assertEquals(solver, passivated.receiveMessage(), "at the job's end it asks its shard to passivate it");
     }
 }

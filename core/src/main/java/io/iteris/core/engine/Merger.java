@@ -78,6 +78,14 @@ public final class Merger {
 
     /** Reads and checks the inputs alone (a cluster node joining a job: the output was checked at submission). */
     public static LoadedJob loadInputs(MergeSettings s) {
+        return withData(loadMergeInputs(s));
+    }
+
+    /**
+     * The method and the checked base weights and adapters, without the model or the calibration: what a layer
+     * solver and the publisher need ({@link LoadedJob#runner()} and {@link LoadedJob#samples()} are null).
+     */
+    public static LoadedJob loadMergeInputs(MergeSettings s) {
         if (s.base() == null) {
             throw new IllegalArgumentException("no base model given (--base or iteris.merge.base)");
         }
@@ -90,14 +98,22 @@ public final class Merger {
         for (MergeSettings.AdapterSpec a : s.adapters()) {
             adapters.add(new NamedAdapter(a.name(), PeftAdapter.load(a.path()), a.manualCoef()));
         }
-        MergeInputs inputs = MergeInputs.prepare(base, adapters);
-        ModelRunner runner = null;
-        List<INDArray> samples = null;
-        if (method.dataNeeds() != MergeMethod.DataNeeds.NONE) {
-            runner = runnerFor(s, base, inputs);
-            samples = calibrationFor(s, inputs, runner);
+        return new LoadedJob(s, method, MergeInputs.prepare(base, adapters), null, null);
+    }
+
+    /** A job loaded by {@link #loadMergeInputs} with the model and calibration its method runs added (when it runs any). */
+    public static LoadedJob withData(LoadedJob job) {
+        if (job.runner() != null || job.method().dataNeeds() == MergeMethod.DataNeeds.NONE) {
+            return job;
         }
-        return new LoadedJob(s, method, inputs, runner, samples);
+        MergeSettings s = job.settings();
+        ModelRunner runner = runnerFor(s, job.inputs().base(), job.inputs());
+        try {
+            return new LoadedJob(s, job.method(), job.inputs(), runner, calibrationFor(s, job.inputs(), runner));
+        } catch (RuntimeException e) {
+            runner.close();
+            throw e;
+        }
     }
 
     /** Refuses an existing output directory unless overwriting. */
@@ -109,7 +125,18 @@ public final class Merger {
 
     /** Writes the merged adapter and its report, publishing the output directory atomically. */
     public static Result publish(LoadedJob job, MergeOutcome outcome, double loadMillis) {
+        return publish(job, outcome, loadMillis, null);
+    }
+
+    /**
+     * As above, for a job with an id (the actor engine): the output records the job and its files' hashes, and an
+     * output that this job already published completely is kept as it is (the publish is idempotent).
+     */
+    public static Result publish(LoadedJob job, MergeOutcome outcome, double loadMillis, String jobId) {
         MergeSettings s = job.settings();
+        if (PublishedOutput.ownedBy(s.out(), jobId)) {
+            return new Result(s.out(), job.method(), job.inputs(), outcome, MergeReport.energyKept(s.out().resolve(REPORT_FILE)));
+        }
         long t0 = System.nanoTime();
         Path staging = AtomicFiles.stagingDirectory(s.out());
         try {
@@ -122,6 +149,9 @@ public final class Merger {
             MergeReport.write(staging.resolve(REPORT_FILE), s, job.method(), job.inputs(), outcome, energy,
                     Map.of("load_ms", loadMillis, "merge_ms", outcome.totalNanos() / 1e6, "write_ms", (System.nanoTime() - t0) / 1e6));
             MergeReportPage.write(staging.resolve(REPORT_FILE), staging.resolve(REPORT_PAGE));
+            if (jobId != null) {
+                PublishedOutput.record(staging, jobId);
+            }
             AtomicFiles.publishDirectory(staging, s.out(), s.overwrite());
             staging = null;
             return new Result(s.out(), job.method(), job.inputs(), outcome, energy);

@@ -10,7 +10,7 @@ import java.util.Map;
  * needs: each target layer's inputs. Implementations: {@link TanhMlpRunner} (the test vectors' MLP);
  * later, ONNX Runtime for transformers.
  */
-public interface ModelRunner {
+public interface ModelRunner extends AutoCloseable {
 
     /** The LoRA-targeted layers, in forward order. */
     List<String> targetLayers();
@@ -32,5 +32,10 @@ public interface ModelRunner {
      * @param layerInputs per target layer, its inputs [S·T, in] (float64, sample-major rows); empty when not captured
      */
     record Forward(INDArray output, Map<String, INDArray> layerInputs) {
+    }
+
+    /** Frees what the runner holds outside the heap (an ONNX Runtime session); it is not used afterwards. */
+    @Override
+    default void close() {
     }
 }

@@ -17,8 +17,10 @@ import java.util.HexFormat;
 
 /**
  * Merged layer deltas, content-addressed: a matrix is stored once under the SHA-256 of its shape and
- * float64 bytes, written atomically, so any node may write the same result concurrently and a reader
- * never sees half a file. A local directory for one node; a shared directory for a cluster.
+ * float64 bytes, written atomically and durably, so any node may write the same result concurrently and a
+ * reader never sees half a file. An entry already there is checked against its name before it is trusted,
+ * and rewritten when it does not match (torn by a crash without fsync, or damaged since). A local
+ * directory for one node; a shared directory for a cluster.
  */
 public final class CheckpointStore {
     private static final String KEY = "delta";
@@ -38,10 +40,20 @@ public final class CheckpointStore {
         long[] shape = matrix.shape();
         String hash = hash(shape, values);
         Path file = path(hash);
-        if (!Files.exists(file)) {
+        if (!Files.exists(file) || !intact(file, hash)) {
             new SafetensorsWriter().metadata("sha256", hash).add(KEY, DType.F64, shape, values).write(file);
         }
         return hash;
+    }
+
+    /** Whether the file holds the matrix its name promises. */
+    private static boolean intact(Path file, String hash) {
+        try {
+            SafetensorsFile f = SafetensorsFile.open(file);
+            return hash(f.info(KEY).shape(), f.readDoubles(KEY)).equals(hash);
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     /** The matrix stored under {@code hash}, checked against it. */

@@ -1,8 +1,8 @@
 package io.iteris.deploy.cluster;
 
+import io.iteris.actors.Entities;
 import com.typesafe.config.ConfigFactory;
-import io.iteris.actors.cluster.IterisNode;
-import io.iteris.actors.solver.LayerSolver;
+import io.iteris.actors.node.IterisNode;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
@@ -118,7 +118,7 @@ public final class ProcessCluster implements AutoCloseable {
     }
 
     public Set<Integer> solverHosts() {
-        return hosts(LayerSolver.TYPE_KEY);
+        return hosts(Entities.SOLVER);
     }
 
     /** The node running the job's supervisor, as its last progress message said. */

@@ -1,7 +1,7 @@
 package io.iteris.deploy.perf;
 
 import com.typesafe.config.ConfigFactory;
-import io.iteris.actors.cluster.IterisNode;
+import io.iteris.actors.node.IterisNode;
 import io.iteris.actors.stream.StreamProbe;
 import io.iteris.deploy.cluster.ProcessCluster;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,11 +1,12 @@
-package io.iteris.actors.cluster;
+package io.iteris.actors.node;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
+import io.iteris.actors.cluster.EngineSettings;
 import io.iteris.actors.solver.LayerSolver;
 import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.actors.worker.InferenceWorker;
+import com.google.protobuf.Message;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -16,6 +17,7 @@ import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -37,19 +39,21 @@ public final class IterisNode implements AutoCloseable {
         this.storeDir = storeDir;
     }
 
-    /** Starts a node from {@code overrides} layered over application.conf, iteris-cluster.conf and reference.conf. */
+    /** Starts a node from {@code overrides} layered over application.conf, iteris-cluster.conf and reference.conf ({@link NodeConfig}). */
     public static IterisNode start(Config overrides) {
-        Config config = resolve(overrides);
+        Config config = NodeConfig.resolve(overrides);
         EngineSettings settings = EngineSettings.from(config);
         Path workDir = Path.of(config.getString("iteris.engine.work-dir"));
         List<String> roles = config.getStringList("pekko.cluster.roles");
         ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
+            List<ActorRef<Message>> workers = new ArrayList<>();
             if (roles.contains("worker")) {
                 for (int i = 0; i < settings.workersPerNode(); i++) {
-                    ctx.spawn(InferenceWorker.create(settings), "inference-worker-" + i,
-                            DispatcherSelector.fromConfig("iteris.compute-dispatcher"));
+                    workers.add(ctx.spawn(InferenceWorker.create(settings), "inference-worker-" + i,
+                            DispatcherSelector.fromConfig("iteris.compute-dispatcher")));
                 }
             }
+            ctx.spawn(NodeAgent.create(roles, List.copyOf(workers)), "node-agent");
             return Behaviors.empty();
         }), "iteris", config);
         try {
@@ -65,37 +69,6 @@ public final class IterisNode implements AutoCloseable {
         }
         String store = config.getString("iteris.engine.store-dir");
         return new IterisNode(system, settings, workDir, store.isEmpty() ? workDir.resolve("store") : Path.of(store).toAbsolutePath());
-    }
-
-    /** The node's full configuration: journal database, roles and work directory filled in. */
-    static Config resolve(Config overrides) {
-        Config c = overrides.withFallback(ConfigFactory.defaultOverrides())
-                .withFallback(ConfigFactory.defaultApplication())
-                .withFallback(ConfigFactory.parseResources(IterisNode.class.getClassLoader(), "iteris-cluster.conf"))
-                .withFallback(ConfigFactory.defaultReference())
-                .resolve();
-        Path workDir = Path.of(c.getString("iteris.engine.work-dir")).toAbsolutePath();
-        String url = c.getString("iteris.engine.journal");
-        if (url.isEmpty()) {
-            url = "jdbc:h2:file:" + workDir.resolve("journal") + ";DB_CLOSE_DELAY=-1";
-        }
-        String prefix = "pekko-persistence-jdbc.shared-databases.iteris.";
-        Config db;
-        if (url.startsWith("jdbc:h2:")) {
-            db = ConfigFactory.empty().withValue(prefix + "profile", ConfigValueFactory.fromAnyRef("slick.jdbc.H2Profile$"))
-                    .withValue(prefix + "db.driver", ConfigValueFactory.fromAnyRef("org.h2.Driver"));
-        } else if (url.startsWith("jdbc:postgresql:")) {
-            db = ConfigFactory.empty().withValue(prefix + "profile", ConfigValueFactory.fromAnyRef("slick.jdbc.PostgresProfile$"))
-                    .withValue(prefix + "db.driver", ConfigValueFactory.fromAnyRef("org.postgresql.Driver"));
-        } else {
-            throw new IllegalArgumentException("iteris.engine.journal must be a jdbc:h2: or jdbc:postgresql: URL, got " + url);
-        }
-        db = db.withValue(prefix + "db.url", ConfigValueFactory.fromAnyRef(url))
-                .withValue(prefix + "db.user", ConfigValueFactory.fromAnyRef(c.getString("iteris.engine.journal-user")))
-                .withValue(prefix + "db.password", ConfigValueFactory.fromAnyRef(c.getString("iteris.engine.journal-password")))
-                .withValue("iteris.engine.work-dir", ConfigValueFactory.fromAnyRef(workDir.toString()))
-                .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(c.getStringList("iteris.engine.roles")));
-        return db.withFallback(c).resolve();
     }
 
     private static void createSchema(ActorSystem<?> system, Config config) {
@@ -116,6 +89,11 @@ public final class IterisNode implements AutoCloseable {
         return settings;
     }
 
+    /** Whether this node speaks mutual TLS with the others. */
+    public boolean tls() {
+        return NodeConfig.tls(system.settings().config());
+    }
+
     public Path workDir() {
         return workDir;
     }
@@ -125,12 +103,17 @@ public final class IterisNode implements AutoCloseable {
         return storeDir;
     }
 
+    /** Waits until this node is an Up member of its cluster, at most {@code iteris.engine.join-timeout}. */
+    public void awaitUp() {
+        awaitUp(settings.joinTimeout());
+    }
+
     /** Waits until this node is an Up member of its cluster. */
     public void awaitUp(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (Cluster.get(system).selfMember().status() != MemberStatus.up()) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("node " + system.address() + " did not join its cluster within " + timeout);
+                throw new IllegalStateException("node " + system.address() + " did not join its cluster within " + timeout.toSeconds() + " s");
             }
             try {
                 Thread.sleep(50);

@@ -1,0 +1,56 @@
+package io.iteris.actors;
+
+import com.google.protobuf.Message;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+
+/**
+ * How the engine's actors find each other: the sharded entity types (merge supervisors, layer solvers), the
+ * Receptionist keys (inference workers, node agents), and the helpers that send to them. Every actor
+ * addresses the others through this class only, so none imports another.
+ */
+public final class Entities {
+    /** One merge supervisor per job, sharded by job id (role "supervisor"). */
+    public static final EntityTypeKey<Message> SUPERVISOR = EntityTypeKey.create(Message.class, "MergeSupervisor");
+    /** One layer solver per job and layer, sharded by {@link #solverId} (role "solver"). */
+    public static final EntityTypeKey<Message> SOLVER = EntityTypeKey.create(Message.class, "LayerSolver");
+    /** Inference workers, several per node with the "worker" role. */
+    public static final ServiceKey<Message> WORKERS = ServiceKey.create(Message.class, "iteris-inference-worker");
+    /** One node agent per node: describes the node, drops ended jobs' state. */
+    public static final ServiceKey<Message> NODE_AGENTS = ServiceKey.create(Message.class, "iteris-node-agent");
+
+    private Entities() {
+    }
+
+    /** The persistence id of a job's supervisor, whose journal is the job's event log. */
+    public static PersistenceId supervisorPersistenceId(String jobId) {
+        return PersistenceId.ofUniqueId("iteris-job-" + jobId);
+    }
+
+    public static String solverId(String jobId, String layer) {
+        return jobId + "|" + layer;
+    }
+
+    /** The layer of a solver's entity id. */
+    public static String layerOf(String solverId) {
+        return solverId.substring(solverId.indexOf('|') + 1);
+    }
+
+    /** The job of a solver's entity id. */
+    public static String jobOf(String solverId) {
+        return solverId.substring(0, solverId.indexOf('|'));
+    }
+
+    /** Sends to a job's supervisor wherever in the cluster it lives (or is restarted). */
+    public static void tellSupervisor(ActorSystem<?> system, String jobId, Message msg) {
+        ClusterSharding.get(system).entityRefFor(SUPERVISOR, jobId).tell(msg);
+    }
+
+    /** Sends to the solver of one layer of a job, wherever it lives. */
+    public static void tellSolver(ActorSystem<?> system, String jobId, String layer, Message msg) {
+        ClusterSharding.get(system).entityRefFor(SOLVER, solverId(jobId, layer)).tell(msg);
+    }
+}

@@ -1,0 +1,97 @@
+package io.iteris.actors.client;
+
+import com.google.protobuf.Message;
+import io.iteris.actors.Entities;
+import io.iteris.protocol.DescribeNode;
+import io.iteris.protocol.NodeDescription;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.StreamSupport;
+
+/** Every other member of the cluster, described by its node agent: what {@code iteris status --nodes} prints. */
+public final class ClusterNodes {
+    private ClusterNodes() {
+    }
+
+    /**
+     * Asks every Up member but this one (waiting, within {@code timeout}, until each one's agent is listed).
+     *
+     * @param gc run a full GC on each node first, so heap_used_bytes is the heap after GC
+     */
+    public static List<NodeDescription> describe(ActorSystem<?> system, boolean gc, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String self = system.address().toString();
+        Set<ActorRef<Message>> agents;
+        while (true) {
+            Set<String> members = new TreeSet<>();
+            for (Member m : StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false).toList()) {
+                if (m.status() == MemberStatus.up() && !m.address().toString().equals(self)) {
+                    members.add(m.address().toString());
+                }
+            }
+            agents = find(system, timeout);
+            Set<String> listed = new TreeSet<>();
+            agents.forEach(a -> listed.add(a.path().address().toString()));
+            if (listed.containsAll(members) || System.nanoTime() > deadline) {
+                agents.removeIf(a -> !members.contains(a.path().address().toString()));
+                break;
+            }
+            sleep();
+        }
+        String me = self;
+        List<CompletableFuture<NodeDescription>> asked = new ArrayList<>();
+        ActorRefResolver refs = ActorRefResolver.get(system);
+        for (ActorRef<Message> agent : agents) {
+            CompletionStage<NodeDescription> answer = AskPattern.ask(agent,
+                    (ActorRef<NodeDescription> replyTo) -> DescribeNode.newBuilder().setReplyTo(refs.toSerializationFormat(replyTo)).setGc(gc).build(),
+                    timeout, system.scheduler());
+            asked.add(answer.toCompletableFuture());
+        }
+        List<NodeDescription> out = new ArrayList<>();
+        for (CompletableFuture<NodeDescription> f : asked) {
+            try {
+                out.add(f.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
+            } catch (Exception e) {
+                throw new IllegalStateException("a node did not describe itself within " + timeout + " (" + me + " asked): " + e.getMessage(), e);
+            }
+        }
+        out.sort(Comparator.comparing(NodeDescription::getAddress));
+        return out;
+    }
+
+    private static Set<ActorRef<Message>> find(ActorSystem<?> system, Duration timeout) {
+        try {
+            Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+                    reply -> Receptionist.find(Entities.NODE_AGENTS, reply), timeout, system.scheduler())
+                    .toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return new java.util.HashSet<>(listing.getServiceInstances(Entities.NODE_AGENTS));
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot list the cluster's nodes: " + e.getMessage(), e);
+        }
+    }
+
+    private static void sleep() {
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

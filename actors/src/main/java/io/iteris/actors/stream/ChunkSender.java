@@ -1,0 +1,189 @@
+package io.iteris.actors.stream;
+
+import com.google.protobuf.Message;
+import io.iteris.protocol.ChunkAck;
+import io.iteris.protocol.StatisticChunk;
+import io.iteris.protocol.StatisticKey;
+import io.iteris.protocol.StatisticsNotSent;
+import io.iteris.protocol.StatisticsSent;
+import io.iteris.protocol.WorkerTick;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Streams a list of statistics to their receivers in chunks, with a bounded window of unacknowledged chunks:
+ * a chunk whose ack is overdue, or that was refused (corrupted on the way), is sent again; one the receiver
+ * cannot take yet ({@code retry_later}) again after a growing pause. Past {@code maxRetries} for one chunk it
+ * gives up. Statistics are cut into chunks one at a time, so a unit's chunks never all sit in memory at once.
+ * Tells its parent {@link StatisticsSent} or {@link StatisticsNotSent}, then stops.
+ *
+ * <p>Accepts: {@link ChunkAck} (from the receivers; chunks name this actor as reply_to), {@link WorkerTick} (own timer).
+ */
+public final class ChunkSender {
+    /** Window, ack timeout and retries ({@code iteris.engine}). */
+    public record Settings(int chunkBytes, int window, Duration ackTimeout, int maxRetries) {
+        /** How often overdue chunks are looked for; short enough for the first retry-later pause. */
+        Duration tick() {
+            Duration quarter = ackTimeout.dividedBy(4);
+            return quarter.compareTo(FIRST_PAUSE) < 0 ? quarter : FIRST_PAUSE;
+        }
+    }
+
+    /** One statistic to send: its key, its matrix, the calibration rows summed into it. */
+    public record Statistic(StatisticKey key, INDArray matrix, long rows) {
+    }
+
+    static final Duration FIRST_PAUSE = Duration.ofMillis(250);
+
+    private record ChunkId(StatisticKey key, int index) {
+    }
+
+    private static final class Sent {
+        final StatisticChunk chunk;
+        long dueAt;
+        int retries;
+        int later;
+
+        Sent(StatisticChunk chunk, long dueAt) {
+            this.chunk = chunk;
+            this.dueAt = dueAt;
+        }
+    }
+
+    /**
+     * @param route    where each chunk goes (a solver's entity ref, or any actor)
+     * @param parent   told how it ended
+     */
+    public static Behavior<Message> create(String jobId, List<Statistic> statistics, Settings settings,
+                                           Function<StatisticChunk, RecipientRef<Message>> route, ActorRef<Message> parent) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+            timers.startTimerWithFixedDelay(WorkerTick.getDefaultInstance(), settings.tick());
+            return new ChunkSender(ctx, jobId, statistics, settings, route, parent).start();
+        }));
+    }
+
+    private final String jobId;
+    private final Settings settings;
+    private final Function<StatisticChunk, RecipientRef<Message>> route;
+    private final ActorRef<Message> parent;
+    private final String self;
+    private final ArrayDeque<Statistic> unsent;
+    private final ArrayDeque<StatisticChunk> pending = new ArrayDeque<>();
+    private final Map<ChunkId, Sent> inFlight = new LinkedHashMap<>();
+    private long bytes;
+    private int chunks;
+    private long clock;
+
+    private ChunkSender(ActorContext<Message> ctx, String jobId, List<Statistic> statistics, Settings settings,
+                        Function<StatisticChunk, RecipientRef<Message>> route, ActorRef<Message> parent) {
+        this.jobId = jobId;
+        this.settings = settings;
+        this.route = route;
+        this.parent = parent;
+        this.self = ActorRefResolver.get(ctx.getSystem()).toSerializationFormat(ctx.getSelf());
+        this.unsent = new ArrayDeque<>(statistics);
+    }
+
+    private Behavior<Message> start() {
+        fill();
+        return inFlight.isEmpty() ? done() : sending();
+    }
+
+    private Behavior<Message> sending() {
+        return Behaviors.receive(Message.class)
+                .onMessage(ChunkAck.class, this::onAck)
+                .onMessage(WorkerTick.class, tick -> onTick())
+                .build();
+    }
+
+    /** Sends pending chunks until the window is full, cutting the next statistic when they run out. */
+    private void fill() {
+        while (inFlight.size() < settings.window() && (!pending.isEmpty() || !unsent.isEmpty())) {
+            if (pending.isEmpty()) {
+                Statistic next = unsent.poll();
+                pending.addAll(StatisticStreams.chunks(jobId, next.key(), next.matrix(), next.rows(), settings.chunkBytes(), self));
+                continue;
+            }
+            StatisticChunk c = pending.poll();
+            inFlight.put(new ChunkId(c.getKey(), c.getChunkIndex()), new Sent(c, now() + settings.ackTimeout().toNanos()));
+            bytes += c.getData().size();
+            chunks++;
+            route.apply(c).tell(c);
+        }
+    }
+
+    private Behavior<Message> onAck(ChunkAck ack) {
+        ChunkId id = new ChunkId(ack.getKey(), ack.getChunkIndex());
+        Sent sent = inFlight.get(id);
+        if (sent == null || !ack.getJobId().equals(jobId)) {
+            return Behaviors.same(); // a late ack of a chunk already acknowledged
+        }
+        if (ack.getAccepted()) {
+            inFlight.remove(id);
+            fill();
+            return inFlight.isEmpty() ? done() : Behaviors.same();
+        }
+        if (ack.getRetryLater()) {
+            // the receiver is still learning its job: send again after a pause, longer each time, up to the ack
+            // timeout (the resend counts as a retry)
+            long pause = Math.min(settings.ackTimeout().toNanos(), FIRST_PAUSE.toNanos() << Math.min(sent.later++, 16));
+            sent.dueAt = now() + pause;
+            return Behaviors.same();
+        }
+        return resend(id, sent, "refused by its receiver");
+    }
+
+    private Behavior<Message> onTick() {
+        clock += settings.tick().toNanos();
+        long now = now();
+        for (Map.Entry<ChunkId, Sent> e : List.copyOf(inFlight.entrySet())) {
+            if (now - e.getValue().dueAt >= 0) {
+                Behavior<Message> b = resend(e.getKey(), e.getValue(), "unacknowledged");
+                if (b != Behaviors.<Message>same()) {
+                    return b;
+                }
+            }
+        }
+        return Behaviors.same();
+    }
+
+    private Behavior<Message> resend(ChunkId id, Sent sent, String why) {
+        if (++sent.retries > settings.maxRetries()) {
+            return failed(id, why, sent.retries);
+        }
+        sent.dueAt = now() + settings.ackTimeout().toNanos();
+        route.apply(sent.chunk).tell(sent.chunk);
+        return Behaviors.same();
+    }
+
+    private Behavior<Message> failed(ChunkId id, String why, int retries) {
+        parent.tell(StatisticsNotSent.newBuilder().setReason("chunk " + id.index() + " of " + id.key().getKind() + " for "
+                + id.key().getLayer() + " " + why + " " + retries + " times").build());
+        return Behaviors.stopped();
+    }
+
+    private Behavior<Message> done() {
+        parent.tell(StatisticsSent.newBuilder().setBytes(bytes).setChunks(chunks).build());
+        return Behaviors.stopped();
+    }
+
+    /**
+     * Time as this actor's ticks count it (nanoseconds): due times are judged on the timer, not the wall clock,
+     * so a test on manual time sees a chunk overdue exactly when it moves time past the ack timeout.
+     */
+    private long now() {
+        return clock;
+    }
+}

@@ -1,0 +1,81 @@
+package io.iteris.actors.supervisor;
+
+import com.google.protobuf.Message;
+import io.iteris.actors.Entities;
+import io.iteris.protocol.JobEnded;
+import io.iteris.protocol.JobSpec;
+import io.iteris.protocol.SolveLayer;
+import io.iteris.protocol.SolverJob;
+import io.iteris.protocol.WorkUnit;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** What a job's supervisor sends to the rest of the cluster: units to workers, requests to solvers, the job's end to every node. */
+final class JobOutbox {
+    private final ActorSystem<?> system;
+    private final ActorRefResolver refs;
+    private final String jobId;
+
+    JobOutbox(ActorSystem<?> system, String jobId) {
+        this.system = system;
+        this.refs = ActorRefResolver.get(system);
+        this.jobId = jobId;
+    }
+
+    void sendUnit(SupervisorState s, SupervisorState.Unit u) {
+        refs.<Message>resolveActorRef(u.worker).tell(WorkUnit.newBuilder().setSpec(s.spec()).setUnit(u.id)
+                .setIncludeG(u.includeG).setAttempt(u.attempt).putAllWeights(s.weights()).build());
+    }
+
+    /** Every assigned unit not yet done, again (after a recovery: the old incarnation's may have been lost). */
+    void resendUnits(SupervisorState s) {
+        for (SupervisorState.Unit u : s.units().values()) {
+            if (!u.done && u.worker != null) {
+                sendUnit(s, u);
+            }
+        }
+    }
+
+    /** Tells each layer's solver which job it solves for, so it can check statistics before they arrive. */
+    void introduceSolvers(JobSpec spec) {
+        for (String layer : spec.getLayersList()) {
+            tellSolver(spec, layer);
+        }
+    }
+
+    void tellSolver(JobSpec spec, String layer) {
+        Entities.tellSolver(system, jobId, layer, SolverJob.newBuilder().setSpec(spec).setLayer(layer).build());
+    }
+
+    /** Asks every layer not yet solved in this iteration for its solution. */
+    void requestSolves(SupervisorState s) {
+        Set<String> pending = new HashSet<>(s.spec().getLayersList());
+        pending.removeAll(s.solved().keySet());
+        for (String layer : pending) {
+            Entities.tellSolver(system, jobId, layer, SolveLayer.newBuilder().setSpec(s.spec()).setLayer(layer)
+                    .setIteration(s.iteration()).setPreviousHash(s.weights().getOrDefault(layer, "")).build());
+        }
+    }
+
+    /** The job is over: its solvers passivate, every node drops what it keeps of it. */
+    void announceEnd(JobSpec spec, List<String> nodeAgents) {
+        JobEnded ended = JobEnded.newBuilder().setJobId(jobId).build();
+        if (spec != null) {
+            for (String layer : spec.getLayersList()) {
+                Entities.tellSolver(system, jobId, layer, ended);
+            }
+        }
+        for (String agent : nodeAgents) {
+            refs.<Message>resolveActorRef(agent).tell(ended);
+        }
+    }
+
+    /** To one solver that asked about a job that is over (or never was). */
+    void endSolver(String layer) {
+        Entities.tellSolver(system, jobId, layer, JobEnded.newBuilder().setJobId(jobId).build());
+    }
+}
