@@ -20,6 +20,10 @@ dir="${ITERIS_CLUSTER_DIR:-${TMPDIR:-/tmp}/iteris-local-cluster}"
 port0="${ITERIS_CLUSTER_PORT:-25520}"
 node_cmd="${ITERIS_NODE_CMD:-$here/bin/iteris}"
 
+alive() { # PID: running (a killed process not yet reaped by its parent is a zombie: not alive)
+  kill -0 "$1" 2>/dev/null && ! grep -q '^[^)]*) Z' "/proc/$1/stat" 2>/dev/null
+}
+
 launch() { # PORT: run the recorded command line in the background, record the pid
   local port="$1"
   # shellcheck disable=SC1090
@@ -32,7 +36,7 @@ launch() { # PORT: run the recorded command line in the background, record the p
 await_up() { # PORT UPS: wait until the log shows more than UPS "node up" lines
   local port="$1" before="$2" waited=0
   until [ "$(grep -c "iteris node up" "$dir/logs/node-$port.log" 2>/dev/null || true)" -gt "$before" ]; do
-    if ! kill -0 "$(cat "$dir/node-$port.pid")" 2>/dev/null || [ "$waited" -ge 180 ]; then
+    if ! alive "$(cat "$dir/node-$port.pid")" || [ "$waited" -ge 180 ]; then
       echo "local-cluster.sh: node $port did not come up; its log:" >&2
       tail -n 20 "$dir/logs/node-$port.log" >&2
       exit 1
@@ -95,7 +99,7 @@ status() {
     any=1
     local pid port
     pid="$(cat "$f")"; port="$(basename "$f" .pid)"; port="${port#node-}"
-    if kill -0 "$pid" 2>/dev/null; then echo "node 127.0.0.1:$port pid $pid up"; else echo "node 127.0.0.1:$port pid $pid gone"; fi
+    if alive "$pid"; then echo "node 127.0.0.1:$port pid $pid up"; else echo "node 127.0.0.1:$port pid $pid gone"; fi
   done
   [ "$any" = 1 ] || echo "no nodes recorded in $dir"
 }
@@ -103,14 +107,17 @@ status() {
 killnode() {
   local port="$1"
   [ -f "$dir/node-$port.pid" ] || { echo "local-cluster.sh: no node recorded on port $port" >&2; exit 2; }
-  kill -9 "$(cat "$dir/node-$port.pid")" 2>/dev/null || true
+  local pid
+  pid="$(cat "$dir/node-$port.pid")"
+  kill -9 "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
   echo "node 127.0.0.1:$port killed"
 }
 
 restart() {
   local port="$1"
   [ -f "$dir/node-$port.cmd" ] || { echo "local-cluster.sh: no command line recorded for port $port" >&2; exit 2; }
-  if [ -f "$dir/node-$port.pid" ] && kill -0 "$(cat "$dir/node-$port.pid")" 2>/dev/null; then
+  if [ -f "$dir/node-$port.pid" ] && alive "$(cat "$dir/node-$port.pid")"; then
     echo "local-cluster.sh: node $port is still running (kill it first)" >&2; exit 1
   fi
   local before
@@ -126,7 +133,7 @@ stop() {
     local pid
     pid="$(cat "$f")"
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    for _ in $(seq 1 30); do alive "$pid" || break; sleep 1; done
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$f"
   done

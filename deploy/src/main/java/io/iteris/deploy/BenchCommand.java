@@ -64,13 +64,13 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("unknown benchmark '" + which + "'; available: " + String.join(", ", BENCHMARKS));
         }
         System.setProperty("java.awt.headless", "true");
-        Path ex = example != null ? example : Bench.home().resolve("examples/fashion");
+        Path ex = example != null ? example : Installation.home().resolve("examples/fashion");
         if (which.equals("quality")) {
             if (out == null) {
                 throw new IllegalArgumentException("bench quality needs --out DIR");
             }
             if (suite.equals("text")) {
-                QualityRun.run(suite, example != null ? example : Bench.home().resolve("examples/text"), Bench.minilm(), out,
+                QualityRun.run(suite, example != null ? example : Installation.home().resolve("examples/text"), Installation.minilm(), out,
                         calibration, quick, System.out);
             } else {
                 QualityRun.run(suite, ex, null, out, calibration, quick, System.out);

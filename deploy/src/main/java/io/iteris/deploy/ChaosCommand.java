@@ -40,7 +40,7 @@ public final class ChaosCommand implements Callable<Integer> {
         List<ChaosRun.Outcome> outcomes;
         try (LiveProgress progress = LiveProgress.start("chaos", runs, "runs", System.out)) {
             int[] passed = {0, 0};
-            outcomes = ChaosSoak.run(example != null ? example : Bench.home().resolve("examples/fashion"), dir, which, runs, seed,
+            outcomes = ChaosSoak.run(example != null ? example : Installation.home().resolve("examples/fashion"), dir, which, runs, seed,
                     System.out, o -> {
                         passed[0] += o.passed() ? 1 : 0;
                         passed[1]++;

@@ -51,7 +51,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path dir = example != null ? example : Bench.home().resolve("examples/fashion");
+        Path dir = example != null ? example : Installation.home().resolve("examples/fashion");
         Path outDir = (out != null ? out : Path.of(System.getProperty("java.io.tmpdir"), "iteris-demo")).toAbsolutePath();
         ImageTasks data = ImageTasks.load(dir.resolve("data"));
         Path calibration = data.writeCalibration(outDir.resolve("calibration.safetensors"), CALIBRATION);

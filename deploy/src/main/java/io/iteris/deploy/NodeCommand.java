@@ -36,8 +36,21 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--workers", description = "inference workers with the worker role (iteris.engine.workers-per-node)")
     Integer workers;
 
-    @Option(names = "--join-timeout", description = "how long to wait for the seed nodes before giving up (iteris.engine.join-timeout)")
+    @Option(names = "--join-timeout", converter = HoconDuration.class,
+            description = "how long to wait for the seed nodes before giving up, e.g. 90s (iteris.engine.join-timeout)")
     Duration joinTimeout;
+
+    /** Durations as in the config files: 90s, 2m, 500ms. */
+    static final class HoconDuration implements picocli.CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return ConfigFactory.parseString("d = \"" + value + "\"").getDuration("d");
+            } catch (com.typesafe.config.ConfigException e) {
+                throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 90s, 2m)");
+            }
+        }
+    }
 
     @Option(names = "--insecure", description = "allow plain TCP on a non-loopback address (iteris.engine.insecure): anyone who reaches the port can join")
     boolean insecure;

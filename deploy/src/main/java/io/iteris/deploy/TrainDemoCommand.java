@@ -24,7 +24,7 @@ public final class TrainDemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path dir = example != null ? example : Bench.home().resolve("examples/fashion");
+        Path dir = example != null ? example : Installation.home().resolve("examples/fashion");
         if (fashion != null || mnist != null) {
             if (fashion == null || mnist == null) {
                 throw new IllegalArgumentException("--fashion and --mnist go together");

@@ -26,17 +26,17 @@ public final class TrainTextCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path src = sources != null ? sources : Bench.home().resolve("target/text-sources");
+        Path src = sources != null ? sources : Installation.home().resolve("target/text-sources");
         if (!Files.isDirectory(src)) {
             throw new IllegalArgumentException(src + " not found: run deploy/text-sources.sh " + src + " first");
         }
-        Path dir = example != null ? example : Bench.home().resolve("examples/text");
+        Path dir = example != null ? example : Installation.home().resolve("examples/text");
         Files.createDirectories(dir);
-        TextTasks data = TextTasks.fromSources(src, Bench.minilmTokenizer());
+        TextTasks data = TextTasks.fromSources(src, Installation.minilmTokenizer());
         for (TextTasks.Task t : TextTasks.TASKS) {
             System.out.printf("%s: %d training examples, classes %s%n", t.name(), data.split(t, TextTasks.Split.TRAIN).size(), t.classes());
         }
-        TextLoras.train(data, OnnxTensorSource.open(Bench.minilm()), dir, stepScale, System.out::println);
+        TextLoras.train(data, OnnxTensorSource.open(Installation.minilm()), dir, stepScale, System.out::println);
         System.out.println("wrote the text adapters, heads and tokenised splits to " + dir);
         return 0;
     }

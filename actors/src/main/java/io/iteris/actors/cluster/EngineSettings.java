@@ -13,7 +13,8 @@ import java.util.List;
 /** {@code iteris.engine}, read once when a node starts. */
 public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlightChunks, Duration ackTimeout,
                              int maxChunkRetries, Duration unitTimeout, Duration solveTimeout, Duration tickInterval,
-                             int maxSupervisorRestarts, List<Path> outputRoots, Duration joinTimeout, Faults faults) {
+                             int maxSupervisorRestarts, Duration restartBackoffMin, Duration restartBackoffMax,
+                             List<Path> outputRoots, Duration joinTimeout, Faults faults) {
 
     public static EngineSettings from(Config config) {
         Config c = config.getConfig("iteris.engine");
@@ -25,11 +26,13 @@ public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlight
                     + "64 KiB of room under pekko.remote.artery.advanced.maximum-frame-size (" + frame + " bytes)");
         }
         String halt = c.getString("fault-injection.halt-after-publish");
+        String error = c.getString("fault-injection.supervisor-error");
         return new EngineSettings(c.getInt("workers-per-node"), (int) chunk, c.getInt("max-in-flight-chunks"),
                 c.getDuration("ack-timeout"), c.getInt("max-chunk-retries"), c.getDuration("unit-timeout"),
                 c.getDuration("solve-timeout"), c.getDuration("tick-interval"), c.getInt("max-supervisor-restarts"),
+                c.getDuration("supervisor-restart-backoff.min"), c.getDuration("supervisor-restart-backoff.max"),
                 c.getStringList("output-roots").stream().map(p -> Path.of(p).toAbsolutePath().normalize()).toList(),
-                c.getDuration("join-timeout"), new Faults(halt.isEmpty() ? null : Path.of(halt)));
+                c.getDuration("join-timeout"), new Faults(halt.isEmpty() ? null : Path.of(halt), error.isEmpty() ? null : Path.of(error)));
     }
 
     /** The worker's send window. */
@@ -41,7 +44,14 @@ public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlight
      * Faults a test injects at points that no external kill can hit reliably ({@code iteris.engine.fault-injection}).
      * Each is armed by a file: the first node to reach the point deletes the file and dies, so the fault happens once.
      */
-    public record Faults(Path haltAfterPublish) {
+    public record Faults(Path haltAfterPublish, Path supervisorError) {
+        /** While the file exists, a supervisor fails on every solved layer (its restarts are bounded). */
+        public void onLayerSolved() {
+            if (supervisorError != null && Files.exists(supervisorError)) {
+                throw new IllegalStateException("injected fault (" + supervisorError.getFileName() + ")");
+            }
+        }
+
         /** Between the output's rename into place and the job's completion being journaled. */
         public void afterPublish() {
             try {

@@ -51,7 +51,6 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -92,7 +91,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
             return new MergeSupervisor(ctx, jobId, settings, passivate, lastError);
         }));
         return Behaviors.supervise(ErrorRecorder.wrap(inner, lastError))
-                .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(10), 0.2));
+                .onFailure(SupervisorStrategy.restartWithBackoff(settings.restartBackoffMin(), settings.restartBackoffMax(), 0.2));
     }
 
     /** Follows the inference workers and the node agents (one adapter: a second for the same class would replace it). */
@@ -385,6 +384,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         if (cmd.getIteration() != state.iteration() || state.solved().containsKey(cmd.getLayer())) {
             return Effect().none();
         }
+        settings.faults().onLayerSolved();
         List<Message> evs = new ArrayList<>();
         evs.add(LayerSolvedRecorded.newBuilder().setResult(cmd).build());
         if (state.solved().size() + 1 < state.spec().getLayersCount()) {

@@ -217,7 +217,9 @@ public final class Merger {
         Calibration cal = Calibration.open(s.calibration());
         List<INDArray> out = new ArrayList<>();
         for (int i = 0; i < inputs.taskCount(); i++) {
-            out.add(cal.samples(inputs.adapters().get(i).name(), i, runner.inputWidth()));
+            INDArray samples = cal.samples(inputs.adapters().get(i).name(), i, runner.inputWidth());
+            cal.checkTokenIds(inputs.adapters().get(i).name(), i, samples, runner.vocabularySize());
+            out.add(samples);
         }
         return out;
     }

@@ -37,6 +37,44 @@ public final class Lapack {
         return info == 0;
     }
 
+    /**
+     * Reciprocal condition number (1-norm) of a symmetric positive definite A from its Cholesky factor as
+     * {@link #solveSpd} left it ({@code dpocon}); {@code anorm} is A's 1-norm.
+     */
+    public static double rcondSpd(double[] factor, int n, double anorm) {
+        double[] rcond = new double[1];
+        int info = openblas.LAPACKE_dpocon(openblas.LAPACK_ROW_MAJOR, (byte) 'U', n, factor, n, anorm, rcond);
+        if (info != 0) {
+            throw new IllegalArgumentException("dpocon: info " + info);
+        }
+        return rcond[0];
+    }
+
+    /** Reciprocal condition number (1-norm) of A from its LU factors as {@link #solveGeneral} left them ({@code dgecon}). */
+    public static double rcondGeneral(double[] lu, int n, double anorm) {
+        double[] rcond = new double[1];
+        int info = openblas.LAPACKE_dgecon(openblas.LAPACK_ROW_MAJOR, (byte) '1', n, lu, n, anorm, rcond);
+        if (info != 0) {
+            throw new IllegalArgumentException("dgecon: info " + info);
+        }
+        return rcond[0];
+    }
+
+    /** The 1-norm (largest absolute column sum) of a row-major n×n matrix. */
+    public static double norm1(double[] a, int n) {
+        double[] col = new double[n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                col[j] += Math.abs(a[i * n + j]);
+            }
+        }
+        double max = 0;
+        for (double c : col) {
+            max = Math.max(max, c);
+        }
+        return max;
+    }
+
     /** Economy SVD of A [m×n] by divide and conquer ({@code dgesdd}); singular values descending. */
     public static Svd svd(double[] a, int m, int n) {
         int k = Math.min(m, n);

@@ -65,9 +65,9 @@ public final class IterisSolver {
         try {
             sol = RightSolve.solve(t1, t2);
         } catch (RightSolve.SingularSystemException e) {
-            throw new IllegalArgumentException("layer " + in.layer() + ": " + e.getMessage()
-                    + (anyRidge ? "" : "; with alpha_2 = 0 the calibration rows must span all " + dim
-                    + " inputs: add samples or set alpha_2 > 0"), e);
+            throw new IllegalArgumentException("layer " + in.layer() + ": " + e.getMessage() + "; "
+                    + (anyRidge ? "raise iteris.methods.iteris.alpha_2 (now " + p.alpha2() + ")" : "set iteris.methods.iteris.alpha_2 > 0")
+                    + " or add calibration samples (without a ridge their rows must span all " + dim + " inputs)", e);
         }
         INDArray delta = p.withPretrainMatrix() ? sol.w().sub(w0) : sol.w();
         Map<String, double[]> diag = new LinkedHashMap<>();

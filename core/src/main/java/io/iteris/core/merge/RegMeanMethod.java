@@ -54,7 +54,17 @@ public final class RegMeanMethod extends DescribedMethod {
             }
             shrunk.add(new TaskLayer(t.task(), t.delta(), 1.0, new GramStatistics(g, g, g, t.stats().rows())));
         }
-        LayerMergeResult r = IterisSolver.solve(new LayerMergeInput(input.layer(), input.w0(), shrunk, 0), AS_ITERIS);
+        LayerMergeResult r;
+        try {
+            r = IterisSolver.solve(new LayerMergeInput(input.layer(), input.w0(), shrunk, 0), AS_ITERIS);
+        } catch (IllegalArgumentException e) {
+            if (!(e.getCause() instanceof io.iteris.core.linalg.RightSolve.SingularSystemException singular)) {
+                throw e;
+            }
+            throw new IllegalArgumentException("layer " + input.layer() + ": " + singular.getMessage() + "; set "
+                    + "iteris.methods.regmean.nondiag_scale below 1 (now " + nondiagScale + "; e.g. 0.9) or add calibration samples"
+                    + " (RegMean's Gram matrices are singular with fewer calibration rows than the layer's " + input.w0().size(1) + " inputs)", e);
+        }
         return new LayerMergeResult(r.delta(), Map.of(), r.solver());
     }
 

@@ -50,17 +50,27 @@ public final class BaseModel {
         return fanInFanOut ? new long[]{t.shape()[1], t.shape()[0]} : t.shape().clone();
     }
 
-    /** W0 [out×in] in float64. */
+    /** W0 [out×in] in float64; a weight holding NaN or an infinity is refused. */
     public INDArray weight(String module, boolean fanInFanOut) {
         String key = weightKey(module);
         TensorInfo t = source.info(key);
-        INDArray w = Matrices.of(source.readDoubles(key), t.shape()[0], t.shape()[1]);
+        INDArray w = Matrices.of(finite(key, source.readDoubles(key)), t.shape()[0], t.shape()[1]);
         return fanInFanOut ? w.transpose().dup('c') : w;
     }
 
-    /** Any tensor as float64, for runner parameters (biases, feedback matrices). */
+    /** Any tensor as float64, for runner parameters (biases, feedback matrices); NaN and infinities refused. */
     public double[] values(String key) {
-        return source.readDoubles(key);
+        return finite(key, source.readDoubles(key));
+    }
+
+    private double[] finite(String key, double[] v) {
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) {
+                throw new SafetensorsException(source.location(), key, "holds " + v[i] + " at index " + i
+                        + ": a base model with non-finite weights cannot be merged onto");
+            }
+        }
+        return v;
     }
 
     public TensorInfo info(String key) {

@@ -60,6 +60,21 @@ public final class Calibration {
         return read(keyFor(task, index), width);
     }
 
+    /** Refuses a token id the model's embedding has no row for, naming the tensor, the place and the vocabulary. */
+    public void checkTokenIds(String task, int index, INDArray samples, long vocabulary) {
+        if (vocabulary <= 0) {
+            return;
+        }
+        double[] v = io.iteris.core.linalg.Matrices.toArray(samples.reshape(samples.length()));
+        for (int i = 0; i < v.length; i++) {
+            if (v[i] >= vocabulary) {
+                String key = source.contains(task + ".input_ids") ? task + ".input_ids" : "task" + index + ".input_ids";
+                throw new SafetensorsException(source.location(), key, "holds token id " + (long) v[i] + " at flat index " + i
+                        + ", but the model's vocabulary has " + vocabulary + " tokens (was it tokenized for another model?)");
+            }
+        }
+    }
+
     /** {@code <prefix>.input_ids} [S, T] and its mask as [S, T, 1] doubles, −1 at padding. */
     private INDArray tokenIds(String prefix) {
         String key = prefix + ".input_ids";

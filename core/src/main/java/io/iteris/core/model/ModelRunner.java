@@ -15,6 +15,11 @@ public interface ModelRunner extends AutoCloseable {
     /** The LoRA-targeted layers, in forward order. */
     List<String> targetLayers();
 
+    /** For a model of token ids: how many ids its embedding has (a calibration id must be below it); 0 otherwise. */
+    default long vocabularySize() {
+        return 0;
+    }
+
     /** Feature width the model takes (last axis of a calibration batch). */
     int inputWidth();
 

@@ -29,7 +29,8 @@ public record LoraConfig(int r, double loraAlpha, boolean useRslora, boolean fan
     public static LoraConfig read(Path file) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(file.toFile());
+            // a key given twice (say two different r) is refused: which one PEFT would use is not ours to guess
+            root = new ObjectMapper().enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readTree(file.toFile());
         } catch (IOException e) {
             if (e instanceof NoSuchFileException || !file.toFile().exists()) {
                 throw new AdapterException(file, "missing (a PEFT adapter directory needs " + FILE_NAME + ")");

@@ -54,7 +54,13 @@ public final class PeftAdapter {
                         + "modules_to_save cannot be merged");
             }
             String[] pair = keys.computeIfAbsent(m.group(1), k -> new String[2]);
-            pair[m.group(2).equals("A") ? 0 : 1] = name;
+            int i = m.group(2).equals("A") ? 0 : 1;
+            if (pair[i] != null) {
+                // e.g. x.lora_A.weight beside x.lora_A.default.weight: two adapters' factors in one file
+                throw new AdapterException(weights, "module '" + m.group(1) + "' has two lora_" + m.group(2) + " tensors, '"
+                        + pair[i] + "' and '" + name + "'; an adapter file holds one adapter (save each with its own directory)");
+            }
+            pair[i] = name;
         }
         if (keys.isEmpty()) {
             throw new AdapterException(weights, "holds no LoRA weights");

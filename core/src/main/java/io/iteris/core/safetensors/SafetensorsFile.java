@@ -28,7 +28,8 @@ import java.util.Set;
 public final class SafetensorsFile implements TensorSource {
     /** The format's own cap on header size; a larger length means a corrupted or foreign file. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Duplicate keys are refused: which of two entries for one tensor is meant cannot be known. */
+    private static final ObjectMapper JSON = new ObjectMapper().enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private final Path path;
     private final long dataStart;

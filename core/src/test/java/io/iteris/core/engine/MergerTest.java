@@ -177,6 +177,50 @@ class MergerTest {
     }
 
     @Test
+    void aBaseWeightHoldingNanIsRefusedByName() {
+        Path c = caseDir();
+        Path base = c.resolve("base_model.safetensors");
+        SafetensorsFile f = SafetensorsFile.open(base);
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (String n : f.names()) {
+            double[] v = f.readDoubles(n);
+            if (n.equals("layers.1.proj.weight")) {
+                v[7] = Double.NaN;
+            }
+            w.add(n, DType.F32, f.info(n).shape(), v);
+        }
+        w.write(base);
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> Merger.run(settings(c, "average", Map.of()), null));
+        assertTrue(e.getMessage().contains("base_model.safetensors") && e.getMessage().contains("layers.1.proj.weight")
+                && e.getMessage().contains("NaN at index 7"), e.getMessage());
+        assertEquals(List.of("case"), TestFiles.list(tmp), "nothing written");
+    }
+
+    @Test
+    void aNearlySingularSystemIsAnErrorNamingTheLayerAndTheSettingThatFixesIt() {
+        Path c = caseDir();
+        // one sample of 8 tokens per task: 16 calibration rows for layers with 32 inputs
+        java.util.Random rng = new java.util.Random(3);
+        for (String task : List.of("task0.input", "task1.input")) {
+            double[] v = new double[8 * 32];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = rng.nextGaussian();
+            }
+            rewriteCalibration(c, task, new long[]{1, 8, 32}, v);
+        }
+        IllegalArgumentException regmean = assertThrows(IllegalArgumentException.class,
+                () -> Merger.run(settings(c, "regmean", Map.of("iteris.methods.regmean.nondiag_scale", 1.0)), null));
+        assertTrue(regmean.getMessage().contains("layer layers.0.proj") && regmean.getMessage().contains("nearly singular")
+                && regmean.getMessage().contains("iteris.methods.regmean.nondiag_scale"), regmean.getMessage());
+        IllegalArgumentException iteris = assertThrows(IllegalArgumentException.class,
+                () -> Merger.run(settings(c, "iteris", Map.of("iteris.methods.iteris.alpha_2", 0.0)), null));
+        assertTrue(iteris.getMessage().contains("layer layers.0.proj") && iteris.getMessage().contains("iteris.methods.iteris.alpha_2"),
+                iteris.getMessage());
+        assertEquals(List.of("case"), TestFiles.list(tmp), "nothing written");
+        Merger.run(settings(c, "regmean", Map.of("iteris.methods.regmean.nondiag_scale", 0.9)), null);
+    }
+
+    @Test
     void missingSettingsAreNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Merger.run(MergeSettings.from(ConfigFactory.parseMap(Map.of("iteris.merge.out", tmp.resolve("o").toString()))), null));

@@ -105,6 +105,29 @@ class PeftAdapterTest {
     }
 
     @Test
+    void aFactorGivenTwiceUnderDifferentAdapterNamesIsRefused() {
+        Path a = copy();
+        SafetensorsFile f = SafetensorsFile.open(a.resolve(PeftAdapter.WEIGHTS_FILE));
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (String n : f.names()) {
+            w.add(n, DType.F32, f.info(n).shape(), f.readDoubles(n));
+        }
+        String a0 = "base_model.model.layers.0.proj.lora_A.weight";
+        w.add("base_model.model.layers.0.proj.lora_A.default.weight", DType.F32, f.info(a0).shape(), f.readDoubles(a0));
+        w.write(a.resolve(PeftAdapter.WEIGHTS_FILE));
+        AdapterException e = assertThrows(AdapterException.class, () -> PeftAdapter.load(a));
+        assertTrue(e.getMessage().contains("two lora_A tensors") && e.getMessage().contains("lora_A.default.weight"), e.getMessage());
+    }
+
+    @Test
+    void aConfigGivingAKeyTwiceIsRefused() throws IOException {
+        Path a = copy();
+        Files.writeString(a.resolve(LoraConfig.FILE_NAME), "{\"peft_type\":\"LORA\",\"r\":6,\"lora_alpha\":12,\"r\":8,\"target_modules\":[\"proj\"]}");
+        AdapterException e = assertThrows(AdapterException.class, () -> PeftAdapter.load(a));
+        assertTrue(e.getMessage().contains(LoraConfig.FILE_NAME) && e.getMessage().contains("Duplicate field 'r'"), e.getMessage());
+    }
+
+    @Test
     void mixedHalfPrecisionDtypesAreReadAndConverted() {
         Path a = copy();
         Path file = a.resolve(PeftAdapter.WEIGHTS_FILE);

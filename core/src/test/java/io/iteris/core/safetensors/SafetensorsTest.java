@@ -59,13 +59,37 @@ class SafetensorsTest {
     }
 
     @Test
-    void writesNothingUnderTheRealNameWhenWritingFails() throws IOException {
+    void aWriteThatFailsHalfWayLeavesNeitherAFileNorATemporaryAndKeepsTheOldContent() throws IOException {
         Path f = dir.resolve("out.safetensors");
-        assertThrows(IllegalArgumentException.class, () -> new SafetensorsWriter().add("x", DType.F32, new long[]{3}, new double[2]));
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, () -> io.iteris.core.AtomicFiles.write(f, out -> {
+            out.write(new byte[4096]);
+            throw new IOException("disk full");
+        }));
+        assertTrue(e.getMessage().contains("out.safetensors") && e.getMessage().contains("disk full"), e.getMessage());
         try (var s = Files.list(dir)) {
-            assertEquals(0, s.count());
+            assertEquals(0, s.count(), "no file under the real name, no temporary left");
         }
-        assertTrue(Files.notExists(f));
+        new SafetensorsWriter().add("x", DType.F32, new long[]{2}, new double[]{1, 2}).write(f);
+        assertThrows(java.io.UncheckedIOException.class, () -> io.iteris.core.AtomicFiles.write(f, out -> {
+            out.write(1);
+            throw new IOException("disk full");
+        }));
+        assertArrayEquals(new double[]{1, 2}, SafetensorsFile.open(f).readDoubles("x"), "the earlier content stays whole");
+        try (var s = Files.list(dir)) {
+            assertEquals(1, s.count());
+        }
+    }
+
+    @Test
+    void aHeaderNamingATensorTwiceIsRefused() throws IOException {
+        Path f = dir.resolve("dup.safetensors");
+        String header = "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        byte[] h = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + h.length + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h).putFloat(1f);
+        Files.write(f, b.array());
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> SafetensorsFile.open(f));
+        assertTrue(e.getMessage().contains("dup.safetensors") && e.getMessage().contains("Duplicate field 'x'"), e.getMessage());
     }
 
     @Test

@@ -65,6 +65,12 @@ public final class ChaosRun {
         String jobId = "chaos-" + scenario.name().toLowerCase() + "-" + seed;
         double recovery = Double.NaN;
         try (ProcessCluster cluster = new ProcessCluster(dir)) {
+            if (scenario == ChaosScenario.CRASH_AFTER_PUBLISH) {
+                Path armed = Files.writeString(dir.resolve("halt-after-publish"), "armed\n");
+                cluster.withNodeJvmOptions("-Diteris.engine.fault-injection.halt-after-publish=" + armed);
+                killIteration = iterations - 1;
+                killAfterUnits = 0;
+            }
             cluster.start(3);
             CompletableFuture<Merger.Result> submitted = submit(cluster, job, jobId);
             SupervisorState at = waitFor(cluster, jobId, killIteration, killAfterUnits);
@@ -79,6 +85,9 @@ public final class ChaosRun {
                     p.pause();
                     NodeProcess.sleep(15_000); // past the failure detector and the split-brain resolver's stable-after
                     p.resume();
+                }
+                case CRASH_AFTER_PUBLISH -> {
+                    // the publishing node halts by itself
                 }
                 case KILL_ALL_NODES -> {
                     cluster.killAll();

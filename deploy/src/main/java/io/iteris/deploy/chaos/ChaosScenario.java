@@ -11,5 +11,10 @@ public enum ChaosScenario {
     /** SIGKILL every node, then start a new cluster on the same journal and store. */
     KILL_ALL_NODES,
     /** SIGSTOP a node past the failure detector's threshold, then SIGCONT it. */
-    PAUSE_NODE
+    PAUSE_NODE,
+    /**
+     * The node publishing the output halts right after renaming it into place, before the job's completion is
+     * journaled (an injected fault: no external kill hits that instant reliably).
+     */
+    CRASH_AFTER_PUBLISH
 }

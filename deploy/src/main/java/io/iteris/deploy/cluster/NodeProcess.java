@@ -20,22 +20,34 @@ public final class NodeProcess implements AutoCloseable {
         this.log = log;
     }
 
-    /** Starts {@code iteris node} with this JVM's class path; output goes to {@code log}. */
-    public static NodeProcess start(int port, int seedPort, String journal, Path store, Path workDir, Path log, String heap) {
+    /**
+     * How to start one node: the same seed list on every node of a cluster, its TLS directory (null: plain TCP),
+     * and extra JVM options (e.g. a fault to inject).
+     */
+    public record Options(String seeds, String journal, String journalUser, Path journalPasswordFile, Path store, Path workDir, Path log, String heap, Path tls, List<String> jvmOptions) {
+    }
+
+    /** Starts {@code iteris node} with this JVM's class path; output goes to the log. */
+    public static NodeProcess start(int port, Options o) {
         List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss16m", "-Xmx" + heap,
-                "-cp", System.getProperty("java.class.path"),
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss16m", "-Xmx" + o.heap()));
+        cmd.addAll(o.jvmOptions());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
                 "-Diteris.home=" + System.getProperty("iteris.home", "."),
-                "io.iteris.deploy.Main", "node", "--seed", "127.0.0.1:" + seedPort, "--port", String.valueOf(port),
-                "--workers", "1", "--journal", journal, "--store", store.toString(), "--work-dir", workDir.toString(),
-                "--join-timeout", "90"));
+                "io.iteris.deploy.Main", "node", "--seed", o.seeds(), "--port", String.valueOf(port),
+                "--workers", "1", "--journal", o.journal(), "--journal-user", o.journalUser(),
+                "--journal-password-file", o.journalPasswordFile().toString(), "--store", o.store().toString(), "--work-dir", o.workDir().toString(),
+                "--join-timeout", "90s"));
+        if (o.tls() != null) {
+            cmd.addAll(List.of("--tls", o.tls().toString()));
+        }
         try {
-            Files.createDirectories(log.getParent());
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-            pb.environment().put("ITERIS_EVENT_LOG", workDir.resolve("events-" + port + ".jsonl").toString());
+            Files.createDirectories(o.log().getParent());
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(o.log().toFile()));
+            pb.environment().put("ITERIS_EVENT_LOG", o.workDir().resolve("events-" + port + ".jsonl").toString());
             // the node's own account (recovery, reassignments, solver requests) is what explains a failed run
             pb.environment().put("ITERIS_LOG_LEVEL", "INFO");
-            return new NodeProcess(port, pb.start(), log);
+            return new NodeProcess(port, pb.start(), o.log());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start a node process", e);
         }

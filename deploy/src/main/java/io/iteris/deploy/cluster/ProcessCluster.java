@@ -3,6 +3,7 @@ package io.iteris.deploy.cluster;
 import io.iteris.actors.Entities;
 import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.node.IterisNode;
+import io.iteris.deploy.Installation;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
@@ -25,13 +26,17 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Three node processes on 127.0.0.1 sharing a journal (an H2 TCP server in this JVM, loopback only) and a
- * checkpoint directory, plus a client node in this JVM that submits jobs and reads the journal.
+ * Node processes on 127.0.0.1 sharing a journal (an H2 TCP server in this JVM, loopback only) and a checkpoint
+ * directory, speaking mutual TLS with certificates of a CA of their own (deploy/certs.sh), plus a client node in
+ * this JVM that submits jobs and reads the journal. Every node lists every node as a seed, as
+ * deploy/local-cluster.sh does, so a restarted node (the first included) rejoins the running cluster.
  */
 public final class ProcessCluster implements AutoCloseable {
+    static final String JOURNAL_USER = "iteris";
     public final Path dir;
     public final String journal;
     public final Path store;
+    public final Path journalPasswordFile;
     private final Server h2;
     public final List<NodeProcess> nodes = new ArrayList<>();
     private final List<NodeProcess> retired = new ArrayList<>();
@@ -39,6 +44,8 @@ public final class ProcessCluster implements AutoCloseable {
     /** Set from the job's progress messages: the address of the node its supervisor runs on. */
     public volatile String supervisorNode;
     private int seedPort;
+    private String seeds;
+    private final List<String> jvmOptions = new ArrayList<>();
 
     public ProcessCluster(Path dir) {
         this.dir = dir;
@@ -48,6 +55,15 @@ public final class ProcessCluster implements AutoCloseable {
             int port = freePort();
             h2 = Server.createTcpServer("-tcpPort", String.valueOf(port), "-ifNotExists", "-baseDir", dir.resolve("h2").toString()).start();
             journal = "jdbc:h2:tcp://127.0.0.1:" + port + "/journal";
+            // the journal has a password, as a real one does; nodes read it from a file
+            journalPasswordFile = dir.resolve("journal-password");
+            if (!java.nio.file.Files.exists(journalPasswordFile)) {
+                java.nio.file.Files.createDirectories(dir);
+                java.nio.file.Files.writeString(journalPasswordFile, java.util.UUID.randomUUID() + "\n");
+                java.nio.file.Files.setPosixFilePermissions(journalPasswordFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the journal password", e);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot start the H2 journal server: " + e.getMessage(), e);
         }
@@ -60,22 +76,61 @@ public final class ProcessCluster implements AutoCloseable {
 
     /** As above, each node with at most {@code heap} of Java heap (e.g. "3g"). */
     public void start(int n, String heap) {
-        seedPort = freePort();
+        List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            int port = i == 0 ? seedPort : freePort();
-            nodes.add(NodeProcess.start(port, seedPort, journal, store, dir.resolve("node-" + port), dir.resolve("logs/node-" + port + ".log"), heap));
+            ports.add(freePort());
+        }
+        seedPort = ports.get(0);
+        seeds = String.join(",", ports.stream().map(p -> "127.0.0.1:" + p).toList());
+        certificates(n);
+        for (int i = 0; i < n; i++) {
+            nodes.add(NodeProcess.start(ports.get(i), options(i, ports.get(i), heap)));
         }
         for (NodeProcess p : nodes) {
             p.awaitUp(120_000);
         }
         client = IterisNode.start(ConfigFactory.parseMap(Map.of(
                 "pekko.remote.artery.canonical.port", freePort(),
-                "pekko.cluster.seed-nodes", List.of("pekko://iteris@127.0.0.1:" + seedPort),
+                "pekko.cluster.seed-nodes", ports.stream().map(p -> "pekko://iteris@127.0.0.1:" + p).toList(),
                 "iteris.engine.roles", List.of(),
                 "iteris.engine.journal", journal,
+                "iteris.engine.journal-user", JOURNAL_USER,
+                "iteris.engine.journal-password-file", journalPasswordFile.toString(),
                 "iteris.engine.store-dir", store.toString(),
+                "iteris.engine.tls.dir", dir.resolve("tls/client").toString(),
                 "iteris.engine.work-dir", dir.resolve("client").toString())));
         client.awaitUp(Duration.ofSeconds(60));
+    }
+
+    /** JVM options every node started from now on gets (a fault to inject, say). */
+    public ProcessCluster withNodeJvmOptions(String... options) {
+        jvmOptions.addAll(List.of(options));
+        return this;
+    }
+
+    private NodeProcess.Options options(int index, int port, String heap) {
+        return new NodeProcess.Options(seeds, journal, JOURNAL_USER, journalPasswordFile, store, dir.resolve("node-" + port), dir.resolve("logs/node-" + port + ".log"),
+                heap, dir.resolve("tls/node-" + index), List.copyOf(jvmOptions));
+    }
+
+    /** A CA of the cluster's own and a TLS directory per node and for the client (kept when they exist). */
+    private void certificates(int n) {
+        List<String> cmd = new ArrayList<>(List.of("bash", Installation.script("certs.sh").toString(), dir.resolve("tls").toString(), "client"));
+        for (int i = 0; i < n; i++) {
+            cmd.add("node-" + i);
+        }
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException("deploy/certs.sh failed: " + out);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run deploy/certs.sh", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Kills every node and the client: the whole cluster is gone. */

@@ -33,11 +33,27 @@ public final class OnnxGraphEditor {
     public record Target(String module, String weightInput, String activation, int in, int out, INDArray w0) {
     }
 
-    /** The edited model and its targets, in graph order. */
-    public record Edited(byte[] model, Map<String, Target> targets, List<String> graphInputs, String output) {
+    /**
+     * The edited model and its targets, in graph order; {@code vocabulary}: the rows of the embedding table that
+     * {@code input_ids} index (0 when the graph has no such Gather).
+     */
+    public record Edited(byte[] model, Map<String, Target> targets, List<String> graphInputs, String output, long vocabulary) {
     }
 
     private OnnxGraphEditor() {
+    }
+
+    /** Rows of the embedding table a Gather on input_ids reads (the vocabulary size), or 0. */
+    static long vocabulary(Onnx.GraphProto graph, Map<String, Onnx.TensorProto> initializers) {
+        for (Onnx.NodeProto n : graph.getNodeList()) {
+            if (n.getOpType().equals("Gather") && n.getInputCount() == 2 && n.getInput(1).equals("input_ids")) {
+                Onnx.TensorProto table = initializers.get(n.getInput(0));
+                if (table != null && table.getDimsCount() == 2) {
+                    return table.getDims(0);
+                }
+            }
+        }
+        return 0;
     }
 
     /**
@@ -105,7 +121,7 @@ public final class OnnxGraphEditor {
         List<String> graphInputs = graph.getInputList().stream().map(Onnx.ValueInfoProto::getName)
                 .filter(n -> !initializers.containsKey(n)).toList();
         byte[] edited = model.toBuilder().setGraph(g).build().toByteArray();
-        return new Edited(edited, targets, graphInputs, graph.getOutput(0).getName());
+        return new Edited(edited, targets, graphInputs, graph.getOutput(0).getName(), vocabulary(graph, initializers));
     }
 
     /** {@code /a/b.0/c/MatMul} → {@code a.b.0.c}; null for nodes that are not a module's MatMul or Gemm. */

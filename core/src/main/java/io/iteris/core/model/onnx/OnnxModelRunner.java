@@ -36,6 +36,11 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
         return runner.targetLayers();
     }
 
+    @Override
+    public long vocabularySize() {
+        return runner.vocabulary();
+    }
+
     /** One "feature" per token: its id. */
     @Override
     public int inputWidth() {

@@ -103,9 +103,13 @@ public final class OnnxTensorSource implements TensorSource {
     public float[] readFloats(String name) {
         Entry e = entry(name);
         Onnx.TensorProto t = e.tensor();
-        int n = (int) e.info().numel();
-        float[] v = floats(t);
-        if (v == null || v.length != n) {
+        float[] v;
+        try {
+            v = floats(t);
+        } catch (IllegalArgumentException | ArithmeticException bad) {
+            throw new SafetensorsException(location, name, bad.getMessage());
+        }
+        if (v == null) {
             throw new SafetensorsException(location, name, "keeps its values outside the model file (external data), which is not supported");
         }
         return e.transpose() ? transposed(v, (int) t.getDims(0), (int) t.getDims(1)) : v;
@@ -124,23 +128,44 @@ public final class OnnxTensorSource implements TensorSource {
         return e;
     }
 
-    /** An initializer's float32 values in the file's C order; null when they are kept outside the file. */
+    /**
+     * An initializer's float32 values in the file's C order; null when they are kept outside the file. Its size is
+     * checked against its dimensions before anything is allocated.
+     *
+     * @throws IllegalArgumentException when the dimensions are bad or the stored bytes do not match them
+     */
     static float[] floats(Onnx.TensorProto t) {
-        int n = 1;
+        long n = 1;
         for (long d : t.getDimsList()) {
-            n = Math.multiplyExact(n, Math.toIntExact(d));
+            if (d < 0) {
+                throw new IllegalArgumentException("initializer '" + t.getName() + "' has a negative dimension " + t.getDimsList());
+            }
+            n = Math.multiplyExact(n, d);
         }
-        float[] v = new float[n];
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("initializer '" + t.getName() + "' " + t.getDimsList() + " has " + n + " values, more than one array holds");
+        }
         if (!t.getRawData().isEmpty()) {
+            if (t.getRawData().size() != n * 4) {
+                throw new IllegalArgumentException("initializer '" + t.getName() + "' " + t.getDimsList() + " should hold " + n * 4
+                        + " bytes of float32 but holds " + t.getRawData().size());
+            }
+            float[] v = new float[(int) n];
             t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
-        } else if (t.getFloatDataCount() == n) {
+            return v;
+        }
+        if (t.getFloatDataCount() == n) {
+            float[] v = new float[(int) n];
             for (int i = 0; i < n; i++) {
                 v[i] = t.getFloatData(i);
             }
-        } else {
-            return null;
+            return v;
         }
-        return v;
+        if (t.getFloatDataCount() != 0) {
+            throw new IllegalArgumentException("initializer '" + t.getName() + "' " + t.getDimsList() + " should hold " + n
+                    + " float32 values but holds " + t.getFloatDataCount());
+        }
+        return null;
     }
 
     /** A MatMul weight [in, out] (C order) as nn.Linear's [out, in]. */

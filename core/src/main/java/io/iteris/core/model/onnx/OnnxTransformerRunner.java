@@ -97,6 +97,11 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         }
     }
 
+    /** Token ids the model's embedding table has rows for (0: unknown). */
+    public long vocabulary() {
+        return edited.vocabulary();
+    }
+
     /** The target modules, in graph order. */
     public List<String> targetLayers() {
         return List.copyOf(edited.targets().keySet());

@@ -142,5 +142,16 @@ class OnnxMergeTest {
         Exception e = assertThrows(RuntimeException.class, () -> Merger.run(settings(file, dir.resolve("out-bad"), "iteris"), null));
         assertTrue(e.getMessage().contains("task0.input_ids") && e.getMessage().contains("integer"), e.getMessage());
         assertTrue(Files.notExists(dir.resolve("out-bad")), "nothing half-written");
+
+        // MiniLM's vocabulary has 30522 tokens: an id past it is named with the tensor and the vocabulary
+        SafetensorsWriter outside = new SafetensorsWriter();
+        outside.add("task0.input_ids", DType.I32, new long[]{1, 3}, new double[]{101, 2000, 102});
+        outside.add("task1.input_ids", DType.I64, new long[]{1, 3}, new double[]{101, 40000, 102});
+        Path other = dir.resolve("cal-vocab.safetensors");
+        outside.write(other);
+        Exception v = assertThrows(RuntimeException.class, () -> Merger.run(settings(other, dir.resolve("out-vocab"), "iteris"), null));
+        assertTrue(v.getMessage().contains("cal-vocab.safetensors") && v.getMessage().contains("task1.input_ids")
+                && v.getMessage().contains("40000") && v.getMessage().contains("30522 tokens"), v.getMessage());
+        assertTrue(Files.notExists(dir.resolve("out-vocab")), "nothing half-written");
     }
 }

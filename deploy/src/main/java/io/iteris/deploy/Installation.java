@@ -10,15 +10,25 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Where the iteris installation lives (bin/iteris passes it), for the files it ships. */
-public final class Bench {
+public final class Installation {
     static final String MINILM = "all-minilm-l6-v2.onnx";
     static final String MINILM_TOKENIZER = "all-minilm-l6-v2-tokenizer.json";
 
-    private Bench() {
+    private Installation() {
     }
 
     public static Path home() {
         return Path.of(System.getProperty("iteris.home", "."));
+    }
+
+    /** A script the installation ships in deploy/ (certs.sh, local-cluster.sh), from the home or, in the deploy module's tests, beside it. */
+    public static Path script(String name) {
+        for (Path p : List.of(home().resolve("deploy").resolve(name), home().resolve(name))) {
+            if (Files.isRegularFile(p)) {
+                return p.toAbsolutePath().normalize();
+            }
+        }
+        throw new IllegalArgumentException("deploy/" + name + " not found under " + home().toAbsolutePath());
     }
 
     /**
