@@ -18,11 +18,12 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true, description = {
         "Benchmarks. quality: merge quality on real data (every method). solve: per-layer IterIS solve vs bare dposv. "
                 + "gram: statistics accumulation vs bare dgemm. stream: statistic chunks between two nodes vs a plain socket. "
-                + "engine: a whole merge, actor engine vs local. scale: many large layers on a 3-process cluster."})
+                + "engine: a whole merge, actor engine vs local. scale: many large layers on a 3-process cluster. "
+                + "soak: merge after merge on a 3-process cluster, each node's heap after GC and RSS per job."})
 public final class BenchCommand implements Callable<Integer> {
-    static final List<String> BENCHMARKS = List.of("quality", "solve", "gram", "stream", "engine", "scale");
+    static final List<String> BENCHMARKS = List.of("quality", "solve", "gram", "stream", "engine", "scale", "soak");
 
-    @Parameters(index = "0", description = "quality | solve | gram | stream | engine | scale")
+    @Parameters(index = "0", description = "quality | solve | gram | stream | engine | scale | soak")
     String which;
 
     @Option(names = "--out", description = "quality: where tables, charts, quality.csv and report.md go (required); others: a work dir")
@@ -58,6 +59,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--node-heap", defaultValue = "3g", description = "scale: Java heap of each node process")
     String nodeHeap;
 
+    @Option(names = "--jobs", description = "soak: merges one after another (default 20; quick: 3)")
+    Integer jobs;
+
     @Override
     public Integer call() throws Exception {
         if (!BENCHMARKS.contains(which)) {
@@ -78,7 +82,7 @@ public final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         Path work = out != null ? out : Files.createTempDirectory("iteris-bench-" + which);
-        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv);
+        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv, jobs);
         Benchmarks.run(which, o, System.out);
         return 0;
     }

@@ -6,7 +6,6 @@ import io.iteris.actors.node.IterisNode;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 

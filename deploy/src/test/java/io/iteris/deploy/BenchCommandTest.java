@@ -20,7 +20,7 @@ class BenchCommandTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"solve", "gram", "stream", "engine", "scale"})
+    @ValueSource(strings = {"solve", "gram", "stream", "engine", "scale", "soak"})
     void runsAndWritesItsTable(String which) throws Exception {
         Path csv = tmp.resolve(which + ".csv");
         StringWriter err = new StringWriter();
@@ -41,6 +41,10 @@ class BenchCommandTest {
             if (header.contains("ratio")) {
                 double ratio = Double.parseDouble(cells[header.indexOf("ratio")]);
                 assertTrue(ratio > 0 && Double.isFinite(ratio), row);
+            }
+            if (which.equals("soak")) {
+                assertTrue(Double.parseDouble(cells[header.indexOf("heap_after_gc_mib")]) > 0, row);
+                assertTrue(Double.parseDouble(cells[header.indexOf("rss_mib")]) > 0, row);
             }
             if (which.equals("scale")) {
                 // the statistics the workers report having sent are exactly what the formula predicts

@@ -72,6 +72,8 @@ public record JobStatus(String jobId, SupervisorState state, Map<String, Integer
                 sb.append(String.format(Locale.ROOT, "  now: iteration %d of at most %d, units %d/%d done, layers %d/%d solved%n",
                         state.iteration() + 1, state.spec().getIterations(), state.unitsDone(), state.units().size(),
                         state.solved().size(), state.spec().getLayersCount()));
+            } else if (state.publishing()) {
+                sb.append("  now: publishing the output after the last solve\n");
             }
         } else {
             sb.append('\n');

@@ -29,7 +29,6 @@ import io.iteris.protocol.WorkUnitAssigned;
 import io.iteris.protocol.WorkUnitCompleted;
 import io.iteris.protocol.WorkUnitDone;
 import io.iteris.protocol.WorkUnitFailed;
-import io.iteris.protocol.WorkUnitReassigned;
 import io.iteris.protocol.WorkersChanged;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -215,18 +214,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
             return Effect().none().thenRun(s -> subscribers.forEach(r -> refs.<Message>resolveActorRef(r).tell(refused)))
                     .thenRun(s -> passivate.accept(ctx.getSelf()));
         }
-        long now = System.currentTimeMillis();
-        List<Message> evs = new ArrayList<>();
-        evs.add(JobAccepted.newBuilder().setSpec(spec).setAtMillis(now).build());
-        String problem = JobSpecs.problem(spec, settings, ctx.getSystem().address().toString());
-        if (problem != null) {
-            evs.add(JobFailed.newBuilder().setReason(problem).setAtMillis(now).build());
-            return persist(evs);
-        }
-        SupervisorState planned = new SupervisorState().apply(evs.get(0)).apply(IterationStarted.newBuilder().setIteration(0).build());
-        evs.add(IterationStarted.newBuilder().setIteration(0).setAtMillis(now).build());
-        evs.addAll(WorkPlan.assignments(planned, workers));
-        return persist(evs);
+        return persist(WorkPlan.accept(spec, JobSpecs.problem(spec, settings, ctx.getSystem().address().toString()), workers));
     }
 
     // ---- any accepted state
@@ -299,23 +287,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
 
     /** Gives units to workers: those never assigned, and those whose worker left or is overdue. */
     private Effect<Message, SupervisorState> rebalance(SupervisorState state) {
-        long now = System.currentTimeMillis();
-        List<Message> evs = new ArrayList<>();
-        SupervisorState view = WorkPlan.copyOf(state);
-        for (SupervisorState.Unit u : view.units().values()) {
-            if (u.done || u.worker == null) {
-                continue;
-            }
-            boolean left = !workers.isEmpty() && !workers.contains(u.worker);
-            boolean overdue = now - u.assignedAt > settings.unitTimeout().toMillis();
-            if (left || overdue) {
-                WorkUnitReassigned r = WorkUnitReassigned.newBuilder().setUnit(u.id).setFromWorker(u.worker)
-                        .setReason(left ? "worker left" : "overdue").setIncludeG(u.includeG).build();
-                evs.add(r);
-                view.apply(r);
-            }
-        }
-        evs.addAll(WorkPlan.assignments(view, workers));
+        List<Message> evs = WorkPlan.rebalance(state, workers, settings.unitTimeout().toMillis());
         return evs.isEmpty() ? Effect().none() : persist(evs);
     }
 
@@ -350,13 +322,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         if (cmd.getIteration() != state.iteration()) {
             return Effect().none();
         }
-        List<MissingUnit> needed = new ArrayList<>();
-        for (MissingUnit m : cmd.getMissingList()) {
-            SupervisorState.Unit u = state.units().get(SupervisorState.key(m.getUnit()));
-            if (u != null && (u.done || (m.getIncludeG() && !u.includeG))) {
-                needed.add(m);
-            }
-        }
+        List<MissingUnit> needed = WorkPlan.needed(state, cmd.getMissingList());
         for (MissingUnit m : needed) {
             String fatal = retries.refilled(m.getUnit(), cmd.getLayer());
             if (fatal != null) {
@@ -367,17 +333,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     private Effect<Message, SupervisorState> reassign(SupervisorState state, List<MissingUnit> units, String reason) {
-        SupervisorState view = WorkPlan.copyOf(state);
-        List<Message> evs = new ArrayList<>();
-        for (MissingUnit m : units) {
-            SupervisorState.Unit u = view.units().get(SupervisorState.key(m.getUnit()));
-            WorkUnitReassigned r = WorkUnitReassigned.newBuilder().setUnit(m.getUnit())
-                    .setFromWorker(u.worker == null ? "" : u.worker).setReason(reason).setIncludeG(m.getIncludeG()).build();
-            evs.add(r);
-            view.apply(r);
-        }
-        evs.addAll(WorkPlan.assignments(view, workers));
-        return persist(evs);
+        return persist(WorkPlan.reassign(state, units, reason, workers));
     }
 
     private Effect<Message, SupervisorState> onLayerSolved(SupervisorState state, LayerSolved cmd) {
@@ -393,16 +349,9 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         IterationCompleted completed = WorkPlan.completion(state, cmd);
         completed = completed.toBuilder().setLast(isLast(state, completed)).build();
         evs.add(completed);
-        if (completed.getLast()) {
-            return persist(evs);
+        if (!completed.getLast()) {
+            evs.addAll(WorkPlan.nextIteration(state, evs, workers));
         }
-        SupervisorState view = WorkPlan.copyOf(state);
-        evs.forEach(view::apply);
-        IterationStarted next = IterationStarted.newBuilder().setIteration(state.iteration() + 1)
-                .putAllWeights(completed.getLayerHashesMap()).setAtMillis(System.currentTimeMillis()).build();
-        evs.add(next);
-        view.apply(next);
-        evs.addAll(WorkPlan.assignments(view, workers));
         return persist(evs);
     }
 

@@ -4,8 +4,12 @@ import com.google.protobuf.Message;
 import io.iteris.protocol.IterationCompleted;
 import io.iteris.protocol.IterationStarted;
 import io.iteris.protocol.JobAccepted;
+import io.iteris.protocol.JobFailed;
+import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerSolved;
+import io.iteris.protocol.MissingUnit;
 import io.iteris.protocol.WorkUnitAssigned;
+import io.iteris.protocol.WorkUnitReassigned;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,7 +45,84 @@ final class WorkPlan {
         return out;
     }
 
-    /** A private copy of the current iteration's plan, to compute events before they are persisted. */
+    /** A submitted job accepted: its plan's first iteration started and assigned, or, given a {@code problem}, failed at once. */
+    static List<Message> accept(JobSpec spec, String problem, List<String> workers) {
+        long now = System.currentTimeMillis();
+        List<Message> evs = new ArrayList<>();
+        evs.add(JobAccepted.newBuilder().setSpec(spec).setAtMillis(now).build());
+        if (problem != null) {
+            evs.add(JobFailed.newBuilder().setReason(problem).setAtMillis(now).build());
+            return evs;
+        }
+        SupervisorState planned = new SupervisorState().apply(evs.get(0)).apply(IterationStarted.newBuilder().setIteration(0).build());
+        evs.add(IterationStarted.newBuilder().setIteration(0).setAtMillis(now).build());
+        evs.addAll(assignments(planned, workers));
+        return evs;
+    }
+
+    /** Of what a solver says it lacks, what must really be recomputed: units done (their statistics were lost), or lacking G. */
+    static List<MissingUnit> needed(SupervisorState state, List<MissingUnit> missing) {
+        List<MissingUnit> needed = new ArrayList<>();
+        for (MissingUnit m : missing) {
+            SupervisorState.Unit u = state.units().get(SupervisorState.key(m.getUnit()));
+            if (u != null && (u.done || (m.getIncludeG() && !u.includeG))) {
+                needed.add(m);
+            }
+        }
+        return needed;
+    }
+
+    /** Units whose worker left (it is not in a non-empty listing) or is overdue, reassigned; then every free unit assigned. */
+    static List<Message> rebalance(SupervisorState state, List<String> workers, long unitTimeoutMillis) {
+        long now = System.currentTimeMillis();
+        List<Message> evs = new ArrayList<>();
+        SupervisorState view = copyOf(state);
+        for (SupervisorState.Unit u : view.units().values()) {
+            if (u.done || u.worker == null) {
+                continue;
+            }
+            boolean left = !workers.isEmpty() && !workers.contains(u.worker);
+            boolean overdue = now - u.assignedAt > unitTimeoutMillis;
+            if (left || overdue) {
+                WorkUnitReassigned r = WorkUnitReassigned.newBuilder().setUnit(u.id).setFromWorker(u.worker)
+                        .setReason(left ? "worker left" : "overdue").setIncludeG(u.includeG).build();
+                evs.add(r);
+                view.apply(r);
+            }
+        }
+        evs.addAll(assignments(view, workers));
+        return evs;
+    }
+
+    /** The given units taken back (for {@code reason}) and assigned anew. */
+    static List<Message> reassign(SupervisorState state, List<MissingUnit> units, String reason, List<String> workers) {
+        SupervisorState view = copyOf(state);
+        List<Message> evs = new ArrayList<>();
+        for (MissingUnit m : units) {
+            SupervisorState.Unit u = view.units().get(SupervisorState.key(m.getUnit()));
+            WorkUnitReassigned r = WorkUnitReassigned.newBuilder().setUnit(m.getUnit())
+                    .setFromWorker(u.worker == null ? "" : u.worker).setReason(reason).setIncludeG(m.getIncludeG()).build();
+            evs.add(r);
+            view.apply(r);
+        }
+        evs.addAll(assignments(view, workers));
+        return evs;
+    }
+
+    /** After {@code completing} (ending with the iteration's IterationCompleted): the next iteration's start and assignments. */
+    static List<Message> nextIteration(SupervisorState state, List<Message> completing, List<String> workers) {
+        SupervisorState view = copyOf(state);
+        completing.forEach(view::apply);
+        IterationCompleted done = (IterationCompleted) completing.get(completing.size() - 1);
+        IterationStarted next = IterationStarted.newBuilder().setIteration(state.iteration() + 1)
+                .putAllWeights(done.getLayerHashesMap()).setAtMillis(System.currentTimeMillis()).build();
+        view.apply(next);
+        List<Message> evs = new ArrayList<>();
+        evs.add(next);
+        evs.addAll(assignments(view, workers));
+        return evs;
+    }
+
     /** The iteration's completion once {@code last} joins the layers already solved: each layer's ΔW hash and the largest change. */
     static IterationCompleted completion(SupervisorState state, LayerSolved last) {
         Map<String, LayerSolved> all = new HashMap<>(state.solved());
@@ -60,6 +141,7 @@ final class WorkPlan {
         return done.setMaxRelativeChange(change).build();
     }
 
+    /** A private copy of the current iteration's plan, to compute events before they are persisted. */
     static SupervisorState copyOf(SupervisorState state) {
         SupervisorState copy = new SupervisorState().apply(JobAccepted.newBuilder().setSpec(state.spec()).build())
                 .apply(IterationStarted.newBuilder().setIteration(state.iteration()).putAllWeights(state.weights()).build());

@@ -1,6 +1,5 @@
 package io.iteris.core.stats;
 
-import io.iteris.core.linalg.Matrices;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -49,11 +48,6 @@ public final class GramStatistics {
         INDArray xd = asDouble(x);
         INDArray td = asDouble(xTilde);
         return new GramStatistics(gram(xd, xd), gram(xd, td), gram(td, td), xd.size(0));
-    }
-
-    /** The same G with a new merged-model part (C, H): what each iteration refreshes. */
-    public GramStatistics withMerged(INDArray newC, INDArray newH) {
-        return new GramStatistics(g, newC, newH, rows);
     }
 
     /** aᵀb in float64. */
@@ -113,11 +107,5 @@ public final class GramStatistics {
     /** Whether C and H are G itself (iteration 0). */
     public boolean isAligned() {
         return c == g && h == g;
-    }
-
-    /** Whether every entry of G, C and H is finite. */
-    public boolean isFinite() {
-        return Matrices.allFinite(Matrices.toArray(g)) && (isAligned()
-                || (Matrices.allFinite(Matrices.toArray(c)) && Matrices.allFinite(Matrices.toArray(h))));
     }
 }

@@ -145,14 +145,7 @@ class MergerTest {
     void adaptersTargetingDifferentModulesAreRejectedNamingThem() {
         Path c = caseDir();
         Path a1 = c.resolve("adapters/task1/adapter_model.safetensors");
-        SafetensorsFile f = SafetensorsFile.open(a1);
-        SafetensorsWriter w = new SafetensorsWriter();
-        for (String n : f.names()) {
-            if (!n.contains("layers.2.")) {
-                w.add(n, DType.F32, f.info(n).shape(), f.readDoubles(n));
-            }
-        }
-        w.write(a1);
+        TestFiles.tensorsOf(a1, (n, v) -> n.contains("layers.2.") ? null : v).write(a1);
         AdapterException e = assertThrows(AdapterException.class, () -> Merger.run(settings(c, "ties", Map.of()), null));
         assertTrue(e.getMessage().contains("'task1'") && e.getMessage().contains("lacks [layers.2.proj]"), e.getMessage());
     }
@@ -161,16 +154,8 @@ class MergerTest {
     void aLoraForAnotherBaseModelIsRejected() throws IOException {
         Path c = caseDir();
         Path base = c.resolve("base_model.safetensors");
-        SafetensorsFile f = SafetensorsFile.open(base);
-        SafetensorsWriter w = new SafetensorsWriter();
-        for (String n : f.names()) {
-            if (n.equals("layers.1.proj.weight")) {
-                w.add(n, DType.F32, new long[]{40, 50}, new double[2000]);
-            } else {
-                w.add(n, DType.F32, f.info(n).shape(), f.readDoubles(n));
-            }
-        }
-        w.write(base);
+        TestFiles.tensorsOf(base, (n, v) -> n.equals("layers.1.proj.weight") ? null : v)
+                .add("layers.1.proj.weight", DType.F32, new long[]{40, 50}, new double[2000]).write(base);
         AdapterException e = assertThrows(AdapterException.class, () -> Merger.run(settings(c, "average", Map.of()), null));
         assertTrue(e.getMessage().contains("layers.1.proj") && e.getMessage().contains("40x48") && e.getMessage().contains("40x50"),
                 e.getMessage());
@@ -180,16 +165,12 @@ class MergerTest {
     void aBaseWeightHoldingNanIsRefusedByName() {
         Path c = caseDir();
         Path base = c.resolve("base_model.safetensors");
-        SafetensorsFile f = SafetensorsFile.open(base);
-        SafetensorsWriter w = new SafetensorsWriter();
-        for (String n : f.names()) {
-            double[] v = f.readDoubles(n);
+        TestFiles.tensorsOf(base, (n, v) -> {
             if (n.equals("layers.1.proj.weight")) {
                 v[7] = Double.NaN;
             }
-            w.add(n, DType.F32, f.info(n).shape(), v);
-        }
-        w.write(base);
+            return v;
+        }).write(base);
         SafetensorsException e = assertThrows(SafetensorsException.class, () -> Merger.run(settings(c, "average", Map.of()), null));
         assertTrue(e.getMessage().contains("base_model.safetensors") && e.getMessage().contains("layers.1.proj.weight")
                 && e.getMessage().contains("NaN at index 7"), e.getMessage());

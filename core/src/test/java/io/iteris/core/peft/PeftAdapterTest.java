@@ -93,13 +93,9 @@ class PeftAdapterTest {
     @Test
     void unmergeableTensorsAreNamed() {
         Path a = copy();
-        SafetensorsFile f = SafetensorsFile.open(a.resolve(PeftAdapter.WEIGHTS_FILE));
-        SafetensorsWriter w = new SafetensorsWriter();
-        for (String n : f.names()) {
-            w.add(n, DType.F32, f.info(n).shape(), f.readDoubles(n));
-        }
-        w.add("base_model.model.head.modules_to_save.weight", DType.F32, new long[]{2}, new double[]{1, 2});
-        w.write(a.resolve(PeftAdapter.WEIGHTS_FILE));
+        Path file = a.resolve(PeftAdapter.WEIGHTS_FILE);
+        TestFiles.tensorsOf(file, (n, v) -> v).add("base_model.model.head.modules_to_save.weight", DType.F32, new long[]{2}, new double[]{1, 2})
+                .write(file);
         AdapterException e = assertThrows(AdapterException.class, () -> PeftAdapter.load(a));
         assertTrue(e.getMessage().contains("head.modules_to_save.weight"), e.getMessage());
     }
@@ -107,14 +103,11 @@ class PeftAdapterTest {
     @Test
     void aFactorGivenTwiceUnderDifferentAdapterNamesIsRefused() {
         Path a = copy();
-        SafetensorsFile f = SafetensorsFile.open(a.resolve(PeftAdapter.WEIGHTS_FILE));
-        SafetensorsWriter w = new SafetensorsWriter();
-        for (String n : f.names()) {
-            w.add(n, DType.F32, f.info(n).shape(), f.readDoubles(n));
-        }
+        Path file = a.resolve(PeftAdapter.WEIGHTS_FILE);
+        SafetensorsFile f = SafetensorsFile.open(file);
         String a0 = "base_model.model.layers.0.proj.lora_A.weight";
-        w.add("base_model.model.layers.0.proj.lora_A.default.weight", DType.F32, f.info(a0).shape(), f.readDoubles(a0));
-        w.write(a.resolve(PeftAdapter.WEIGHTS_FILE));
+        TestFiles.tensorsOf(file, (n, v) -> v).add("base_model.model.layers.0.proj.lora_A.default.weight", DType.F32, f.info(a0).shape(),
+                f.readDoubles(a0)).write(file);
         AdapterException e = assertThrows(AdapterException.class, () -> PeftAdapter.load(a));
         assertTrue(e.getMessage().contains("two lora_A tensors") && e.getMessage().contains("lora_A.default.weight"), e.getMessage());
     }
@@ -148,15 +141,12 @@ class PeftAdapterTest {
     /** Rewrites one tensor of the adapter with its first value replaced. */
     static void rewrite(Path adapter, String tensor, double value) {
         Path file = adapter.resolve(PeftAdapter.WEIGHTS_FILE);
-        SafetensorsFile f = SafetensorsFile.open(file);
-        SafetensorsWriter w = new SafetensorsWriter();
-        for (String n : f.names()) {
-            double[] v = f.readDoubles(n);
+        SafetensorsWriter w = TestFiles.tensorsOf(file, (n, v) -> {
             if (n.equals(tensor)) {
                 v[3] = value;
             }
-            w.add(n, DType.F32, f.info(n).shape(), v);
-        }
+            return v;
+        });
         w.write(file);
     }
 }

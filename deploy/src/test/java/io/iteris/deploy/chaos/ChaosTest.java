@@ -31,6 +31,9 @@ class ChaosTest {
             assertTrue(o.journalConsistent(), o.scenario() + ": an iteration was started, completed or solved twice");
             assertFalse(o.recorded().isEmpty(), o.scenario() + ": the journal records no failure handling");
         }
+        assertTrue(outcomes.stream().filter(o -> o.scenario() == ChaosScenario.CRASH_AFTER_PUBLISH)
+                .allMatch(o -> o.recorded().stream().anyMatch(r -> r.startsWith("resumed"))),
+                "a supervisor whose node died between publishing and recording it resumes, finds its output, and completes");
         assertTrue(outcomes.stream().filter(o -> o.scenario() == ChaosScenario.KILL_SUPERVISOR_NODE)
                 .allMatch(o -> o.recorded().stream().anyMatch(r -> r.startsWith("resumed"))), "a supervisor resumes from its journal");
         // The unit the killed worker held may finish in the instant before the kill; its statistics then die
