@@ -37,13 +37,16 @@ public final class NodeCommand implements Callable<Integer> {
     Integer workers;
 
     @Option(names = "--join-timeout", converter = HoconDuration.class,
-            description = "how long to wait for the seed nodes before giving up, e.g. 90s (iteris.engine.join-timeout)")
+            description = "how long to wait for the seed nodes before giving up, e.g. 90s; a number alone is seconds (iteris.engine.join-timeout)")
     Duration joinTimeout;
 
-    /** Durations as in the config files: 90s, 2m, 500ms. */
+    /** Durations as in the config files (90s, 2m, 500ms); a number alone is seconds. */
     static final class HoconDuration implements picocli.CommandLine.ITypeConverter<Duration> {
         @Override
         public Duration convert(String value) {
+            if (value.matches("\\d+")) {
+                return Duration.ofSeconds(Long.parseLong(value));
+            }
             try {
                 return ConfigFactory.parseString("d = \"" + value + "\"").getDuration("d");
             } catch (com.typesafe.config.ConfigException e) {

@@ -131,7 +131,7 @@ class BadInputTest {
     void aNodeWhoseSeedIsNotThereGivesUp() throws IOException {
         Run r = run("node", "--seed", "127.0.0.1:" + freePort(), "--port", String.valueOf(freePort()), "--join-timeout", "3",
                 "--work-dir", tmp.resolve("work").toString());
-        assertTrue(r.code() != 0 && r.err().contains("no seed node answered"), r.err());
+        assertTrue(r.code() != 0 && r.err().contains("no seed node let this node join within 3 s"), r.err());
     }
 
     @Test

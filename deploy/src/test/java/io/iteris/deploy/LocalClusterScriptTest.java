@@ -123,7 +123,7 @@ class LocalClusterScriptTest {
                 Result described = iteris(with(List.of("status", "--nodes", "--json"), clientFlags));
                 assertEquals(0, described.code(), described.out());
                 nodes = new ObjectMapper().readTree(described.out().substring(described.out().indexOf('['), described.out().lastIndexOf(']') + 1));
-                if (nodes.size() == 3 && allQuiet(nodes)) {
+                if (nodes.size() == 3 && allQuiet(nodes) && oneLeader(nodes)) {
                     break;
                 }
                 Thread.sleep(500);
@@ -165,6 +165,12 @@ class LocalClusterScriptTest {
         try (var files = Files.walk(store.resolve("deltas"))) {
             return files.filter(f -> f.toString().endsWith(".safetensors")).count();
         }
+    }
+
+    private static boolean oneLeader(JsonNode nodes) {
+        java.util.Set<String> leaders = new java.util.HashSet<>();
+        nodes.forEach(n -> leaders.add(n.get("leader").asText()));
+        return leaders.size() == 1;
     }
 
     private static boolean allQuiet(JsonNode nodes) {

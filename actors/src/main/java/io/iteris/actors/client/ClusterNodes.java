@@ -30,7 +30,8 @@ public final class ClusterNodes {
     }
 
     /**
-     * Asks every Up member but this one (waiting, within {@code timeout}, until each one's agent is listed).
+     * Asks every Up member but this one (waiting, within {@code timeout}, until each one's agent is listed and the
+     * membership has converged).
      *
      * @param gc run a full GC on each node first, so heap_used_bytes is the heap after GC
      */
@@ -48,7 +49,7 @@ public final class ClusterNodes {
             agents = find(system, timeout);
             Set<String> listed = new TreeSet<>();
             agents.forEach(a -> listed.add(a.path().address().toString()));
-            if (listed.containsAll(members) || System.nanoTime() > deadline) {
+            if ((listed.containsAll(members) && converged(system)) || System.nanoTime() > deadline) {
                 agents.removeIf(a -> !members.contains(a.path().address().toString()));
                 break;
             }
@@ -73,6 +74,22 @@ public final class ClusterNodes {
         }
         out.sort(Comparator.comparing(NodeDescription::getAddress));
         return out;
+    }
+
+    /**
+     * Whether every member has seen the latest membership (this node's own join included), so that the nodes
+     * asked agree on the members and the leader.
+     */
+    private static boolean converged(ActorSystem<?> system) {
+        var state = Cluster.get(system).state();
+        Set<String> seen = new TreeSet<>();
+        state.getSeenBy().forEach(a -> seen.add(a.toString()));
+        for (Member m : state.getMembers()) {
+            if (!seen.contains(m.address().toString())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Set<ActorRef<Message>> find(ActorSystem<?> system, Duration timeout) {

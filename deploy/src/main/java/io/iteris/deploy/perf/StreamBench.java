@@ -3,6 +3,7 @@ package io.iteris.deploy.perf;
 import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.node.IterisNode;
 import io.iteris.actors.stream.StreamProbe;
+import io.iteris.deploy.Installation;
 import io.iteris.deploy.cluster.ProcessCluster;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -25,8 +26,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code bench stream}: one statistic between two nodes on 127.0.0.1 (Artery TCP, Protobuf chunks with CRCs,
- * one ack per chunk, 8 in flight), for a sweep of chunk sizes, against a plain socket copy of the same bytes
- * over the same loopback in the same run (the machine's own limit).
+ * one ack per chunk, 8 in flight), for a sweep of chunk sizes, and at the engine's 1 MiB chunks also over mutual
+ * TLS (what a cluster off loopback runs), against a plain socket copy of the same bytes over the same loopback in
+ * the same run (the machine's own limit).
  */
 final class StreamBench {
     private StreamBench() {
@@ -36,35 +38,55 @@ final class StreamBench {
         int dim = (int) Math.sqrt(mib * (double) (1 << 20) / 8);
         INDArray m = Nd4j.rand(DataType.DOUBLE, dim, dim);
         long bytes = (long) dim * dim * 8;
-        ResultTable t = new ResultTable("chunk_kib", "mib", "chunks", "median_ms", "mib_per_s", "reference_ms", "reference_mib_per_s", "ratio");
+        ResultTable t = new ResultTable("transport", "chunk_kib", "mib", "chunks", "median_ms", "mib_per_s", "reference_ms",
+                "reference_mib_per_s", "ratio");
         double raw = Measure.medianMillis(1, reps, () -> socketCopy(bytes));
         log.printf("  plain socket copy over loopback: %.0f MiB/s%n", bytes / (raw / 1e3) / (1 << 20));
+        sweep("tcp", dir, null, m, chunkKib, reps, raw, t, log);
+        Path tls = dir.resolve("tls");
+        Process certs = new ProcessBuilder("bash", Installation.script("certs.sh").toString(), tls.toString(), "a", "b")
+                .redirectErrorStream(true).start();
+        String out = new String(certs.getInputStream().readAllBytes());
+        if (certs.waitFor() != 0) {
+            throw new IllegalStateException("deploy/certs.sh failed: " + out);
+        }
+        sweep("tls", dir, tls, m, new int[]{1024}, reps, raw, t, log);
+        return t;
+    }
+
+    /** Two nodes (mutual TLS when {@code tls} is a certs.sh directory) and the transfer at each chunk size. */
+    private static void sweep(String transport, Path dir, Path tls, INDArray m, int[] chunkKib, int reps, double raw, ResultTable t,
+                              PrintStream log) throws Exception {
+        long bytes = m.length() * 8;
         int seed = ProcessCluster.freePort();
-        try (IterisNode a = IterisNode.start(node(seed, seed, dir.resolve("a")));
-             IterisNode b = IterisNode.start(node(ProcessCluster.freePort(), seed, dir.resolve("b")))) {
+        try (IterisNode a = IterisNode.start(node(seed, seed, dir.resolve(transport + "-a"), tls == null ? null : tls.resolve("a")));
+             IterisNode b = IterisNode.start(node(ProcessCluster.freePort(), seed, dir.resolve(transport + "-b"), tls == null ? null : tls.resolve("b")))) {
             a.awaitUp(Duration.ofSeconds(60));
             b.awaitUp(Duration.ofSeconds(60));
             int[] run = {0};
             for (int kib : chunkKib) {
                 int[] chunks = {0};
                 double ms = Measure.medianMillis(1, reps, () -> {
-                    StreamProbe.Transfer tr = StreamProbe.send(a.system(), b.system(), m, kib * 1024, 8, "r" + run[0]++);
+                    StreamProbe.Transfer tr = StreamProbe.send(a.system(), b.system(), m, kib * 1024, 8, transport + run[0]++);
                     chunks[0] = tr.chunks();
                 });
                 double rate = bytes / (ms / 1e3) / (1 << 20);
-                t.add(kib, bytes / (double) (1 << 20), chunks[0], ms, rate, raw, bytes / (raw / 1e3) / (1 << 20), ms / raw);
-                log.printf("  chunks of %d KiB: %.0f MiB/s%n", kib, rate);
+                t.add(transport, kib, bytes / (double) (1 << 20), chunks[0], ms, rate, raw, bytes / (raw / 1e3) / (1 << 20), ms / raw);
+                log.printf("  %s, chunks of %d KiB: %.0f MiB/s%n", transport, kib, rate);
             }
         }
-        return t;
     }
 
-    private static com.typesafe.config.Config node(int port, int seed, Path dir) {
-        return ConfigFactory.parseMap(Map.of(
+    private static com.typesafe.config.Config node(int port, int seed, Path dir, Path tls) {
+        Map<String, Object> m = new java.util.HashMap<>(Map.of(
                 "pekko.remote.artery.canonical.port", port,
                 "pekko.cluster.seed-nodes", List.of("pekko://iteris@127.0.0.1:" + seed),
                 "iteris.engine.roles", List.of("supervisor"),
                 "iteris.engine.work-dir", dir.toString()));
+        if (tls != null) {
+            m.put("iteris.engine.tls.dir", tls.toString());
+        }
+        return ConfigFactory.parseMap(m);
     }
 
     /** Writes {@code bytes} through a loopback socket in 1 MiB writes while another thread reads them. */
