@@ -74,6 +74,25 @@ public record MergeSettings(String method, Path base, List<AdapterSpec> adapters
         }
     }
 
+    /** {@code iteris.merge.onnx-module-names}: how an ONNX base's node names become module names. */
+    public io.iteris.core.model.onnx.ModuleNames onnxModuleNames() {
+        List<io.iteris.core.model.onnx.ModuleNames.Rule> rules = new ArrayList<>();
+        int i = 0;
+        for (Config r : root.getConfigList("iteris.merge.onnx-module-names")) {
+            if (!r.hasPath("pattern") || !r.hasPath("replacement")) {
+                throw new IllegalArgumentException("iteris.merge.onnx-module-names[" + i + "] needs a pattern and a replacement");
+            }
+            try {
+                rules.add(new io.iteris.core.model.onnx.ModuleNames.Rule(java.util.regex.Pattern.compile(r.getString("pattern")),
+                        r.getString("replacement")));
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw new IllegalArgumentException("iteris.merge.onnx-module-names[" + i + "].pattern: " + e.getDescription());
+            }
+            i++;
+        }
+        return new io.iteris.core.model.onnx.ModuleNames(List.copyOf(rules));
+    }
+
     private static Path path(Config c, String key) {
         if (!c.hasPathOrNull(key) || c.getIsNull(key)) {
             return null;

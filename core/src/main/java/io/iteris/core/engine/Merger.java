@@ -11,6 +11,7 @@ import io.iteris.core.model.Calibration;
 import io.iteris.core.model.MlpSpec;
 import io.iteris.core.model.ModelRunner;
 import io.iteris.core.model.TanhMlpRunner;
+import io.iteris.core.model.onnx.OnnxModelFile;
 import io.iteris.core.model.onnx.OnnxModelRunner;
 import io.iteris.core.model.onnx.OnnxTensorSource;
 import io.iteris.core.peft.PeftAdapter;
@@ -93,7 +94,7 @@ public final class Merger {
             throw new IllegalArgumentException("no adapters given (--adapter NAME=DIR or iteris.merge.adapters)");
         }
         MergeMethod method = MergeMethods.create(s.method(), s.root());
-        BaseModel base = BaseModel.open(s.base());
+        BaseModel base = BaseModel.open(s.base(), s.onnxModuleNames());
         List<NamedAdapter> adapters = new ArrayList<>();
         for (MergeSettings.AdapterSpec a : s.adapters()) {
             adapters.add(new NamedAdapter(a.name(), PeftAdapter.load(a.path()), a.manualCoef()));
@@ -167,17 +168,9 @@ public final class Merger {
     static ModelRunner runnerFor(MergeSettings s, BaseModel base, MergeInputs inputs) {
         Path spec = modelDescription(s);
         if (spec.getFileName().toString().endsWith(".onnx")) {
-            byte[] bytes;
-            if (base.source() instanceof OnnxTensorSource onnx && onnx.location().equals(spec)) {
-                bytes = onnx.modelBytes();
-            } else {
-                try {
-                    bytes = Files.readAllBytes(spec);
-                } catch (IOException e) {
-                    throw new IllegalArgumentException("cannot read the model " + spec + ": " + e.getMessage(), e);
-                }
-            }
-            OnnxModelRunner runner = OnnxModelRunner.open(bytes, spec.toString(), inputs.layers());
+            OnnxModelFile model = base.source() instanceof OnnxTensorSource onnx && onnx.location().equals(spec)
+                    ? onnx.model() : OnnxModelFile.open(spec);
+            OnnxModelRunner runner = OnnxModelRunner.open(model, s.onnxModuleNames(), inputs.layers());
             if (!runner.targetLayers().containsAll(inputs.layers())) {
                 List<String> missing = new ArrayList<>(inputs.layers());
                 missing.removeAll(runner.targetLayers());

@@ -22,8 +22,13 @@ public final class BaseModel {
 
     /** A safetensors checkpoint, or an ONNX model's weights ({@link OnnxTensorSource}). */
     public static BaseModel open(Path path) {
+        return open(path, io.iteris.core.model.onnx.ModuleNames.DEFAULT);
+    }
+
+    /** As above, an ONNX model's module names derived by {@code names}. */
+    public static BaseModel open(Path path, io.iteris.core.model.onnx.ModuleNames names) {
         if (path.getFileName().toString().endsWith(".onnx")) {
-            return new BaseModel(OnnxTensorSource.open(path));
+            return new BaseModel(OnnxTensorSource.open(path, names));
         }
         return new BaseModel(TensorSource.open(path));
     }

@@ -1,11 +1,11 @@
 package io.iteris.core.safetensors;
 
 /** IEEE half and bfloat16 conversions (Java 17 has no Float.float16ToFloat). */
-final class HalfFloats {
+public final class HalfFloats {
     private HalfFloats() {
     }
 
-    static float halfToFloat(short h) {
+    public static float halfToFloat(short h) {
         int bits = h & 0xffff;
         int sign = (bits & 0x8000) << 16;
         int exp = (bits >>> 10) & 0x1f;
@@ -25,7 +25,7 @@ final class HalfFloats {
     }
 
     /** Round-to-nearest-even conversion to IEEE half. */
-    static short floatToHalf(float f) {
+    public static short floatToHalf(float f) {
         int bits = Float.floatToRawIntBits(f);
         int sign = (bits >>> 16) & 0x8000;
         int exp = (bits >>> 23) & 0xff;
@@ -59,11 +59,11 @@ final class HalfFloats {
         return (short) (sign | half);
     }
 
-    static float bf16ToFloat(short b) {
+    public static float bf16ToFloat(short b) {
         return Float.intBitsToFloat((b & 0xffff) << 16);
     }
 
-    static short floatToBf16(float f) {
+    public static short floatToBf16(float f) {
         int bits = Float.floatToRawIntBits(f);
         if ((bits & 0x7fffffff) > 0x7f800000) {
             return (short) ((bits >>> 16) | 0x40);

@@ -3,8 +3,8 @@ package io.iteris.core.model.onnx;
 import io.iteris.core.linalg.Matrices;
 import onnx.Onnx;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.shade.protobuf.InvalidProtocolBufferException;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -22,22 +22,38 @@ import java.util.Set;
  * {@code /model/layers.0/self_attn/q_proj/MatMul} (LLaMA-style) is {@code model.layers.0.self_attn.q_proj}.
  * A target is a module whose full name, or last name component, is in the target list (PEFT's
  * {@code target_modules}).
- * Supported: float32 {@code MatMul} with a 2-D initializer weight [in, out] (what torch.onnx exports for
- * {@code nn.Linear}); a target exported as {@code Gemm}, or quantised, is refused by name.
+ * Other exporters' names map through {@link ModuleNames}.
+ * Supported: {@code MatMul} with a 2-D float32, float16 or bfloat16 initializer weight [in, out] (what torch.onnx
+ * exports for {@code nn.Linear}), in the file or in external data; a target exported as {@code Gemm}, or quantised,
+ * is refused by name.
  */
 public final class OnnxGraphEditor {
     /** Input-name prefix of a fed weight. */
     public static final String WEIGHT_INPUT_PREFIX = "iteris.weight.";
 
-    /** One target layer: where its weight is fed, which output carries its input, and its original weight. */
-    public record Target(String module, String weightInput, String activation, int in, int out, INDArray w0) {
+    /**
+     * One target layer: where its weight is fed (in the weight's own element type, {@code elemType}), which output
+     * carries its input, and its original weight's initializer (values read only when asked for).
+     */
+    public record Target(String module, String weightInput, String activation, int in, int out, int elemType, Onnx.TensorProto weight) {
     }
 
     /**
      * The edited model and its targets, in graph order; {@code vocabulary}: the rows of the embedding table that
      * {@code input_ids} index (0 when the graph has no such Gather).
      */
-    public record Edited(byte[] model, Map<String, Target> targets, List<String> graphInputs, String output, long vocabulary) {
+    public record Edited(byte[] model, Map<String, Target> targets, List<String> graphInputs, String output, long vocabulary,
+                         OnnxModelFile file) {
+        /** A target's original weight W0 [out, in] in float64, read from the model (and its external data). */
+        public INDArray w0(String module) {
+            Target t = targets.get(module);
+            float[] w = OnnxTensorSource.transposed(file.floats(t.weight()), t.in(), t.out());
+            double[] d = new double[w.length];
+            for (int i = 0; i < w.length; i++) {
+                d[i] = w[i];
+            }
+            return Matrices.of(d, t.out(), t.in());
+        }
     }
 
     private OnnxGraphEditor() {
@@ -60,12 +76,23 @@ public final class OnnxGraphEditor {
      * @param extraOutputs further tensors to expose as outputs (diagnostics and tests)
      */
     public static Edited edit(byte[] modelBytes, String source, List<String> targetModules, List<String> extraOutputs) {
-        Onnx.ModelProto model;
+        OnnxModelFile file;
         try {
-            model = Onnx.ModelProto.parseFrom(modelBytes);
-        } catch (InvalidProtocolBufferException e) {
-            throw new IllegalArgumentException(source + " is not an ONNX model: " + e.getMessage(), e);
+            file = OnnxModelFile.of(Path.of(source), modelBytes);
+        } catch (io.iteris.core.safetensors.SafetensorsException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
+        return edit(file, ModuleNames.DEFAULT, targetModules, extraOutputs);
+    }
+
+    /**
+     * The graph with every target's weight turned into an input and every target's input activation into an output.
+     * Only the graph is rewritten: other initializers stay where they are (in the file or in external data), so no
+     * message ever holds the weights of a model over 2 GB.
+     */
+    public static Edited edit(OnnxModelFile file, ModuleNames names, List<String> targetModules, List<String> extraOutputs) {
+        String source = file.location().toString();
+        Onnx.ModelProto model = file.proto();
         Onnx.GraphProto graph = model.getGraph();
         if (graph.getOutputCount() == 0) {
             throw new IllegalArgumentException(source + ": the graph has no outputs");
@@ -74,11 +101,11 @@ public final class OnnxGraphEditor {
         graph.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
         Onnx.GraphProto.Builder g = graph.toBuilder();
         Map<String, Target> targets = new LinkedHashMap<>();
-        Set<String> activations = new LinkedHashSet<>();
+        Map<String, Integer> activations = new LinkedHashMap<>();
         Set<String> removed = new LinkedHashSet<>();
         for (int i = 0; i < g.getNodeCount(); i++) {
             Onnx.NodeProto node = g.getNode(i);
-            String module = moduleName(node.getName());
+            String module = names.module(node.getName());
             if (module == null || !(targetModules.contains(module) || targetModules.contains(module.substring(module.lastIndexOf('.') + 1)))) {
                 continue;
             }
@@ -87,18 +114,18 @@ public final class OnnxGraphEditor {
                         + " node; only MatMul with an initializer weight is supported");
             }
             Onnx.TensorProto w = initializers.get(node.getInput(1));
-            if (w == null || w.getDimsCount() != 2 || w.getDataType() != Onnx.TensorProto.DataType.FLOAT_VALUE) {
+            if (w == null || w.getDimsCount() != 2 || OnnxModelFile.dtype(w) == null) {
                 throw new IllegalArgumentException(source + ": target " + module + " (node " + node.getName()
-                        + ") has no float32 2-D initializer weight; a quantised or computed weight cannot be fed");
+                        + ") has no 2-D float32, float16 or bfloat16 initializer weight; a quantised or computed weight cannot be fed");
             }
             int in = (int) w.getDims(0);
             int out = (int) w.getDims(1);
             String input = WEIGHT_INPUT_PREFIX + module;
-            targets.put(module, new Target(module, input, node.getInput(0), in, out, weight(w, in, out, source, module)));
-            activations.add(node.getInput(0));
+            targets.put(module, new Target(module, input, node.getInput(0), in, out, w.getDataType(), w));
+            activations.put(node.getInput(0), w.getDataType());
             removed.add(w.getName());
             g.setNode(i, node.toBuilder().setInput(1, input).build());
-            g.addInput(floatInput(input, in, out));
+            g.addInput(typedInput(input, in, out, w.getDataType()));
         }
         if (targets.isEmpty()) {
             throw new IllegalArgumentException(source + ": no MatMul node matches the target modules " + targetModules);
@@ -112,49 +139,27 @@ public final class OnnxGraphEditor {
         }
         List<Onnx.TensorProto> kept = new ArrayList<>(graph.getInitializerList().stream().filter(t -> !removed.contains(t.getName())).toList());
         g.clearInitializer().addAllInitializer(kept);
-        Set<String> outputs = new LinkedHashSet<>(activations);
-        outputs.addAll(extraOutputs);
-        for (String o : outputs) {
-            g.addOutput(Onnx.ValueInfoProto.newBuilder().setName(o).setType(Onnx.TypeProto.newBuilder()
-                    .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(Onnx.TensorProto.DataType.FLOAT_VALUE))));
-        }
+        // a captured input has its layer's element type (float16 in a float16 model)
+        Map<String, Integer> outputs = new LinkedHashMap<>(activations);
+        extraOutputs.forEach(o -> outputs.putIfAbsent(o, Onnx.TensorProto.DataType.FLOAT_VALUE));
+        outputs.forEach((o, type) -> g.addOutput(Onnx.ValueInfoProto.newBuilder().setName(o).setType(Onnx.TypeProto.newBuilder()
+                .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(type)))));
         List<String> graphInputs = graph.getInputList().stream().map(Onnx.ValueInfoProto::getName)
                 .filter(n -> !initializers.containsKey(n)).toList();
         byte[] edited = model.toBuilder().setGraph(g).build().toByteArray();
-        return new Edited(edited, targets, graphInputs, graph.getOutput(0).getName(), vocabulary(graph, initializers));
+        return new Edited(edited, targets, graphInputs, graph.getOutput(0).getName(), vocabulary(graph, initializers), file);
     }
 
     /** {@code /a/b.0/c/MatMul} → {@code a.b.0.c}; null for nodes that are not a module's MatMul or Gemm. */
     static String moduleName(String nodeName) {
-        for (String op : List.of("/MatMul", "/Gemm")) {
-            if (nodeName.startsWith("/") && nodeName.endsWith(op) && nodeName.length() > op.length() + 1) {
-                return nodeName.substring(1, nodeName.length() - op.length()).replace('/', '.');
-            }
-        }
-        return null;
+        return ModuleNames.defaultName(nodeName);
     }
 
-    private static Onnx.ValueInfoProto floatInput(String name, int in, int out) {
+    private static Onnx.ValueInfoProto typedInput(String name, int in, int out, int elemType) {
         return Onnx.ValueInfoProto.newBuilder().setName(name).setType(Onnx.TypeProto.newBuilder().setTensorType(
-                Onnx.TypeProto.Tensor.newBuilder().setElemType(Onnx.TensorProto.DataType.FLOAT_VALUE).setShape(
+                Onnx.TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(
                         Onnx.TensorShapeProto.newBuilder()
                                 .addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(in))
                                 .addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(out))))).build();
     }
-
-    /** The initializer [in, out] as the layer's weight W [out, in] in float64. */
-    private static INDArray weight(Onnx.TensorProto t, int in, int out, String source, String module) {
-        float[] v = OnnxTensorSource.floats(t);
-        if (v == null) {
-            throw new IllegalArgumentException(source + ": the weight of " + module
-                    + " is kept outside the model file (external data), which is not supported");
-        }
-        float[] w = OnnxTensorSource.transposed(v, in, out);
-        double[] d = new double[w.length];
-        for (int i = 0; i < w.length; i++) {
-            d[i] = w[i];
-        }
-        return Matrices.of(d, out, in);
-    }
-
 }

@@ -1,15 +1,20 @@
 package io.iteris.core.model.onnx;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.iteris.core.linalg.Matrices;
+import io.iteris.core.safetensors.HalfFloats;
+import onnx.Onnx;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
@@ -85,15 +90,32 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         this.extraOutputs = List.copyOf(extraOutputs);
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        if (edited.file().hasExternalData()) {
+            // the edited graph is loaded from memory; its external initializers stay in their files beside the model
+            options.addConfigEntry("session.model_external_initializers_file_folder_path", edited.file().directory().toString());
+        }
         this.session = env.createSession(edited.model(), options);
     }
 
     public static OnnxTransformerRunner open(byte[] model, String source, List<String> targetModules, boolean includePadding,
                                              List<String> extraOutputs) {
+        return open(OnnxGraphEditor.edit(model, source, targetModules, extraOutputs), includePadding, extraOutputs);
+    }
+
+    /** A model on disk (its external data beside it), its modules named by {@code names}. */
+    public static OnnxTransformerRunner open(OnnxModelFile model, ModuleNames names, List<String> targetModules, boolean includePadding,
+                                             List<String> extraOutputs) {
+        return open(OnnxGraphEditor.edit(model, names, targetModules, extraOutputs), includePadding, extraOutputs);
+    }
+
+    private static OnnxTransformerRunner open(OnnxGraphEditor.Edited edited, boolean includePadding, List<String> extraOutputs) {
         try {
-            return new OnnxTransformerRunner(OnnxGraphEditor.edit(model, source, targetModules, extraOutputs), includePadding, extraOutputs);
+            return new OnnxTransformerRunner(edited, includePadding, extraOutputs);
         } catch (OrtException e) {
-            throw new IllegalArgumentException(source + ": ONNX Runtime cannot load the edited graph: " + e.getMessage(), e);
+            boolean bf16 = edited.targets().values().stream().anyMatch(t -> t.elemType() == Onnx.TensorProto.DataType.BFLOAT16_VALUE);
+            throw new IllegalArgumentException(edited.file().location() + ": ONNX Runtime cannot load the edited graph: " + e.getMessage()
+                    + (bf16 ? " (ONNX Runtime's CPU provider lacks bfloat16 kernels such as MatMul: run a bfloat16 model on CUDA, or"
+                    + " export it in float16 or float32)" : ""), e);
         }
     }
 
@@ -107,10 +129,10 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         return List.copyOf(edited.targets().keySet());
     }
 
-    /** Each target's weight as the model file holds it, [out, in] float64. */
+    /** Each target's weight as the model file holds it, [out, in] float64 (read now, every target: for small models and tests). */
     public Map<String, INDArray> w0() {
         Map<String, INDArray> out = new LinkedHashMap<>();
-        edited.targets().forEach((m, t) -> out.put(m, t.w0()));
+        edited.targets().keySet().forEach(m -> out.put(m, edited.w0(m)));
         return out;
     }
 
@@ -139,8 +161,7 @@ public final class OnnxTransformerRunner implements AutoCloseable {
                     throw new IllegalArgumentException("weight for " + t.module() + " must be [" + t.out() + ", " + t.in() + "], got "
                             + (w == null ? "none" : java.util.Arrays.toString(w.shape())));
                 }
-                float[] wt = w.transpose().castTo(DataType.FLOAT).dup('c').data().asFloat();
-                feeds.put(t.weightInput(), OnnxTensor.createTensor(env, FloatBuffer.wrap(wt), new long[]{t.in(), t.out()}));
+                feeds.put(t.weightInput(), weightTensor(w, t));
             }
             Set<String> wanted = new LinkedHashSet<>();
             wanted.add(edited.output());
@@ -192,11 +213,38 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         return Matrices.of(flat, kept.size(), in);
     }
 
+    /** A weight [out, in] as the graph input [in, out], in the target's element type (float32, float16 or bfloat16). */
+    private OnnxTensor weightTensor(INDArray w, OnnxGraphEditor.Target t) throws OrtException {
+        float[] wt = w.transpose().castTo(DataType.FLOAT).dup('c').data().asFloat();
+        long[] shape = {t.in(), t.out()};
+        if (t.elemType() == Onnx.TensorProto.DataType.FLOAT_VALUE) {
+            return OnnxTensor.createTensor(env, FloatBuffer.wrap(wt), shape);
+        }
+        boolean half = t.elemType() == Onnx.TensorProto.DataType.FLOAT16_VALUE;
+        ByteBuffer b = ByteBuffer.allocateDirect(wt.length * 2).order(ByteOrder.nativeOrder());
+        for (float f : wt) {
+            b.putShort(half ? HalfFloats.floatToHalf(f) : HalfFloats.floatToBf16(f));
+        }
+        b.flip();
+        return OnnxTensor.createTensor(env, b, shape, half ? OnnxJavaType.FLOAT16 : OnnxJavaType.BFLOAT16);
+    }
+
+    /** An output as float64, from float32, float16 or bfloat16. */
     static INDArray toArray(OnnxTensor t) {
         long[] shape = t.getInfo().getShape();
-        FloatBuffer fb = t.getFloatBuffer();
-        float[] v = new float[fb.remaining()];
-        fb.get(v);
+        OnnxJavaType type = t.getInfo().type;
+        float[] v;
+        if (type == OnnxJavaType.FLOAT16 || type == OnnxJavaType.BFLOAT16) {
+            java.nio.ShortBuffer sb = t.getByteBuffer().order(ByteOrder.nativeOrder()).asShortBuffer();
+            v = new float[sb.remaining()];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = type == OnnxJavaType.FLOAT16 ? HalfFloats.halfToFloat(sb.get(i)) : HalfFloats.bf16ToFloat(sb.get(i));
+            }
+        } else {
+            FloatBuffer fb = t.getFloatBuffer();
+            v = new float[fb.remaining()];
+            fb.get(v);
+        }
         return Nd4j.create(v, shape, DataType.FLOAT).castTo(DataType.DOUBLE);
     }
 

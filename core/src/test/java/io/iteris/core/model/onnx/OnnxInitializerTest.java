@@ -8,7 +8,6 @@ import onnx.Onnx;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,22 +22,25 @@ class OnnxInitializerTest {
         return t;
     }
 
+    static final OnnxModelFile FILE = OnnxModelFile.of(Path.of("m.onnx"), Onnx.ModelProto.newBuilder().build().toByteArray());
+
     @Test
     void rawDataMustMatchTheDimensions() {
         byte[] four = new byte[16];
         java.nio.ByteBuffer.wrap(four).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(1).putFloat(2).putFloat(3).putFloat(4);
-        assertArrayEquals(new float[]{1, 2, 3, 4}, OnnxTensorSource.floats(tensor("w", 2, 2).setRawData(ByteString.copyFrom(four)).build()));
+        assertArrayEquals(new float[]{1, 2, 3, 4}, FILE.floats(tensor("w", 2, 2).setRawData(ByteString.copyFrom(four)).build()));
 
         // dims claiming 2^31 values with 16 bytes stored: refused, nothing allocated
-        IllegalArgumentException huge = assertThrows(IllegalArgumentException.class,
-                () -> OnnxTensorSource.floats(tensor("huge", 65536, 32768).setRawData(ByteString.copyFrom(four)).build()));
+        SafetensorsException huge = assertThrows(SafetensorsException.class,
+                () -> FILE.floats(tensor("huge", 65536, 32768).setRawData(ByteString.copyFrom(four)).build()));
         assertTrue(huge.getMessage().contains("'huge'") && huge.getMessage().contains("more than one array holds"), huge.getMessage());
-        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
-                () -> OnnxTensorSource.floats(tensor("w", 3, 2).setRawData(ByteString.copyFrom(four)).build()));
+        SafetensorsException wrong = assertThrows(SafetensorsException.class,
+                () -> FILE.floats(tensor("w", 3, 2).setRawData(ByteString.copyFrom(four)).build()));
         assertTrue(wrong.getMessage().contains("should hold 24 bytes") && wrong.getMessage().contains("holds 16"), wrong.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> OnnxTensorSource.floats(tensor("neg", -1, 4).build()));
-        assertThrows(ArithmeticException.class, () -> OnnxTensorSource.floats(tensor("overflow", Long.MAX_VALUE, 4).build()));
-        assertNull(OnnxTensorSource.floats(tensor("external", 2, 2).build()), "no values in the file: kept outside it");
+        assertThrows(SafetensorsException.class, () -> FILE.floats(tensor("neg", -1, 4).build()));
+        assertThrows(SafetensorsException.class, () -> FILE.floats(tensor("overflow", Long.MAX_VALUE, 4).build()));
+        SafetensorsException empty = assertThrows(SafetensorsException.class, () -> FILE.floats(tensor("empty", 2, 2).build()));
+        assertTrue(empty.getMessage().contains("should hold 4 float32 values but holds 0"), empty.getMessage());
     }
 
     @Test
