@@ -18,6 +18,10 @@ final class EngineOptions extends ClusterOptions {
     @Option(names = "--workers", description = "inference workers of the in-JVM node (iteris.engine.workers-per-node)")
     Integer workers;
 
+    @Option(names = "--device", paramLabel = "cpu|cuda[:N]",
+            description = "where this process runs ONNX models (local engine, or the in-JVM node's workers); cuda needs the GPU build")
+    String device;
+
     @Option(names = "--cluster", paramLabel = "HOST:PORT[,HOST:PORT...]",
             description = "submit to the running cluster with these seed nodes (with --journal, --store and, if it has TLS, --tls)")
     String cluster;
@@ -27,6 +31,11 @@ final class EngineOptions extends ClusterOptions {
             throw new IllegalArgumentException("--engine must be cluster or local, got '" + engine + "'");
         }
         return engine.equals("local");
+    }
+
+    /** The device of the local engine's model (the in-JVM node's workers read it from their settings). */
+    io.iteris.core.model.onnx.Device device() {
+        return device == null ? io.iteris.core.model.onnx.Device.CPU : io.iteris.core.model.onnx.Device.parse(device).check();
     }
 
     Path workDir() {
@@ -48,6 +57,7 @@ final class EngineOptions extends ClusterOptions {
             m.put("iteris.engine.work-dir", workDir(file).toString());
         } else {
             putIfGiven(m, "iteris.engine.workers-per-node", workers);
+            putIfGiven(m, "iteris.engine.worker.device", device);
             m.put("iteris.engine.work-dir", workDir(file).resolve(jobId).toString());
             // a cluster of its own: no seeds, whatever a config file lists
             m.put("pekko.cluster.seed-nodes", List.of());

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code bin/iteris}: parses the command line and hands over to one sub-command. */
 @Command(name = "iteris", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Merges LoRA adapters of one base model into one adapter (IterIS and baselines).",
-        subcommands = {MergeCommand.class, NodeCommand.class, EventsCommand.class, VectorsCommand.class, DemoCommand.class, TrainDemoCommand.class, TrainTextCommand.class, BenchCommand.class, ChaosCommand.class, StatusCommand.class,
+        subcommands = {MergeCommand.class, CalibrateCommand.class, NodeCommand.class, EventsCommand.class, VectorsCommand.class, DemoCommand.class, TrainDemoCommand.class, TrainTextCommand.class, BenchCommand.class, ChaosCommand.class, StatusCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

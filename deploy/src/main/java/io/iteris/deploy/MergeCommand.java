@@ -39,6 +39,16 @@ public final class MergeCommand implements Callable<Integer> {
     @Option(names = "--calibration", description = "safetensors with <NAME>.input [S,T,d] per task (iteris, regmean)")
     Path calibration;
 
+    @Option(names = "--calibration-text", paramLabel = "NAME=FILE",
+            description = "calibrate from plain text instead: a task's texts (one per line, or .jsonl with \"text\"), tokenized with --tokenizer; repeatable")
+    List<String> calibrationText = new ArrayList<>();
+
+    @Option(names = "--tokenizer", description = "with --calibration-text: the model's tokenizer.json (default: tokenizer.json beside an ONNX base)")
+    Path tokenizer;
+
+    @Option(names = "--max-tokens", defaultValue = "128", description = "with --calibration-text: tokens per text at most (default: ${DEFAULT-VALUE})")
+    int maxTokens;
+
     @Option(names = "--model", description = "model description (e2e.json); default: beside the base model")
     Path model;
 
@@ -82,7 +92,7 @@ public final class MergeCommand implements Callable<Integer> {
         if (engine.local()) {
             System.err.printf("merging %d adapters with %s in this process%n", s.adapters().size(), s.method());
             long t0 = System.nanoTime();
-            Merger.LoadedJob job = Merger.load(s);
+            Merger.LoadedJob job = Merger.load(s, engine.device());
             double loadMillis = (System.nanoTime() - t0) / 1e6;
             Merger.Result r;
             try (JobProgressView view = JobProgressView.start("merge", job.solves(), System.err)) {
@@ -91,7 +101,8 @@ public final class MergeCommand implements Callable<Integer> {
             print(r);
             return 0;
         }
-        Merger.LoadedJob job = resume ? Merger.loadInputs(s) : Merger.load(s);
+        // the client checks the inputs and reads the calibration, but leaves running the model to the workers
+        Merger.LoadedJob job = Merger.loadForSubmission(s, !resume);
         String id = resume ? jobId : ActorEngine.newJobId();
         System.err.printf("merging %d adapters with %s on the actor engine, job %s%n", s.adapters().size(), s.method(), id);
         try (IterisNode node = engine.start(id, fileConfig())) {
@@ -118,6 +129,12 @@ public final class MergeCommand implements Callable<Integer> {
         Map<String, Object> flags = new HashMap<>();
         putIfSet(flags, "iteris.merge.base", base);
         putIfSet(flags, "iteris.merge.calibration", calibration);
+        if (!calibrationText.isEmpty()) {
+            if (calibration != null) {
+                throw new IllegalArgumentException("give --calibration or --calibration-text, not both");
+            }
+            flags.put("iteris.merge.calibration", textCalibration().toString());
+        }
         putIfSet(flags, "iteris.merge.model", model);
         putIfSet(flags, "iteris.merge.out", out);
         putIfSet(flags, "iteris.merge.method", method);
@@ -143,6 +160,27 @@ public final class MergeCommand implements Callable<Integer> {
     Config fileConfig() {
         return config == null ? ConfigFactory.empty()
                 : ConfigPaths.resolveRelative(ClusterOptions.file(config), config.toAbsolutePath().getParent());
+    }
+
+    /**
+     * Tokenizes --calibration-text into a calibration file beside the output (on a cluster the output's directory is
+     * shared, so every node reads it), named after the output.
+     */
+    private Path textCalibration() {
+        if (out == null) {
+            throw new IllegalArgumentException("--calibration-text needs --out (the calibration is written beside it)");
+        }
+        Path tok = tokenizer;
+        if (tok == null) {
+            if (base == null || !base.getFileName().toString().endsWith(".onnx")) {
+                throw new IllegalArgumentException("--calibration-text needs --tokenizer (tokenizer.json is looked for beside an ONNX --base)");
+            }
+            tok = base.toAbsolutePath().resolveSibling("tokenizer.json");
+        }
+        Path file = out.toAbsolutePath().resolveSibling(out.getFileName() + ".calibration.safetensors");
+        Path written = io.iteris.core.model.TextCalibration.write(tok, CalibrateCommand.parse(calibrationText), maxTokens, null, file);
+        System.err.printf("calibration: %d tasks tokenized with %s into %s%n", calibrationText.size(), tok, written);
+        return written;
     }
 
     private List<Map<String, Object>> adapterList() {

@@ -36,6 +36,10 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--workers", description = "inference workers with the worker role (iteris.engine.workers-per-node)")
     Integer workers;
 
+    @Option(names = "--device", paramLabel = "cpu|cuda[:N]",
+            description = "where the workers run ONNX models (iteris.engine.worker.device); cuda needs the GPU build (./mvnw -Pgpu)")
+    String device;
+
     @Option(names = "--join-timeout", converter = HoconDuration.class,
             description = "how long to wait for the seed nodes before giving up, e.g. 90s; a number alone is seconds (iteris.engine.join-timeout)")
     Duration joinTimeout;
@@ -107,6 +111,7 @@ public final class NodeCommand implements Callable<Integer> {
         ClusterOptions.putIfGiven(m, "pekko.remote.artery.canonical.port", port);
         ClusterOptions.putIfGiven(m, "iteris.engine.roles", roles);
         ClusterOptions.putIfGiven(m, "iteris.engine.workers-per-node", workers);
+        ClusterOptions.putIfGiven(m, "iteris.engine.worker.device", device);
         ClusterOptions.putIfGiven(m, "iteris.engine.join-timeout", joinTimeout == null ? null : joinTimeout.toMillis() + "ms");
         if (insecure) {
             m.put("iteris.engine.insecure", true);

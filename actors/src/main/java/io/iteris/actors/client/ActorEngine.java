@@ -39,7 +39,7 @@ public final class ActorEngine implements MergeEngine {
 
     @Override
     public MergeOutcome merge(MergeSettings settings, Listener listener) {
-        return submit(Merger.load(settings), newJobId(), listener).outcome();
+        return submit(Merger.loadForSubmission(settings, true), newJobId(), listener).outcome();
     }
 
     public static String newJobId() {

@@ -2,6 +2,7 @@ package io.iteris.actors.cluster;
 
 import com.typesafe.config.Config;
 import io.iteris.actors.stream.ChunkSender;
+import io.iteris.core.model.onnx.Device;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
@@ -14,7 +15,7 @@ import java.util.List;
 public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlightChunks, Duration ackTimeout,
                              int maxChunkRetries, Duration unitTimeout, Duration solveTimeout, Duration tickInterval,
                              int maxSupervisorRestarts, Duration restartBackoffMin, Duration restartBackoffMax,
-                             List<Path> outputRoots, Duration joinTimeout, Faults faults) {
+                             List<Path> outputRoots, Duration joinTimeout, Device workerDevice, Faults faults) {
 
     public static EngineSettings from(Config config) {
         Config c = config.getConfig("iteris.engine");
@@ -32,7 +33,7 @@ public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlight
                 c.getDuration("solve-timeout"), c.getDuration("tick-interval"), c.getInt("max-supervisor-restarts"),
                 c.getDuration("supervisor-restart-backoff.min"), c.getDuration("supervisor-restart-backoff.max"),
                 c.getStringList("output-roots").stream().map(p -> Path.of(p).toAbsolutePath().normalize()).toList(),
-                c.getDuration("join-timeout"), new Faults(halt.isEmpty() ? null : Path.of(halt), error.isEmpty() ? null : Path.of(error)));
+                c.getDuration("join-timeout"), Device.parse(c.getString("worker.device")), new Faults(halt.isEmpty() ? null : Path.of(halt), error.isEmpty() ? null : Path.of(error)));
     }
 
     /** The worker's send window. */

@@ -1,6 +1,7 @@
 package io.iteris.actors.cluster;
 
 import io.iteris.core.engine.Merger;
+import io.iteris.core.model.onnx.Device;
 import io.iteris.protocol.JobSpec;
 
 import java.util.ArrayList;
@@ -65,7 +66,7 @@ public final class JobCache {
             this.jobId = jobId;
         }
 
-        synchronized Lease acquire(JobSpec spec, boolean withData) {
+        synchronized Lease acquire(JobSpec spec, boolean withData, Device device) {
             if (ended) {
                 return null;
             }
@@ -77,7 +78,7 @@ public final class JobCache {
                 inputs = Merger.loadMergeInputs(JobSpecs.settings(spec));
             }
             if (withData && full == null) {
-                full = Merger.withData(inputs);
+                full = Merger.withData(inputs, device);
             }
             leases++;
             return new Lease(this, withData ? full : inputs);
@@ -109,21 +110,21 @@ public final class JobCache {
 
     /** The method and checked base weights and adapters (no model, no calibration). */
     public static Lease inputs(JobSpec spec) {
-        return acquire(spec, false);
+        return acquire(spec, false, Device.CPU);
     }
 
-    /** Everything the job's inference needs: inputs, model runner, calibration samples. */
-    public static Lease job(JobSpec spec) {
-        return acquire(spec, true);
+    /** Everything the job's inference needs: inputs, model runner (on {@code device}), calibration samples. */
+    public static Lease job(JobSpec spec, Device device) {
+        return acquire(spec, true, device);
     }
 
-    private static Lease acquire(JobSpec spec, boolean withData) {
+    private static Lease acquire(JobSpec spec, boolean withData, Device device) {
         String id = spec.getJobId();
         while (true) {
             if (ENDED.containsKey(id)) {
                 throw new JobEndedException(id);
             }
-            Lease lease = JOBS.computeIfAbsent(id, Entry::new).acquire(spec, withData);
+            Lease lease = JOBS.computeIfAbsent(id, Entry::new).acquire(spec, withData, device);
             if (lease != null) {
                 return lease;
             }

@@ -45,6 +45,9 @@ public final class IterisNode implements AutoCloseable {
         EngineSettings settings = EngineSettings.from(config);
         Path workDir = Path.of(config.getString("iteris.engine.work-dir"));
         List<String> roles = config.getStringList("pekko.cluster.roles");
+        if (roles.contains("worker")) {
+            settings.workerDevice().check(); // a node asked for a GPU it cannot use fails now, with the reason
+        }
         ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
             List<ActorRef<Message>> workers = new ArrayList<>();
             if (roles.contains("worker")) {

@@ -158,7 +158,7 @@ public final class InferenceWorker {
         JobSpec spec = unit.getSpec();
         Held held = jobs.get(spec.getJobId());
         if (held == null) {
-            JobCache.Lease lease = JobCache.job(spec);
+            JobCache.Lease lease = JobCache.job(spec, settings.workerDevice());
             held = new Held(lease, new ShardInference(lease.job().inputs(), lease.job().runner(), lease.job().samples(), spec.getShardSize()));
             jobs.put(spec.getJobId(), held);
         }

@@ -4,6 +4,9 @@ import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.node.IterisNode;
 import io.iteris.core.config.MergeSettings;
+import io.iteris.core.demo.TinyLlama;
+import io.iteris.core.model.TextCalibration;
+import io.iteris.core.safetensors.DType;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.engine.MergeOutcome;
 import org.junit.jupiter.api.Test;
@@ -59,5 +62,43 @@ class OnnxActorEngineTest {
             assertArrayEquals(e.getValue().data().asDouble(), actors.deltas().get(e.getKey()).data().asDouble(), e.getKey());
         }
         assertTrue(Files.isRegularFile(tmp.resolve("actors/adapter_model.safetensors")));
+    }
+
+    /**
+     * A LLaMA-shaped decoder whose weights are external data, three LoRAs of ranks 2, 4 and 6 on q_proj and v_proj,
+     * calibration from plain text through its tokenizer.json: both engines agree bit for bit.
+     */
+    @Test
+    void aLlamaShapedModelWithExternalDataMergesAlikeOnBothEngines() throws Exception {
+        TinyLlama.Example ex = TinyLlama.writeExample(tmp.resolve("llama"), new TinyLlama.Shape(64, 16, 32, 2, 32, DType.F32, true),
+                List.of(2, 4, 6), List.of("q_proj", "v_proj"), 24, 9);
+        List<TextCalibration.Task> tasks = new java.util.ArrayList<>();
+        for (int i = 0; i < ex.tasks().size(); i++) {
+            tasks.add(new TextCalibration.Task(ex.tasks().get(i), ex.texts().get(i)));
+        }
+        Path calibration = TextCalibration.write(ex.tokenizer(), tasks, 12, null, tmp.resolve("llama/calibration.safetensors"));
+        java.util.function.Function<Path, MergeSettings> settings = out -> {
+            Map<String, Object> m = new HashMap<>();
+            m.put("iteris.merge.base", ex.model().toString());
+            m.put("iteris.merge.calibration", calibration.toString());
+            m.put("iteris.merge.out", out.toString());
+            m.put("iteris.merge.shard-size", 8);
+            m.put("iteris.methods.iteris.iterations", 3);
+            List<Map<String, Object>> adapters = new java.util.ArrayList<>();
+            for (int i = 0; i < ex.tasks().size(); i++) {
+                adapters.add(Map.of("name", ex.tasks().get(i), "path", ex.adapters().get(i).toString()));
+            }
+            m.put("iteris.merge.adapters", adapters);
+            return MergeSettings.from(ConfigFactory.parseMap(m));
+        };
+        MergeOutcome local = Merger.run(settings.apply(tmp.resolve("llama-local")), null).outcome();
+        MergeOutcome actors;
+        try (IterisNode node = ActorEngineTest.node(tmp.resolve("llama-work"), 2)) {
+            actors = new ActorEngine(node).merge(settings.apply(tmp.resolve("llama-actors")), null);
+        }
+        assertEquals(4, local.deltas().size(), "q_proj and v_proj of two layers");
+        for (Map.Entry<String, INDArray> e : local.deltas().entrySet()) {
+            assertArrayEquals(e.getValue().data().asDouble(), actors.deltas().get(e.getKey()).data().asDouble(), e.getKey());
+        }
     }
 }

@@ -17,16 +17,17 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Adapters checked against each other and against the base model, with W0 and every ΔW_i per layer.
- * Everything that can be wrong with the inputs is found here, before any work starts.
+ * Adapters checked against each other and against the base model, giving W0 and every ΔW_i per layer.
+ * Everything that can be wrong with the inputs is found here, before any work starts. Nothing dense is kept:
+ * W0 is read from the base (memory-mapped) and ΔW_i = s_i·B_i·A_i formed from the adapter's factors each time
+ * a layer is asked for, so a node holds the factors and one layer at a time, not the model (at LLM size, MBs
+ * instead of the targeted weights in float64 several times over).
  */
 public final class MergeInputs {
     private final BaseModel base;
     private final List<NamedAdapter> adapters;
     private final List<String> layers;
     private final boolean fanInFanOut;
-    private final Map<String, INDArray> w0 = new LinkedHashMap<>();
-    private final Map<String, List<INDArray>> deltas = new LinkedHashMap<>();
 
     private MergeInputs(BaseModel base, List<NamedAdapter> adapters, List<String> layers, boolean fanInFanOut) {
         this.base = base;
@@ -67,7 +68,6 @@ public final class MergeInputs {
         MergeInputs in = new MergeInputs(base, List.copyOf(adapters), List.copyOf(modules), fifo);
         for (String layer : in.layers) {
             long[] shape = base.linearShape(layer, fifo);
-            List<INDArray> ds = new ArrayList<>();
             for (NamedAdapter a : adapters) {
                 LoraModule m = a.adapter().module(layer);
                 if (m.outFeatures() != shape[0] || m.inFeatures() != shape[1]) {
@@ -76,10 +76,9 @@ public final class MergeInputs {
                             + BaseModel.weightKey(layer) + " is " + shape[0] + "x" + shape[1]
                             + " (out x in): was it trained on another base model?");
                 }
-                ds.add(m.delta());
             }
-            in.w0.put(layer, base.weight(layer, fifo));
-            in.deltas.put(layer, List.copyOf(ds));
+            // read once now so that a bad weight (NaN, infinity, unreadable) is refused before any work
+            base.weight(layer, fifo);
         }
         return in;
     }
@@ -100,12 +99,26 @@ public final class MergeInputs {
         return fanInFanOut;
     }
 
+    /** W0 [out×in] of a layer, read from the base. */
     public INDArray w0(String layer) {
-        return w0.get(layer);
+        requireLayer(layer);
+        return base.weight(layer, fanInFanOut);
     }
 
+    /** ΔW_i [out×in] of a layer, per task, formed from the adapters' factors. */
     public List<INDArray> deltas(String layer) {
-        return deltas.get(layer);
+        requireLayer(layer);
+        List<INDArray> out = new ArrayList<>();
+        for (NamedAdapter a : adapters) {
+            out.add(a.adapter().module(layer).delta());
+        }
+        return out;
+    }
+
+    private void requireLayer(String layer) {
+        if (!layers.contains(layer)) {
+            throw new IllegalArgumentException("no merged layer '" + layer + "'; the layers are " + layers);
+        }
     }
 
     public int taskCount() {
@@ -116,7 +129,7 @@ public final class MergeInputs {
     public Map<String, INDArray> taskWeights(int task) {
         Map<String, INDArray> w = new LinkedHashMap<>();
         for (String l : layers) {
-            w.put(l, w0.get(l).add(deltas.get(l).get(task)));
+            w.put(l, w0(l).addi(adapters.get(task).adapter().module(l).delta()));
         }
         return w;
     }
@@ -125,7 +138,7 @@ public final class MergeInputs {
     public Map<String, INDArray> mergedWeights(Map<String, INDArray> mergedDeltas) {
         Map<String, INDArray> w = new LinkedHashMap<>();
         for (String l : layers) {
-            w.put(l, w0.get(l).add(mergedDeltas.get(l)));
+            w.put(l, w0(l).addi(mergedDeltas.get(l)));
         }
         return w;
     }
@@ -137,11 +150,12 @@ public final class MergeInputs {
      */
     public LayerMergeInput layerInput(String layer, int iteration, List<GramStatistics> stats) {
         List<TaskLayer> tasks = new ArrayList<>();
+        List<INDArray> d = deltas(layer);
         for (int i = 0; i < adapters.size(); i++) {
             NamedAdapter a = adapters.get(i);
-            tasks.add(new TaskLayer(a.name(), deltas.get(layer).get(i), a.manualCoef(), stats == null ? null : stats.get(i)));
+            tasks.add(new TaskLayer(a.name(), d.get(i), a.manualCoef(), stats == null ? null : stats.get(i)));
         }
-        return new LayerMergeInput(layer, w0.get(layer), tasks, iteration);
+        return new LayerMergeInput(layer, w0(layer), tasks, iteration);
     }
 
     /** Sum of the input ranks of a layer: the rank that represents any linear combination of the deltas exactly. */

@@ -11,6 +11,7 @@ import io.iteris.core.model.Calibration;
 import io.iteris.core.model.MlpSpec;
 import io.iteris.core.model.ModelRunner;
 import io.iteris.core.model.TanhMlpRunner;
+import io.iteris.core.model.onnx.Device;
 import io.iteris.core.model.onnx.OnnxModelFile;
 import io.iteris.core.model.onnx.OnnxModelRunner;
 import io.iteris.core.model.onnx.OnnxTensorSource;
@@ -70,11 +71,16 @@ public final class Merger {
 
     /** Reads and checks every input; fails before any work when something is missing or wrong. */
     public static LoadedJob load(MergeSettings s) {
+        return load(s, Device.CPU);
+    }
+
+    /** As above, the model (if the method runs one) on {@code device}. */
+    public static LoadedJob load(MergeSettings s, Device device) {
         if (s.out() == null) {
             throw new IllegalArgumentException("no output directory given (--out or iteris.merge.out)");
         }
         checkOutput(s);
-        return loadInputs(s);
+        return withData(loadMergeInputs(s), device);
     }
 
     /** Reads and checks the inputs alone (a cluster node joining a job: the output was checked at submission). */
@@ -104,17 +110,52 @@ public final class Merger {
 
     /** A job loaded by {@link #loadMergeInputs} with the model and calibration its method runs added (when it runs any). */
     public static LoadedJob withData(LoadedJob job) {
+        return withData(job, Device.CPU);
+    }
+
+    /** As above, an ONNX model run on {@code device}. */
+    public static LoadedJob withData(LoadedJob job, Device device) {
         if (job.runner() != null || job.method().dataNeeds() == MergeMethod.DataNeeds.NONE) {
             return job;
         }
         MergeSettings s = job.settings();
-        ModelRunner runner = runnerFor(s, job.inputs().base(), job.inputs());
+        ModelRunner runner = runnerFor(s, job.inputs().base(), job.inputs(), device);
         try {
             return new LoadedJob(s, job.method(), job.inputs(), runner, calibrationFor(s, job.inputs(), runner));
         } catch (RuntimeException e) {
             runner.close();
             throw e;
         }
+    }
+
+    /**
+     * What a client submitting a job to a cluster needs: the checked inputs and the calibration, without starting
+     * the model (no ONNX Runtime session in the client: at LLM size that would be the whole model). {@code runner()}
+     * is null.
+     */
+    public static LoadedJob loadForSubmission(MergeSettings s, boolean checkOutput) {
+        if (checkOutput) {
+            if (s.out() == null) {
+                throw new IllegalArgumentException("no output directory given (--out or iteris.merge.out)");
+            }
+            checkOutput(s);
+        }
+        LoadedJob job = loadMergeInputs(s);
+        if (job.method().dataNeeds() == MergeMethod.DataNeeds.NONE) {
+            return job;
+        }
+        Path spec = modelDescription(s);
+        int width;
+        long vocabulary = 0;
+        if (spec.getFileName().toString().endsWith(".onnx")) {
+            OnnxModelFile model = job.inputs().base().source() instanceof OnnxTensorSource onnx && onnx.location().equals(spec)
+                    ? onnx.model() : OnnxModelFile.open(spec);
+            width = 1;
+            vocabulary = io.iteris.core.model.onnx.OnnxGraphEditor.vocabulary(model);
+        } else {
+            width = MlpSpec.read(spec).dims()[0];
+        }
+        return new LoadedJob(s, job.method(), job.inputs(), null, calibrationFor(s, job.inputs(), width, vocabulary));
     }
 
     /** Refuses an existing output directory unless overwriting. */
@@ -165,12 +206,12 @@ public final class Merger {
      * The model the merge runs: a transformer exported to ONNX (the base model itself, or --model FILE.onnx),
      * or the MLP described by iteris.merge.model, or by e2e.json / model.json beside the base model.
      */
-    static ModelRunner runnerFor(MergeSettings s, BaseModel base, MergeInputs inputs) {
+    static ModelRunner runnerFor(MergeSettings s, BaseModel base, MergeInputs inputs, Device device) {
         Path spec = modelDescription(s);
         if (spec.getFileName().toString().endsWith(".onnx")) {
             OnnxModelFile model = base.source() instanceof OnnxTensorSource onnx && onnx.location().equals(spec)
                     ? onnx.model() : OnnxModelFile.open(spec);
-            OnnxModelRunner runner = OnnxModelRunner.open(model, s.onnxModuleNames(), inputs.layers());
+            OnnxModelRunner runner = OnnxModelRunner.open(model, s.onnxModuleNames(), inputs.layers(), device);
             if (!runner.targetLayers().containsAll(inputs.layers())) {
                 List<String> missing = new ArrayList<>(inputs.layers());
                 missing.removeAll(runner.targetLayers());
@@ -204,14 +245,18 @@ public final class Merger {
     }
 
     static List<INDArray> calibrationFor(MergeSettings s, MergeInputs inputs, ModelRunner runner) {
+        return calibrationFor(s, inputs, runner.inputWidth(), runner.vocabularySize());
+    }
+
+    static List<INDArray> calibrationFor(MergeSettings s, MergeInputs inputs, int width, long vocabulary) {
         if (s.calibration() == null) {
             throw new IllegalArgumentException("this method needs calibration samples (--calibration FILE)");
         }
         Calibration cal = Calibration.open(s.calibration());
         List<INDArray> out = new ArrayList<>();
         for (int i = 0; i < inputs.taskCount(); i++) {
-            INDArray samples = cal.samples(inputs.adapters().get(i).name(), i, runner.inputWidth());
-            cal.checkTokenIds(inputs.adapters().get(i).name(), i, samples, runner.vocabularySize());
+            INDArray samples = cal.samples(inputs.adapters().get(i).name(), i, width);
+            cal.checkTokenIds(inputs.adapters().get(i).name(), i, samples, vocabulary);
             out.add(samples);
         }
         return out;

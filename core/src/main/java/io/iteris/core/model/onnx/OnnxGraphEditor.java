@@ -59,6 +59,11 @@ public final class OnnxGraphEditor {
     private OnnxGraphEditor() {
     }
 
+    /** The model's vocabulary (rows of the embedding input_ids index), or 0 when the graph has no such Gather. */
+    public static long vocabulary(OnnxModelFile model) {
+        return vocabulary(model.proto().getGraph(), model.initializers());
+    }
+
     /** Rows of the embedding table a Gather on input_ids reads (the vocabulary size), or 0. */
     static long vocabulary(Onnx.GraphProto graph, Map<String, Onnx.TensorProto> initializers) {
         for (Onnx.NodeProto n : graph.getNodeList()) {

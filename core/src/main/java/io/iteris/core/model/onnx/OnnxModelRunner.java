@@ -31,9 +31,9 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
         return new OnnxModelRunner(OnnxTransformerRunner.open(model, source, targetModules, false, List.of()));
     }
 
-    /** A model on disk, its external data beside it. */
-    public static OnnxModelRunner open(OnnxModelFile model, ModuleNames names, List<String> targetModules) {
-        return new OnnxModelRunner(OnnxTransformerRunner.open(model, names, targetModules, false, List.of()));
+    /** A model on disk, its external data beside it, run on {@code device}. */
+    public static OnnxModelRunner open(OnnxModelFile model, ModuleNames names, List<String> targetModules, Device device) {
+        return new OnnxModelRunner(OnnxTransformerRunner.open(model, names, targetModules, false, List.of(), device));
     }
 
     @Override

@@ -84,12 +84,16 @@ public final class OnnxTransformerRunner implements AutoCloseable {
     private final boolean includePadding;
     private final List<String> extraOutputs;
 
-    private OnnxTransformerRunner(OnnxGraphEditor.Edited edited, boolean includePadding, List<String> extraOutputs) throws OrtException {
+    private OnnxTransformerRunner(OnnxGraphEditor.Edited edited, boolean includePadding, List<String> extraOutputs, Device device)
+            throws OrtException {
         this.edited = edited;
         this.includePadding = includePadding;
         this.extraOutputs = List.copyOf(extraOutputs);
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        if (device.check().cuda()) {
+            options.addCUDA(device.index());
+        }
         if (edited.file().hasExternalData()) {
             // the edited graph is loaded from memory; its external initializers stay in their files beside the model
             options.addConfigEntry("session.model_external_initializers_file_folder_path", edited.file().directory().toString());
@@ -99,18 +103,18 @@ public final class OnnxTransformerRunner implements AutoCloseable {
 
     public static OnnxTransformerRunner open(byte[] model, String source, List<String> targetModules, boolean includePadding,
                                              List<String> extraOutputs) {
-        return open(OnnxGraphEditor.edit(model, source, targetModules, extraOutputs), includePadding, extraOutputs);
+        return open(OnnxGraphEditor.edit(model, source, targetModules, extraOutputs), includePadding, extraOutputs, Device.CPU);
     }
 
-    /** A model on disk (its external data beside it), its modules named by {@code names}. */
+    /** A model on disk (its external data beside it), its modules named by {@code names}, run on {@code device}. */
     public static OnnxTransformerRunner open(OnnxModelFile model, ModuleNames names, List<String> targetModules, boolean includePadding,
-                                             List<String> extraOutputs) {
-        return open(OnnxGraphEditor.edit(model, names, targetModules, extraOutputs), includePadding, extraOutputs);
+                                             List<String> extraOutputs, Device device) {
+        return open(OnnxGraphEditor.edit(model, names, targetModules, extraOutputs), includePadding, extraOutputs, device);
     }
 
-    private static OnnxTransformerRunner open(OnnxGraphEditor.Edited edited, boolean includePadding, List<String> extraOutputs) {
+    private static OnnxTransformerRunner open(OnnxGraphEditor.Edited edited, boolean includePadding, List<String> extraOutputs, Device device) {
         try {
-            return new OnnxTransformerRunner(edited, includePadding, extraOutputs);
+            return new OnnxTransformerRunner(edited, includePadding, extraOutputs, device);
         } catch (OrtException e) {
             boolean bf16 = edited.targets().values().stream().anyMatch(t -> t.elemType() == Onnx.TensorProto.DataType.BFLOAT16_VALUE);
             throw new IllegalArgumentException(edited.file().location() + ": ONNX Runtime cannot load the edited graph: " + e.getMessage()
