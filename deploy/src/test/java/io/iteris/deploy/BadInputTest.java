@@ -135,6 +135,15 @@ class BadInputTest {
     }
 
     @Test
+    void aNodeAskedForAGpuThisBuildCannotUseFailsAtStartWithTheReason() throws IOException {
+        Run r = run("node", "--seed", "127.0.0.1:" + freePort(), "--port", String.valueOf(freePort()), "--device", "cuda:1",
+                "--work-dir", tmp.resolve("work").toString());
+        assertTrue(r.code() != 0 && r.err().contains("device cuda:1") && r.err().contains("no CUDA execution provider"), r.err());
+        Run bad = run("node", "--seed", "127.0.0.1:1", "--device", "tpu");
+        assertTrue(bad.code() != 0 && bad.err().contains("cpu, cuda or cuda:N"), bad.err());
+    }
+
+    @Test
     void anUnknownRoleIsNamed() {
         Run r = run("node", "--seed", "127.0.0.1:1", "--roles", "worker,sovler");
         assertTrue(r.code() != 0 && r.err().contains("unknown role 'sovler'"), r.err());

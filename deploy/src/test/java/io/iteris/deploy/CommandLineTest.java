@@ -51,6 +51,51 @@ class CommandLineTest {
                 "--adapter", "spread=" + EXAMPLE.resolve("adapters/spread")};
     }
 
+    /**
+     * A decoder LLM exported with external data, from plain text to a merged adapter as a user would go: `calibrate`
+     * with its tokenizer.json, then `merge` on both engines (and `--calibration-text` doing both in one step), the
+     * adapters bit-identical; and `--device cuda` on this CPU build refused with the reason.
+     */
+    @Test
+    void anExternalDataLlmMergesFromPlainTextOnBothEngines() throws IOException {
+        io.iteris.core.demo.TinyLlama.Example ex = io.iteris.core.demo.TinyLlama.writeExample(tmp.resolve("llm"),
+                new io.iteris.core.demo.TinyLlama.Shape(64, 16, 32, 2, 32, io.iteris.core.safetensors.DType.F32, true),
+                java.util.List.of(2, 4, 6), java.util.List.of("q_proj", "v_proj"), 16, 7);
+        java.util.List<String> common = new java.util.ArrayList<>(java.util.List.of("merge", "--base", ex.model().toString(), "--iterations", "2"));
+        java.util.List<String> texts = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            common.addAll(java.util.List.of("--adapter", ex.tasks().get(i) + "=" + ex.adapters().get(i)));
+            texts.addAll(java.util.List.of("--task", ex.tasks().get(i) + "=" + ex.texts().get(i)));
+        }
+        java.util.List<String> calibrate = new java.util.ArrayList<>(java.util.List.of("calibrate", "--tokenizer", ex.tokenizer().toString(),
+                "--max-tokens", "10", "--out", tmp.resolve("llm/cal.safetensors").toString()));
+        calibrate.addAll(texts);
+        Run c = run(calibrate.toArray(new String[0]));
+        assertEquals(0, c.code(), c.err());
+        assertTrue(c.out().contains("3 tasks"), c.out());
+
+        java.util.List<String> local = new java.util.ArrayList<>(common);
+        local.addAll(java.util.List.of("--calibration", tmp.resolve("llm/cal.safetensors").toString(), "--engine", "local",
+                "--out", tmp.resolve("llm/local").toString()));
+        Run l = run(local.toArray(new String[0]));
+        assertEquals(0, l.code(), l.err());
+        java.util.List<String> actors = new java.util.ArrayList<>(common);
+        actors.addAll(java.util.List.of("--calibration-text", texts.get(1), "--calibration-text", texts.get(3), "--calibration-text", texts.get(5),
+                "--max-tokens", "10", "--out", tmp.resolve("llm/actors").toString()));
+        Run a = run(actors.toArray(new String[0]));
+        assertEquals(0, a.code(), a.err());
+        assertEquals(4, PeftAdapter.load(tmp.resolve("llm/actors")).modules().size(), "q_proj and v_proj of two layers");
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(tmp.resolve("llm/local/adapter_model.safetensors")),
+                Files.readAllBytes(tmp.resolve("llm/actors/adapter_model.safetensors"))), "the same adapter from both engines");
+
+        java.util.List<String> gpu = new java.util.ArrayList<>(local);
+        gpu.set(gpu.indexOf(tmp.resolve("llm/local").toString()), tmp.resolve("llm/gpu").toString());
+        gpu.addAll(java.util.List.of("--device", "cuda:0"));
+        Run g = run(gpu.toArray(new String[0]));
+        assertTrue(g.code() != 0 && g.err().contains("no CUDA execution provider") && g.err().contains("-Pgpu"), g.err());
+        assertFalse(Files.exists(tmp.resolve("llm/gpu")));
+    }
+
     @Test
     void mergeWithFlagsWritesAPeftAdapter() {
         Path out = tmp.resolve("merged");
