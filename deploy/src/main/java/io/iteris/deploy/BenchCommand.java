@@ -62,6 +62,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--jobs", description = "soak: merges one after another (default 20; quick: 3)")
     Integer jobs;
 
+    @Option(names = "--llm", description = "scale: a LLaMA-shaped model with over 2.2 GB of external data (quick: a small one), per-node peak RSS")
+    boolean llm;
+
     @Override
     public Integer call() throws Exception {
         if (!BENCHMARKS.contains(which)) {
@@ -82,7 +85,7 @@ public final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         Path work = out != null ? out : Files.createTempDirectory("iteris-bench-" + which);
-        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv, jobs);
+        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv, jobs, llm);
         Benchmarks.run(which, o, System.out);
         return 0;
     }

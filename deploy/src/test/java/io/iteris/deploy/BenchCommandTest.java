@@ -19,6 +19,22 @@ class BenchCommandTest {
     @TempDir
     Path tmp;
 
+    @org.junit.jupiter.api.Test
+    void theLlmScaleBenchMergesAnExternalDataModelOnThreeNodesAndReportsTheirMemory() throws Exception {
+        Path csv = tmp.resolve("llm.csv");
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        assertEquals(0, cl.execute("bench", "scale", "--llm", "--quick", "--csv", csv.toString(), "--out", tmp.resolve("llm").toString()), err.toString());
+        List<String> lines = Files.readAllLines(csv);
+        assertEquals(List.of("node", "peak_rss_mib", "peak_anon_mib", "peak_file_mib", "model_mib", "anon_over_model"), List.of(lines.get(0).split(",")));
+        assertEquals(4, lines.size(), "a row per node: " + lines);
+        for (String row : lines.subList(1, lines.size())) {
+            String[] cells = row.split(",");
+            assertTrue(Double.parseDouble(cells[1]) > 0 && Double.parseDouble(cells[2]) > 0, row);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"solve", "gram", "stream", "engine", "scale", "soak"})
     void runsAndWritesItsTable(String which) throws Exception {

@@ -28,7 +28,7 @@ import java.util.SplittableRandom;
  * Generates a decoder LLM in the shape exporters write LLaMA (random weights): an ONNX graph with inputs
  * {@code input_ids}, {@code attention_mask}, {@code position_ids}, per layer the projections
  * {@code /model/layers.N/self_attn/{q,k,v,o}_proj/MatMul} and {@code /model/layers.N/mlp/{gate,up,down}_proj/MatMul}
- * (single-head attention over the real tokens, SiLU-gated MLP, residuals), in float32, float16 or bfloat16, its
+ * (RMSNorm before attention and MLP, single-head attention over the real tokens, SiLU-gated MLP, residuals), in float32, float16 or bfloat16, its
  * weights in the file or in an external data file ({@code model.onnx_data}, written as generated, never held
  * whole); a word-level {@code tokenizer.json}; task LoRAs of given ranks; and per task a file of texts. For the
  * tests of large-model loading and for {@code bench scale --llm}.
@@ -46,6 +46,7 @@ public final class TinyLlama {
     public static final String DATA = "model.onnx_data";
     public static final String TOKENIZER = "tokenizer.json";
     static final double MASK = -10000;
+    static final double RMS_EPS = 1e-5;
 
     private TinyLlama() {
     }
@@ -204,6 +205,7 @@ public final class TinyLlama {
             constant("one", 1);
             constant("mask_value", MASK);
             constant("attn_scale", 1 / Math.sqrt(h));
+            constant("rms_eps", RMS_EPS);
             g.addInitializer(Onnx.TensorProto.newBuilder().setName("unsqueeze_axes").setDataType(Onnx.TensorProto.DataType.INT64_VALUE)
                     .addDims(1).addInt64Data(1));
             node("Gather", "/model/embed_tokens/Gather", List.of("model.embed_tokens.weight", "input_ids"), "tok");
@@ -218,8 +220,9 @@ public final class TinyLlama {
             for (int l = 0; l < s.layers(); l++) {
                 x = layer(l, x);
             }
+            String last = rmsNorm("/model/norm", "model.norm.weight", x);
             weight("lm_head.weight_T", h, s.vocab(), 1 / Math.sqrt(h));
-            node("MatMul", "/lm_head/MatMul", List.of(x, "lm_head.weight_T"), "logits");
+            node("MatMul", "/lm_head/MatMul", List.of(last, "lm_head.weight_T"), "logits");
         }
 
         /** One decoder block; returns its output's name. */
@@ -227,9 +230,10 @@ public final class TinyLlama {
             int h = s.hidden();
             int f = s.intermediate();
             String p = "/model/layers." + l;
-            String q = projection(p + "/self_attn/q_proj", x, h, h);
-            String k = projection(p + "/self_attn/k_proj", x, h, h);
-            String v = projection(p + "/self_attn/v_proj", x, h, h);
+            String xn = rmsNorm(p + "/input_layernorm", "model.layers." + l + ".input_layernorm.weight", x);
+            String q = projection(p + "/self_attn/q_proj", xn, h, h);
+            String k = projection(p + "/self_attn/k_proj", xn, h, h);
+            String v = projection(p + "/self_attn/v_proj", xn, h, h);
             g.addNode(Onnx.NodeProto.newBuilder().setOpType("Transpose").setName(p + "/self_attn/Transpose").addInput(k).addOutput(p + "/kT")
                     .addAttribute(Onnx.AttributeProto.newBuilder().setName("perm").setType(Onnx.AttributeProto.AttributeType.INTS)
                             .addInts(0).addInts(2).addInts(1)));
@@ -242,14 +246,38 @@ public final class TinyLlama {
             node("MatMul", p + "/self_attn/MatMul_1", List.of(p + "/probs", v), p + "/context");
             String o = projection(p + "/self_attn/o_proj", p + "/context", h, h);
             node("Add", p + "/Add", List.of(x, o), p + "/h1");
-            String gate = projection(p + "/mlp/gate_proj", p + "/h1", h, f);
-            String up = projection(p + "/mlp/up_proj", p + "/h1", h, f);
+            String hn = rmsNorm(p + "/post_attention_layernorm", "model.layers." + l + ".post_attention_layernorm.weight", p + "/h1");
+            String gate = projection(p + "/mlp/gate_proj", hn, h, f);
+            String up = projection(p + "/mlp/up_proj", hn, h, f);
             node("Sigmoid", p + "/mlp/act_fn/Sigmoid", List.of(gate), p + "/sig");
             node("Mul", p + "/mlp/act_fn/Mul", List.of(gate, p + "/sig"), p + "/silu");
             node("Mul", p + "/mlp/Mul", List.of(p + "/silu", up), p + "/gated");
             String down = projection(p + "/mlp/down_proj", p + "/gated", f, h);
             node("Add", p + "/Add_1", List.of(p + "/h1", down), p + "/h2");
             return p + "/h2";
+        }
+
+        /** RMSNorm as LLaMA has it: x / sqrt(mean(x²) + eps) · gain (a gain near 1, of its own per norm). */
+        String rmsNorm(String name, String gain, String x) throws IOException {
+            g.addInitializer(Onnx.TensorProto.newBuilder().setName(gain).setDataType(type).addDims(s.hidden())
+                    .setRawData(ByteString.copyFrom(encode(gains(s.hidden())))));
+            node("Mul", name + "/Pow", List.of(x, x), name + "/sq");
+            g.addNode(Onnx.NodeProto.newBuilder().setOpType("ReduceMean").setName(name + "/ReduceMean").addInput(name + "/sq")
+                    .addOutput(name + "/ms").addAttribute(Onnx.AttributeProto.newBuilder().setName("axes")
+                            .setType(Onnx.AttributeProto.AttributeType.INTS).addInts(-1)));
+            node("Add", name + "/Add", List.of(name + "/ms", "rms_eps"), name + "/mse");
+            node("Sqrt", name + "/Sqrt", List.of(name + "/mse"), name + "/rms");
+            node("Div", name + "/Div", List.of(x, name + "/rms"), name + "/normed");
+            node("Mul", name + "/Mul", List.of(name + "/normed", gain), name + "/out");
+            return name + "/out";
+        }
+
+        double[] gains(int n) {
+            double[] v = new double[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = 1 + 0.1 * nextGaussian(rng);
+            }
+            return v;
         }
 
         /** A projection MatMul with its weight [in, out] under an exporter's generated name; returns the output's name. */

@@ -90,6 +90,24 @@ public final class NodeProcess implements AutoCloseable {
         return -1;
     }
 
+    /** Resident memory now, anonymous (heap, off-heap buffers, native allocations) and file-backed (mapped files), in bytes. */
+    public long[] rssAnonAndFile() {
+        long anon = -1;
+        long file = -1;
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid()), "status"))) {
+                if (line.startsWith("RssAnon:")) {
+                    anon = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                } else if (line.startsWith("RssFile:")) {
+                    file = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return new long[]{-1, -1};
+        }
+        return new long[]{anon, file};
+    }
+
     public boolean alive() {
         return process.isAlive();
     }

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 public final class Benchmarks {
     /** What the command line chose; null arrays mean the defaults. */
     public record Options(boolean quick, int[] dims, int[] tasks, int layers, int width, String nodeHeap, Path example, Path workDir,
-                          Path csv, Integer jobs) {
+                          Path csv, Integer jobs, boolean llm) {
     }
 
     private Benchmarks() {
@@ -24,7 +24,7 @@ public final class Benchmarks {
             case "stream" -> StreamBench.run(o.workDir(), o.quick() ? 8 : 64, o.quick() ? new int[]{256, 1024} : new int[]{256, 512, 1024, 2048, 4096},
                     o.quick() ? 1 : 3, log);
             case "engine" -> EngineBench.run(o.example(), o.workDir(), o.quick() ? 2 : 5, o.quick() ? 1 : 3, log);
-            case "scale" -> ScaleBench.run(o.quick()
+            case "scale" -> o.llm() ? LlmScaleBench.run(o.quick(), o.workDir(), o.nodeHeap(), log) : ScaleBench.run(o.quick()
                     ? new ScaleBench.Plan(4, 128, 2, 4, 8, 8, 2, 2, "1g")
                     : new ScaleBench.Plan(o.layers(), o.width(), o.tasks() != null ? o.tasks()[0] : 4, 16, 32, 16, 2, 3, o.nodeHeap()),
                     o.workDir(), log);

@@ -25,6 +25,7 @@ final class TinyLlamaReference implements ModelRunner {
     private final INDArray embed;
     private final INDArray positions;
     private final Map<String, INDArray> w0 = new LinkedHashMap<>();
+    private final Map<String, INDArray> gains = new LinkedHashMap<>();
 
     TinyLlamaReference(OnnxTensorSource model, TinyLlama.Shape shape, List<String> targets) {
         this.model = model;
@@ -36,6 +37,10 @@ final class TinyLlamaReference implements ModelRunner {
             for (String m : TinyLlama.modules(l)) {
                 long[] s = model.info(m + ".weight").shape();
                 w0.put(m, read(m + ".weight", (int) s[0], (int) s[1]));
+            }
+            for (String norm : List.of("input_layernorm", "post_attention_layernorm")) {
+                String key = "model.layers." + l + "." + norm + ".weight";
+                gains.put(key, read(key, 1, shape.hidden()));
             }
         }
     }
@@ -82,15 +87,17 @@ final class TinyLlamaReference implements ModelRunner {
             INDArray maskRow = Nd4j.createFromArray(bias).reshape(1, t);
             for (int l = 0; l < shape.layers(); l++) {
                 List<String> m = TinyLlama.modules(l);
-                INDArray q = project(h, m.get(0), weights, real, captured);
-                INDArray k = project(h, m.get(1), weights, real, captured);
-                INDArray v = project(h, m.get(2), weights, real, captured);
+                INDArray xn = rmsNorm(h, gains.get("model.layers." + l + ".input_layernorm.weight"));
+                INDArray q = project(xn, m.get(0), weights, real, captured);
+                INDArray k = project(xn, m.get(1), weights, real, captured);
+                INDArray v = project(xn, m.get(2), weights, real, captured);
                 INDArray scores = q.mmul(k.transpose()).muli(1 / Math.sqrt(shape.hidden())).addiRowVector(maskRow);
                 INDArray probs = softmaxRows(scores);
                 INDArray context = probs.mmul(v);
                 INDArray h1 = h.add(project(context, m.get(3), weights, real, captured));
-                INDArray gate = project(h1, m.get(4), weights, real, captured);
-                INDArray up = project(h1, m.get(5), weights, real, captured);
+                INDArray hn = rmsNorm(h1, gains.get("model.layers." + l + ".post_attention_layernorm.weight"));
+                INDArray gate = project(hn, m.get(4), weights, real, captured);
+                INDArray up = project(hn, m.get(5), weights, real, captured);
                 INDArray gated = gate.mul(Transforms.sigmoid(gate, true)).muli(up);
                 h = h1.add(project(gated, m.get(6), weights, real, captured));
             }
@@ -109,6 +116,17 @@ final class TinyLlamaReference implements ModelRunner {
         }
         INDArray w = weights.containsKey(module) ? weights.get(module) : w0.get(module);
         return x.mmul(w.transpose());
+    }
+
+    /** x / sqrt(mean(x²) + eps) · gain, row by row. */
+    private static INDArray rmsNorm(INDArray x, INDArray gain) {
+        INDArray out = x.dup();
+        for (int i = 0; i < out.rows(); i++) {
+            INDArray row = out.getRow(i);
+            double ms = row.mul(row).meanNumber().doubleValue();
+            row.divi(Math.sqrt(ms + 1e-5)).muli(gain.reshape(row.shape()));
+        }
+        return out;
     }
 
     private static INDArray softmaxRows(INDArray scores) {
