@@ -58,7 +58,8 @@ public final class JobCache {
     private static final class Entry {
         final String jobId;
         Merger.LoadedJob inputs;
-        Merger.LoadedJob full;
+        /** With the model and calibration, per device: workers on different GPUs of a node each have their own session. */
+        final Map<Device, Merger.LoadedJob> full = new java.util.HashMap<>();
         int leases;
         boolean ended;
 
@@ -77,11 +78,9 @@ public final class JobCache {
                 }
                 inputs = Merger.loadMergeInputs(JobSpecs.settings(spec));
             }
-            if (withData && full == null) {
-                full = Merger.withData(inputs, device);
-            }
+            Merger.LoadedJob job = withData ? full.computeIfAbsent(device, d -> Merger.withData(inputs, d)) : inputs;
             leases++;
-            return new Lease(this, withData ? full : inputs);
+            return new Lease(this, job);
         }
 
         synchronized void release() {
@@ -100,10 +99,12 @@ public final class JobCache {
 
         private void free() {
             JOBS.remove(jobId, this);
-            if (full != null && full.runner() != null) {
-                full.runner().close();
+            for (Merger.LoadedJob j : full.values()) {
+                if (j.runner() != null) {
+                    j.runner().close();
+                }
             }
-            full = null;
+            full.clear();
             inputs = null;
         }
     }

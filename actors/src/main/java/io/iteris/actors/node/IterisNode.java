@@ -46,13 +46,15 @@ public final class IterisNode implements AutoCloseable {
         Path workDir = Path.of(config.getString("iteris.engine.work-dir"));
         List<String> roles = config.getStringList("pekko.cluster.roles");
         if (roles.contains("worker")) {
-            settings.workerDevice().check(); // a node asked for a GPU it cannot use fails now, with the reason
+            for (int i = 0; i < settings.workersPerNode(); i++) {
+                settings.workerDevice().forWorker(i).check(); // a node asked for a GPU it cannot use fails now, with the reason
+            }
         }
         ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
             List<ActorRef<Message>> workers = new ArrayList<>();
             if (roles.contains("worker")) {
                 for (int i = 0; i < settings.workersPerNode(); i++) {
-                    workers.add(ctx.spawn(InferenceWorker.create(settings), "inference-worker-" + i,
+                    workers.add(ctx.spawn(InferenceWorker.create(settings, settings.workerDevice().forWorker(i)), "inference-worker-" + i,
                             DispatcherSelector.fromConfig("iteris.compute-dispatcher")));
                 }
             }

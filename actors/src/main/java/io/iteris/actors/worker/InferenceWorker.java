@@ -7,6 +7,7 @@ import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.stream.ChunkSender;
 import io.iteris.actors.stream.StatisticStreams;
 import io.iteris.core.engine.ShardInference;
+import io.iteris.core.model.onnx.Device;
 import io.iteris.core.stats.GramStatistics;
 import io.iteris.core.store.CheckpointStore;
 import io.iteris.protocol.JobEnded;
@@ -47,10 +48,11 @@ import java.util.Set;
  */
 public final class InferenceWorker {
 
-    public static Behavior<Message> create(EngineSettings settings) {
+    /** @param device where this worker runs the model (on a node with several GPUs, each worker its own) */
+    public static Behavior<Message> create(EngineSettings settings, Device device) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().receptionist().tell(Receptionist.register(Entities.WORKERS, ctx.getSelf()));
-            return new InferenceWorker(ctx, settings).idle();
+            return new InferenceWorker(ctx, settings, device).idle();
         });
     }
 
@@ -60,14 +62,16 @@ public final class InferenceWorker {
 
     private final ActorContext<Message> ctx;
     private final EngineSettings settings;
+    private final Device device;
     private final String self;
     private final ArrayDeque<WorkUnit> queue = new ArrayDeque<>();
     private final Map<String, Held> jobs = new HashMap<>();
     private final Set<String> done = new HashSet<>();
 
-    private InferenceWorker(ActorContext<Message> ctx, EngineSettings settings) {
+    private InferenceWorker(ActorContext<Message> ctx, EngineSettings settings, Device device) {
         this.ctx = ctx;
         this.settings = settings;
+        this.device = device;
         this.self = ActorRefResolver.get(ctx.getSystem()).toSerializationFormat(ctx.getSelf());
     }
 
@@ -158,7 +162,7 @@ public final class InferenceWorker {
         JobSpec spec = unit.getSpec();
         Held held = jobs.get(spec.getJobId());
         if (held == null) {
-            JobCache.Lease lease = JobCache.job(spec, settings.workerDevice());
+            JobCache.Lease lease = JobCache.job(spec, device);
             held = new Held(lease, new ShardInference(lease.job().inputs(), lease.job().runner(), lease.job().samples(), spec.getShardSize()));
             jobs.put(spec.getJobId(), held);
         }
