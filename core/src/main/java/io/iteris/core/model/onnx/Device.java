@@ -49,6 +49,7 @@ public record Device(boolean cuda, int index, boolean perWorker) {
                     + " with an NVIDIA driver, CUDA 12 and cuDNN 9");
         }
         // loading the provider for this GPU fails now, not at the first unit, when the driver or the libraries are missing
+        OrtEnvironment.getEnvironment(); // (ONNX Runtime's logging must exist before the provider loads)
         try (ai.onnxruntime.OrtSession.SessionOptions probe = new ai.onnxruntime.OrtSession.SessionOptions()) {
             probe.addCUDA(index);
         } catch (ai.onnxruntime.OrtException e) {
