@@ -20,6 +20,7 @@ import io.iteris.protocol.LayerSolved;
 import io.iteris.protocol.MissingStatistics;
 import io.iteris.protocol.MissingUnit;
 import io.iteris.protocol.SolveLayer;
+import io.iteris.protocol.SolverIdle;
 import io.iteris.protocol.SolverJob;
 import io.iteris.protocol.StatisticChunk;
 import io.iteris.protocol.StatisticKey;
@@ -39,6 +40,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -54,17 +56,22 @@ import java.util.function.Consumer;
  *
  * <p>It takes statistics only once it knows its job ({@link SolverJob}, or the spec of a {@link SolveLayer}):
  * every chunk is checked against the layer's shape and the job's plan before anything is allocated, and
- * until then chunks are answered "retry later" while it asks the supervisor ({@link DescribeLayer}, also sent
- * when it starts, so that a solver revived for a job that is over learns so). On {@link JobEnded} it passivates.
+ * until then chunks are answered "retry later" while it asks the supervisor ({@link DescribeLayer}). A solver
+ * that stays idle without knowing its job (revived by remember-entities, perhaps for a job that is over) asks too,
+ * after {@link #IDLE_CHECK}. It never asks when it starts: a solver started by the {@link JobEnded} that answers such
+ * a question would ask again and again. On {@link JobEnded} it passivates.
  *
  * <p>Accepts: {@link StatisticChunk} (acked to the sending worker), {@link SolveLayer}, {@link SolverJob}, {@link JobEnded}.
  */
 public final class LayerSolver extends AbstractBehavior<Message> {
 
+    /** How long a solver that does not know its job waits for a message before it asks the supervisor. */
+    public static final Duration IDLE_CHECK = Duration.ofSeconds(10);
+
     public static void initSharding(ActorSystem<?> system) {
         ClusterSharding.get(system).init(Entity.of(Entities.SOLVER, ctx -> create(ctx.getEntityId(),
                         m -> Entities.tellSupervisor(system, Entities.jobOf(ctx.getEntityId()), m),
-                        self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self))))
+                        self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self)), IDLE_CHECK))
                 .withRole("solver")
                 .withEntityProps(DispatcherSelector.fromConfig("iteris.compute-dispatcher")));
     }
@@ -72,9 +79,14 @@ public final class LayerSolver extends AbstractBehavior<Message> {
     /**
      * @param toSupervisor how this solver reaches its job's supervisor
      * @param passivate    how it asks to be stopped for good (its shard's Passivate)
+     * @param idleCheck    how long it waits, not knowing its job and receiving nothing, before it asks
      */
-    public static Behavior<Message> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Message>> passivate) {
-        return Behaviors.setup(ctx -> new LayerSolver(ctx, entityId, toSupervisor, passivate));
+    public static Behavior<Message> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Message>> passivate,
+                                           Duration idleCheck) {
+        return Behaviors.setup(ctx -> {
+            ctx.setReceiveTimeout(idleCheck, SolverIdle.getDefaultInstance());
+            return new LayerSolver(ctx, entityId, toSupervisor, passivate);
+        });
     }
 
     private record Shard(int task, int shard) {
@@ -104,7 +116,6 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         this.toSupervisor = toSupervisor;
         this.passivate = passivate;
         this.refs = ActorRefResolver.get(ctx.getSystem());
-        describe();
     }
 
     private void describe() {
@@ -121,6 +132,12 @@ public final class LayerSolver extends AbstractBehavior<Message> {
                     return this;
                 })
                 .onMessage(JobEnded.class, this::onJobEnded)
+                .onMessage(SolverIdle.class, idle -> {
+                    if (spec == null) {
+                        describe();
+                    }
+                    return this;
+                })
                 .build();
     }
 
@@ -135,9 +152,11 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         }
         spec = s;
         dim = s.getLayerInputs(i);
+        getContext().cancelReceiveTimeout();
     }
 
     private Behavior<Message> onJobEnded(JobEnded e) {
+        getContext().cancelReceiveTimeout();
         assembling.clear();
         g.clear();
         merged.clear();

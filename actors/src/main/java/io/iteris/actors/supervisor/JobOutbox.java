@@ -61,7 +61,7 @@ final class JobOutbox {
         }
     }
 
-    /** The job is over: its solvers passivate, every node drops what it keeps of it. */
+    /** The job is over: its solvers (when {@code spec} is given: it had some) passivate, every node drops what it keeps of it. */
     void announceEnd(JobSpec spec, List<String> nodeAgents) {
         JobEnded ended = JobEnded.newBuilder().setJobId(jobId).build();
         if (spec != null) {

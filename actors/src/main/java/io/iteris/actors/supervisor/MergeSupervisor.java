@@ -396,7 +396,8 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
 
     /** The job is over: every node and solver hears it, then this supervisor stops for good. */
     private void end(SupervisorState s) {
-        outbox.announceEnd(s.spec(), nodeAgents == null ? List.of() : nodeAgents);
+        // solvers exist only once an iteration started (a job refused at submission never had any)
+        outbox.announceEnd(s.iteration() >= 0 ? s.spec() : null, nodeAgents == null ? List.of() : nodeAgents);
         passivate.accept(ctx.getSelf());
     }
 

@@ -100,8 +100,8 @@ class LayerSolverTest {
     @Test
     void duplicatedShuffledCorruptedAndStaleContributionsAreEachHandled() {
         TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
-        ActorRef<Message> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell, self -> { }));
-        supervisor.expectMessageClass(DescribeLayer.class);
+        ActorRef<Message> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell, self -> { },
+                LayerSolver.IDLE_CHECK));
         TestProbe<Message> probe = kit.createTestProbe(Message.class);
         String replyTo = ref(probe.getRef());
         CheckpointStore store = new CheckpointStore(Path.of(spec.getStorePath()));
@@ -155,9 +155,9 @@ class LayerSolverTest {
         TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
         TestProbe<ActorRef<Message>> passivated = kit.createTestProbe();
         ActorRef<Message> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell,
-                passivated.getRef()::tell));
-        DescribeLayer asked = supervisor.expectMessageClass(DescribeLayer.class);
-        assertEquals(LAYER, asked.getLayer(), "on start it asks which job it solves for");
+                passivated.getRef()::tell, Duration.ofMillis(300)));
+        DescribeLayer asked = supervisor.expectMessageClass(DescribeLayer.class, Duration.ofSeconds(5));
+        assertEquals(LAYER, asked.getLayer(), "idle, not knowing its job (as when remember-entities revives it), it asks which job it solves for");
         TestProbe<Message> worker = kit.createTestProbe(Message.class);
         List<StatisticChunk> g = chunks(0, null, ref(worker.getRef()));
 
@@ -183,5 +183,20 @@ class LayerSolverTest {
 
         solver.tell(JobEnded.newBuilder().setJobId(spec.getJobId()).build());
         assertEquals(solver, passivated.receiveMessage(), "at the job's end it asks its shard to passivate it");
+    }
+
+    /**
+     * A solver started by the JobEnded that answers a question about its job (the message restarts a passivated
+     * entity) must not ask again: otherwise solver and finished supervisor would wake each other for ever.
+     */
+    @Test
+    void aSolverStartedByTheEndOfItsJobPassivatesWithoutAsking() {
+        TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
+        TestProbe<ActorRef<Message>> passivated = kit.createTestProbe();
+        ActorRef<Message> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell,
+                passivated.getRef()::tell, Duration.ofMillis(300)));
+        solver.tell(JobEnded.newBuilder().setJobId(spec.getJobId()).build());
+        assertEquals(solver, passivated.receiveMessage());
+        supervisor.expectNoMessage(Duration.ofMillis(600));
     }
 }
