@@ -22,7 +22,6 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.StreamSupport;
 
 /** Every other member of the cluster, described by its node agent: what {@code iteris status --nodes} prints. */
 public final class ClusterNodes {
@@ -41,7 +40,7 @@ public final class ClusterNodes {
         Set<ActorRef<Message>> agents;
         while (true) {
             Set<String> members = new TreeSet<>();
-            for (Member m : StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false).toList()) {
+            for (Member m : Cluster.get(system).state().getMembers()) {
                 if (m.status() == MemberStatus.up() && !m.address().toString().equals(self)) {
                     members.add(m.address().toString());
                 }
@@ -55,7 +54,6 @@ public final class ClusterNodes {
             }
             sleep();
         }
-        String me = self;
         List<CompletableFuture<NodeDescription>> asked = new ArrayList<>();
         ActorRefResolver refs = ActorRefResolver.get(system);
         for (ActorRef<Message> agent : agents) {
@@ -69,7 +67,7 @@ public final class ClusterNodes {
             try {
                 out.add(f.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
             } catch (Exception e) {
-                throw new IllegalStateException("a node did not describe itself within " + timeout + " (" + me + " asked): " + e.getMessage(), e);
+                throw new IllegalStateException("a node did not describe itself within " + timeout + " (" + self + " asked): " + e.getMessage(), e);
             }
         }
         out.sort(Comparator.comparing(NodeDescription::getAddress));

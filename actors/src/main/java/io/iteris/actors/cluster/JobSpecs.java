@@ -52,7 +52,7 @@ public final class JobSpecs {
                 .setStorePath(store.toAbsolutePath().toString())
                 .addAllLayers(job.inputs().layers());
         for (String layer : job.inputs().layers()) {
-            b.addLayerInputs((int) job.inputs().w0(layer).size(1));
+            b.addLayerInputs((int) job.inputs().shape(layer)[1]);
         }
         if (job.method().dataNeeds() != MergeMethod.DataNeeds.NONE) {
             b.setCalibrationPath(s.calibration().toAbsolutePath().toString());

@@ -21,10 +21,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.cluster.typed.Cluster;
 
-import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -69,7 +66,7 @@ public final class NodeAgent {
             return NodeDescription.newBuilder().setAddress(system.address().toString()).addAllRoles(roles)
                     .setSupervisors(sup).setSolvers(sol).addAllCachedJobs(JobCache.cachedJobs()).setWorkers(workers)
                     .setHeapUsedBytes(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed())
-                    .setRssBytes(rssBytes()).setLeader(leader(system)).setMembers(upMembers(system)).build();
+                    .setRssBytes(ProcessMemory.bytes("self", "VmRSS")).setLeader(leader(system)).setMembers(upMembers(system)).build();
         });
     }
 
@@ -95,19 +92,5 @@ public final class NodeAgent {
             n += m.status() == MemberStatus.up() ? 1 : 0;
         }
         return n;
-    }
-
-    /** Resident memory of this process (heap, off-heap buffers, native libraries), from /proc; -1 where there is none. */
-    static long rssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
     }
 }

@@ -120,7 +120,8 @@ public final class DemoExample {
         PeftAdapterWriter.write(dir, factors, rank, 2 * rank, List.of("proj"), "iteris/demo-tanh-mlp");
     }
 
-    private static double[] gaussian(SplittableRandom rng, int n, double std) {
+    /** {@code n} draws of N(0, std²). */
+    static double[] gaussian(SplittableRandom rng, int n, double std) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) {
             v[i] = std * rng.nextGaussian();

@@ -104,8 +104,8 @@ public final class TinyLlama {
                 }
                 int in = kind.equals("down_proj") ? s.intermediate() : s.hidden();
                 int out = kind.equals("gate_proj") || kind.equals("up_proj") ? s.intermediate() : s.hidden();
-                INDArray a = Matrices.of(gaussian(rng, r * in, 1 / Math.sqrt(in)), r, in);
-                INDArray b = Matrices.of(gaussian(rng, out * r, 0.2 / Math.sqrt(r)), out, r);
+                INDArray a = Matrices.of(DemoExample.gaussian(rng, r * in, 1 / Math.sqrt(in)), r, in);
+                INDArray b = Matrices.of(DemoExample.gaussian(rng, out * r, 0.2 / Math.sqrt(r)), out, r);
                 factors.put(m, new LoraModule(m, a, b, 2.0));
             }
         }
@@ -135,20 +135,6 @@ public final class TinyLlama {
 
     static String word(int i) {
         return "w" + i;
-    }
-
-    static double[] gaussian(SplittableRandom rng, int n, double std) {
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = nextGaussian(rng) * std;
-        }
-        return v;
-    }
-
-    static double nextGaussian(SplittableRandom rng) {
-        double u = 1 - rng.nextDouble();
-        double v = rng.nextDouble();
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
     }
 
     /** Builds the graph while streaming the weights out. */
@@ -275,7 +261,7 @@ public final class TinyLlama {
         double[] gains(int n) {
             double[] v = new double[n];
             for (int i = 0; i < n; i++) {
-                v[i] = 1 + 0.1 * nextGaussian(rng);
+                v[i] = 1 + 0.1 * rng.nextGaussian();
             }
             return v;
         }
@@ -303,7 +289,7 @@ public final class TinyLlama {
             long bytes = 0;
             for (int r = 0; r < rows; r += 256) {
                 int n = Math.min(256, rows - r) * cols;
-                byte[] chunk = encode(gaussian(rng, n, std));
+                byte[] chunk = encode(DemoExample.gaussian(rng, n, std));
                 if (data != null) {
                     data.write(ByteBuffer.wrap(chunk), offset + bytes);
                 } else {

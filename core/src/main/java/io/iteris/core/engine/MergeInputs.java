@@ -99,6 +99,12 @@ public final class MergeInputs {
         return fanInFanOut;
     }
 
+    /** A layer's shape [out, in], from the base's metadata (no weight is read). */
+    public long[] shape(String layer) {
+        requireLayer(layer);
+        return base.linearShape(layer, fanInFanOut);
+    }
+
     /** W0 [out×in] of a layer, read from the base. */
     public INDArray w0(String layer) {
         requireLayer(layer);

@@ -19,7 +19,6 @@ import io.iteris.core.peft.PeftAdapter;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,9 +75,6 @@ public final class Merger {
 
     /** As above, the model (if the method runs one) on {@code device}. */
     public static LoadedJob load(MergeSettings s, Device device) {
-        if (s.out() == null) {
-            throw new IllegalArgumentException("no output directory given (--out or iteris.merge.out)");
-        }
         checkOutput(s);
         return withData(loadMergeInputs(s), device);
     }
@@ -135,9 +131,6 @@ public final class Merger {
      */
     public static LoadedJob loadForSubmission(MergeSettings s, boolean checkOutput) {
         if (checkOutput) {
-            if (s.out() == null) {
-                throw new IllegalArgumentException("no output directory given (--out or iteris.merge.out)");
-            }
             checkOutput(s);
         }
         LoadedJob job = loadMergeInputs(s);
@@ -148,18 +141,19 @@ public final class Merger {
         int width;
         long vocabulary = 0;
         if (spec.getFileName().toString().endsWith(".onnx")) {
-            OnnxModelFile model = job.inputs().base().source() instanceof OnnxTensorSource onnx && onnx.location().equals(spec)
-                    ? onnx.model() : OnnxModelFile.open(spec);
             width = 1;
-            vocabulary = io.iteris.core.model.onnx.OnnxGraphEditor.vocabulary(model);
+            vocabulary = io.iteris.core.model.onnx.OnnxGraphEditor.vocabulary(onnxModel(spec, job.inputs().base()));
         } else {
             width = MlpSpec.read(spec).dims()[0];
         }
         return new LoadedJob(s, job.method(), job.inputs(), null, calibrationFor(s, job.inputs(), width, vocabulary));
     }
 
-    /** Refuses an existing output directory unless overwriting. */
+    /** Refuses a missing output, or an existing output directory unless overwriting. */
     public static void checkOutput(MergeSettings s) {
+        if (s.out() == null) {
+            throw new IllegalArgumentException("no output directory given (--out or iteris.merge.out)");
+        }
         if (Files.exists(s.out()) && !s.overwrite()) {
             throw new IllegalArgumentException(s.out() + " already exists; choose another output or pass --overwrite");
         }
@@ -209,9 +203,7 @@ public final class Merger {
     static ModelRunner runnerFor(MergeSettings s, BaseModel base, MergeInputs inputs, Device device) {
         Path spec = modelDescription(s);
         if (spec.getFileName().toString().endsWith(".onnx")) {
-            OnnxModelFile model = base.source() instanceof OnnxTensorSource onnx && onnx.location().equals(spec)
-                    ? onnx.model() : OnnxModelFile.open(spec);
-            OnnxModelRunner runner = OnnxModelRunner.open(model, s.onnxModuleNames(), inputs.layers(), device);
+            OnnxModelRunner runner = OnnxModelRunner.open(onnxModel(spec, base), s.onnxModuleNames(), inputs.layers(), device);
             if (!runner.targetLayers().containsAll(inputs.layers())) {
                 List<String> missing = new ArrayList<>(inputs.layers());
                 missing.removeAll(runner.targetLayers());
@@ -223,6 +215,11 @@ public final class Merger {
         }
         DataType precision = s.precision().equals("float32") ? DataType.FLOAT : DataType.DOUBLE;
         return new TanhMlpRunner(MlpSpec.read(spec), base, precision);
+    }
+
+    /** The ONNX model at {@code spec}: the base's own, already parsed, when it is the base. */
+    private static OnnxModelFile onnxModel(Path spec, BaseModel base) {
+        return base.source() instanceof OnnxTensorSource onnx && onnx.location().equals(spec) ? onnx.model() : OnnxModelFile.open(spec);
     }
 
     /** The model description file a merge that runs the model uses. */

@@ -1,5 +1,7 @@
 package io.iteris.deploy.cluster;
 
+import io.iteris.actors.node.ProcessMemory;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -76,36 +78,15 @@ public final class NodeProcess implements AutoCloseable {
         return process.pid();
     }
 
-    /** The process's peak resident memory so far (heap, off-heap buffers and native libraries), from /proc. */
+    /** The process's peak resident memory so far (heap, off-heap buffers and native libraries), from /proc; -1 where unknown. */
     public long peakRssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid()), "status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
+        return ProcessMemory.bytes(String.valueOf(pid()), "VmHWM");
     }
 
     /** Resident memory now, anonymous (heap, off-heap buffers, native allocations) and file-backed (mapped files), in bytes. */
     public long[] rssAnonAndFile() {
-        long anon = -1;
-        long file = -1;
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid()), "status"))) {
-                if (line.startsWith("RssAnon:")) {
-                    anon = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                } else if (line.startsWith("RssFile:")) {
-                    file = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return new long[]{-1, -1};
-        }
-        return new long[]{anon, file};
+        String pid = String.valueOf(pid());
+        return new long[]{ProcessMemory.bytes(pid, "RssAnon"), ProcessMemory.bytes(pid, "RssFile")};
     }
 
     public boolean alive() {

@@ -155,11 +155,6 @@ public final class OnnxGraphEditor {
         return new Edited(edited, targets, graphInputs, graph.getOutput(0).getName(), vocabulary(graph, initializers), file);
     }
 
-    /** {@code /a/b.0/c/MatMul} → {@code a.b.0.c}; null for nodes that are not a module's MatMul or Gemm. */
-    static String moduleName(String nodeName) {
-        return ModuleNames.defaultName(nodeName);
-    }
-
     private static Onnx.ValueInfoProto typedInput(String name, int in, int out, int elemType) {
         return Onnx.ValueInfoProto.newBuilder().setName(name).setType(Onnx.TypeProto.newBuilder().setTensorType(
                 Onnx.TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(

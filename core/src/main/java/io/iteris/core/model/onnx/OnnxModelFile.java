@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -230,12 +229,5 @@ public final class OnnxModelFile {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("initializer '" + t.getName() + "' has external data " + what + " '" + v + "'");
         }
-    }
-
-    /** Every external data file the model names (relative locations), for whoever must run it. */
-    public List<String> externalFiles() {
-        return initializers.values().stream().filter(OnnxModelFile::external)
-                .flatMap(t -> t.getExternalDataList().stream().filter(kv -> kv.getKey().equals("location")).map(kv -> kv.getValue()))
-                .distinct().toList();
     }
 }

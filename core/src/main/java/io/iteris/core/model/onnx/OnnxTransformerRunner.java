@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.iteris.core.linalg.Matrices;
+import io.iteris.core.safetensors.DType;
 import io.iteris.core.safetensors.HalfFloats;
 import onnx.Onnx;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -243,11 +244,8 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         OnnxJavaType type = t.getInfo().type;
         float[] v;
         if (type == OnnxJavaType.FLOAT16 || type == OnnxJavaType.BFLOAT16) {
-            java.nio.ShortBuffer sb = t.getByteBuffer().order(ByteOrder.nativeOrder()).asShortBuffer();
-            v = new float[sb.remaining()];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = type == OnnxJavaType.FLOAT16 ? HalfFloats.halfToFloat(sb.get(i)) : HalfFloats.bf16ToFloat(sb.get(i));
-            }
+            ByteBuffer b = t.getByteBuffer().order(ByteOrder.nativeOrder());
+            v = OnnxModelFile.decode(b, b.remaining() / 2, type == OnnxJavaType.FLOAT16 ? DType.F16 : DType.BF16);
         } else {
             FloatBuffer fb = t.getFloatBuffer();
             v = new float[fb.remaining()];

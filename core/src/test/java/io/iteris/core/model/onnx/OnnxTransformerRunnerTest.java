@@ -152,9 +152,9 @@ class OnnxTransformerRunnerTest {
 
     @Test
     void moduleNamesFollowBertAndLlamaStyleExports() {
-        assertEquals("encoder.layer.0.attention.self.query", OnnxGraphEditor.moduleName("/encoder/layer.0/attention/self/query/MatMul"));
-        assertEquals("model.layers.3.self_attn.q_proj", OnnxGraphEditor.moduleName("/model/layers.3/self_attn/q_proj/MatMul"));
-        assertEquals(null, OnnxGraphEditor.moduleName("/encoder/layer.0/attention/self/Softmax"));
+        assertEquals("encoder.layer.0.attention.self.query", ModuleNames.DEFAULT.module("/encoder/layer.0/attention/self/query/MatMul"));
+        assertEquals("model.layers.3.self_attn.q_proj", ModuleNames.DEFAULT.module("/model/layers.3/self_attn/q_proj/MatMul"));
+        assertEquals(null, ModuleNames.DEFAULT.module("/encoder/layer.0/attention/self/Softmax"));
     }
 
     /** Sequences padded with id 0 ([PAD]) to the longest, mask 1 on real tokens. */
