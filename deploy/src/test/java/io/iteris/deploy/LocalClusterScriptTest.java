@@ -94,7 +94,7 @@ class LocalClusterScriptTest {
             String clientFlags = Files.readString(clusterDir.resolve("client-flags"));
             assertTrue(clientFlags.contains("--tls") && clientFlags.contains("--cluster 127.0.0.1:" + port0 + ",") , clientFlags);
 
-            Result local = iteris(with(merge, "--engine local --out " + tmp.resolve("local")).clone());
+            Result local = iteris(with(merge, "--engine local --out " + tmp.resolve("local")));
             assertEquals(0, local.code(), local.out());
 
             Path out = tmp.resolve("merged");
