@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
  * every hot path against a reference measured in the same run.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = {
-        "Benchmarks. quality: merge quality on real data (every method). solve: per-layer IterIS solve vs bare dposv. "
+        "Benchmarks. quality: merge quality on real data (every method). solve: per-layer IterIS solve vs bare dpotrf. "
                 + "gram: statistics accumulation vs bare dgemm. stream: statistic chunks between two nodes vs a plain socket. "
                 + "engine: a whole merge, actor engine vs local. scale: many large layers on a 3-process cluster. "
                 + "soak: merge after merge on a 3-process cluster, each node's heap after GC and RSS per job."})
@@ -49,6 +49,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--tasks", split = ",", description = "solve: task counts (default 2,4,8); scale: tasks (default 4)")
     int[] tasks;
+
+    @Option(names = "--rank", defaultValue = "16", description = "solve: rank of every task's LoRA")
+    int rank;
 
     @Option(names = "--layers", defaultValue = "16", description = "scale: layers of the synthetic model")
     int layers;
@@ -85,7 +88,7 @@ public final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         Path work = out != null ? out : Files.createTempDirectory("iteris-bench-" + which);
-        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv, jobs, llm);
+        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv, jobs, llm, rank);
         Benchmarks.run(which, o, System.out);
         return 0;
     }

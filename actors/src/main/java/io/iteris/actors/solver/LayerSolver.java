@@ -4,7 +4,6 @@ import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
 import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.stream.ChunkAssembler;
-import io.iteris.actors.stream.StatisticStreams;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.linalg.Matrices;
 import io.iteris.core.merge.LayerMergeResult;
@@ -37,7 +36,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,9 +47,11 @@ import java.util.function.Consumer;
 
 /**
  * Owns one layer of one job (sharded by {@link Entities#solverId}, remember-entities on). It collects the
- * statistic contributions of every (iteration, task, shard, kind), each counted once however often it arrives, and
- * on {@link SolveLayer} sums each task's shards in shard order, solves, stores ΔW in the checkpoint store and
- * reports {@link LayerSolved} to the supervisor. What it lacks (never sent, or lost when its node died) it
+ * statistic contributions of every (iteration, task, shard, kind), each counted once however often it arrives, into
+ * running sums taken in shard order ({@link ShardSum}: one in×in matrix per statistic, whatever the number of
+ * shards), and on {@link SolveLayer} solves, stores ΔW in the checkpoint store and reports {@link LayerSolved} to the
+ * supervisor. G = XᵀX is summed once (iteration 0, or when refilled) and kept, and so are the adaptive coefficients
+ * of its first solve: both depend only on the task models, which never change. What it lacks (never sent, or lost when its node died) it
  * names in {@link MissingStatistics}, and the supervisor has it recomputed.
  *
  * <p>It takes statistics only once it knows its job ({@link SolverJob}, or the spec of a {@link SolveLayer}):
@@ -89,10 +89,8 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         });
     }
 
-    private record Shard(int task, int shard) {
-    }
-
-    private record Contribution(INDArray matrix, long rows) {
+    /** Which running sum a C or H contribution goes into. */
+    private record SumKey(int iteration, int task, StatisticKind kind) {
     }
 
     private final String jobId;
@@ -101,8 +99,11 @@ public final class LayerSolver extends AbstractBehavior<Message> {
     private final Consumer<ActorRef<Message>> passivate;
     private final ActorRefResolver refs;
     private final Map<StatisticKey, ChunkAssembler> assembling = new HashMap<>();
-    private final Map<Shard, Contribution> g = new HashMap<>();
-    private final Map<StatisticKey, Contribution> merged = new HashMap<>();
+    /** Per task, G summed over its shards. */
+    private final Map<Integer, ShardSum> g = new HashMap<>();
+    private final Map<SumKey, ShardSum> merged = new HashMap<>();
+    /** The adaptive coefficients of this solver's first solve, handed to every later one (null before). */
+    private double[] coefficients;
     private final Map<Integer, LayerSolved> solved = new HashMap<>();
     private int solvedUpTo = -1;
     /** The job, once known; statistics are refused (retry later) until then. */
@@ -179,12 +180,7 @@ public final class LayerSolver extends AbstractBehavior<Message> {
                         bad != null ? bad : "corrupted, or inconsistent with its statistic's other chunks");
             } else if (a.complete()) {
                 assembling.remove(key);
-                Contribution done = new Contribution(a.matrix(), a.rows());
-                if (key.getKind() == StatisticKind.STATISTIC_G) {
-                    g.putIfAbsent(new Shard(key.getTask(), key.getShard()), done);
-                } else {
-                    merged.putIfAbsent(key, done);
-                }
+                sumOf(key).add(key.getShard(), a.matrix(), a.rows());
             }
         }
         refs.<Message>resolveActorRef(c.getReplyTo()).tell(ack.build());
@@ -213,12 +209,29 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         return null;
     }
 
-    /** A contribution nobody needs any more: a G already held, or C/H of an iteration already solved. */
+    /** A contribution nobody needs any more: a G already held, or C/H of an iteration already solved or held. */
     private boolean isStale(StatisticKey key) {
         if (key.getKind() == StatisticKind.STATISTIC_G) {
-            return g.containsKey(new Shard(key.getTask(), key.getShard()));
+            return has(g.get(key.getTask()), key.getShard());
         }
-        return key.getIteration() <= solvedUpTo || merged.containsKey(key);
+        return key.getIteration() <= solvedUpTo || has(merged.get(sumKey(key.getIteration(), key.getTask(), key.getKind())), key.getShard());
+    }
+
+    private static boolean has(ShardSum sum, int shard) {
+        return sum != null && sum.has(shard);
+    }
+
+    private static SumKey sumKey(int iteration, int task, StatisticKind kind) {
+        return new SumKey(iteration, task, kind);
+    }
+
+    /** The running sum a (checked) contribution goes into. */
+    private ShardSum sumOf(StatisticKey key) {
+        int shards = spec.getShardsPerTask(key.getTask());
+        if (key.getKind() == StatisticKind.STATISTIC_G) {
+            return g.computeIfAbsent(key.getTask(), t -> new ShardSum(shards));
+        }
+        return merged.computeIfAbsent(sumKey(key.getIteration(), key.getTask(), key.getKind()), k -> new ShardSum(shards));
     }
 
     private Behavior<Message> onSolveLayer(SolveLayer cmd) {
@@ -244,7 +257,7 @@ public final class LayerSolver extends AbstractBehavior<Message> {
             }
             solved.put(it, done);
             solvedUpTo = Math.max(solvedUpTo, it);
-            merged.keySet().removeIf(k -> k.getIteration() <= it);
+            merged.keySet().removeIf(k -> k.iteration() <= it);
         }
         reply(cmd, done);
         return this;
@@ -263,9 +276,9 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         List<MissingUnit> out = new ArrayList<>();
         for (int t = 0; t < spec.getShardsPerTaskCount(); t++) {
             for (int s = 0; s < spec.getShardsPerTask(t); s++) {
-                boolean needG = !g.containsKey(new Shard(t, s));
-                boolean needMerged = it > 0 && (!merged.containsKey(key(it, t, s, StatisticKind.STATISTIC_C))
-                        || !merged.containsKey(key(it, t, s, StatisticKind.STATISTIC_H)));
+                boolean needG = !has(g.get(t), s);
+                boolean needMerged = it > 0 && (!has(merged.get(sumKey(it, t, StatisticKind.STATISTIC_C)), s)
+                        || !has(merged.get(sumKey(it, t, StatisticKind.STATISTIC_H)), s));
                 if (needG || needMerged) {
                     out.add(MissingUnit.newBuilder().setIncludeG(needG)
                             .setUnit(UnitId.newBuilder().setIteration(it).setTask(t).setShard(s)).build());
@@ -275,33 +288,25 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         return out;
     }
 
-    private StatisticKey key(int it, int task, int shard, StatisticKind kind) {
-        return StatisticStreams.key(layer, it, task, shard, kind);
-    }
-
     private LayerSolved solve(int it, String previousHash) {
         long t0 = System.nanoTime();
         List<GramStatistics> perTask = null;
         if (spec.getShardsPerTaskCount() > 0) {
             perTask = new ArrayList<>();
             for (int t = 0; t < spec.getShardsPerTaskCount(); t++) {
-                List<GramStatistics> shards = new ArrayList<>();
-                for (int s = 0; s < spec.getShardsPerTask(t); s++) {
-                    Contribution gs = g.get(new Shard(t, s));
-                    if (it == 0) {
-                        shards.add(new GramStatistics(gs.matrix(), gs.matrix(), gs.matrix(), gs.rows()));
-                    } else {
-                        shards.add(new GramStatistics(gs.matrix(), merged.get(key(it, t, s, StatisticKind.STATISTIC_C)).matrix(),
-                                merged.get(key(it, t, s, StatisticKind.STATISTIC_H)).matrix(), gs.rows()));
-                    }
-                }
-                perTask.add(GramStatistics.sumInOrder(shards));
+                ShardSum gs = g.get(t);
+                perTask.add(it == 0 ? new GramStatistics(gs.sum(), gs.sum(), gs.sum(), gs.rows())
+                        : new GramStatistics(gs.sum(), merged.get(sumKey(it, t, StatisticKind.STATISTIC_C)).sum(),
+                        merged.get(sumKey(it, t, StatisticKind.STATISTIC_H)).sum(), gs.rows()));
             }
         }
         LayerMergeResult r;
         try (JobCache.Lease lease = JobCache.inputs(spec)) {
             Merger.LoadedJob job = lease.job();
-            r = job.method().mergeLayer(job.inputs().layerInput(layer, it, perTask));
+            r = job.method().mergeLayer(job.inputs().layerInput(layer, it, perTask, coefficients));
+        }
+        if (coefficients == null && r.diagnostics().containsKey("coef")) {
+            coefficients = r.diagnostics().get("coef");
         }
         CheckpointStore store = new CheckpointStore(Path.of(spec.getStorePath()));
         String hash = store.put(r.delta());

@@ -174,7 +174,7 @@ public final class InferenceWorker {
                 merged.put(layer, store.get(unit.getWeightsOrThrow(layer)));
             }
         }
-        return held.inference().statistics(unit.getUnit().getTask(), unit.getUnit().getShard(), merged);
+        return held.inference().statistics(unit.getUnit().getTask(), unit.getUnit().getShard(), merged, unit.getIncludeG());
     }
 
     private Behavior<Message> onSent(WorkUnit unit, long inferenceNanos, StatisticsSent sent) {

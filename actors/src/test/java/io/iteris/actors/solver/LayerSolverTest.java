@@ -85,7 +85,7 @@ class LayerSolverTest {
         List<StatisticChunk> out = new ArrayList<>();
         for (int t = 0; t < spec.getShardsPerTaskCount(); t++) {
             for (int s = 0; s < spec.getShardsPerTask(t); s++) {
-                GramStatistics g = inference.statistics(t, s, merged).get(LAYER);
+                GramStatistics g = inference.statistics(t, s, merged, false).get(LAYER);
                 List<StatisticKind> kinds = iteration == 0 ? List.of(StatisticKind.STATISTIC_G)
                         : List.of(StatisticKind.STATISTIC_C, StatisticKind.STATISTIC_H);
                 for (StatisticKind k : kinds) {

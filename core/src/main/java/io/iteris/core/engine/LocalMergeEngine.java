@@ -64,6 +64,9 @@ public final class LocalMergeEngine {
             stats = allTaskStatistics(inference, null);
             inferenceNanos = System.nanoTime() - t0;
         }
+        // X never changes: G and the adaptive coefficients of the first solve serve every later one (as in the solvers)
+        List<Map<String, GramStatistics>> first = stats;
+        Map<String, double[]> coefficients = new LinkedHashMap<>();
         List<IterationReport> reports = new ArrayList<>();
         Map<String, INDArray> previous = null;
         Map<String, INDArray> merged = null;
@@ -74,7 +77,11 @@ public final class LocalMergeEngine {
             results = new LinkedHashMap<>();
             merged = new LinkedHashMap<>();
             for (String layer : inputs.layers()) {
-                LayerMergeResult r = method.mergeLayer(inputs.layerInput(layer, it, stats == null ? null : perTask(stats, layer)));
+                LayerMergeResult r = method.mergeLayer(inputs.layerInput(layer, it,
+                        stats == null ? null : perTask(stats, first, layer), coefficients.get(layer)));
+                if (r.diagnostics().containsKey("coef")) {
+                    coefficients.putIfAbsent(layer, r.diagnostics().get("coef"));
+                }
                 results.put(layer, r);
                 merged.put(layer, r.delta());
             }
@@ -111,8 +118,15 @@ public final class LocalMergeEngine {
         return out;
     }
 
-    private static List<GramStatistics> perTask(List<Map<String, GramStatistics>> stats, String layer) {
-        return stats.stream().map(m -> m.get(layer)).toList();
+    /** Each task's statistics at a layer, with the first iteration's G where a later one has none. */
+    private static List<GramStatistics> perTask(List<Map<String, GramStatistics>> stats, List<Map<String, GramStatistics>> first,
+                                                String layer) {
+        List<GramStatistics> out = new ArrayList<>();
+        for (int i = 0; i < stats.size(); i++) {
+            GramStatistics s = stats.get(i).get(layer);
+            out.add(s.hasG() ? s : s.withG(first.get(i).get(layer).g()));
+        }
+        return out;
     }
 
     /** Whether IterIS's early-stop tolerance ends the loop after this solve. */

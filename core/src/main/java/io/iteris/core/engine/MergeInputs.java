@@ -150,18 +150,20 @@ public final class MergeInputs {
     }
 
     /**
-     * What a merge method gets for one layer.
+     * What a merge method gets for one layer: W0 and every task's LoRA factors (ΔW is formed only by methods
+     * that need it dense).
      *
-     * @param stats per task its statistics at this layer, or null for methods that need none
+     * @param stats        per task its statistics at this layer, or null for methods that need none
+     * @param coefficients IterIS's adaptive coefficients from this job's first solve of the layer, or null
      */
-    public LayerMergeInput layerInput(String layer, int iteration, List<GramStatistics> stats) {
+    public LayerMergeInput layerInput(String layer, int iteration, List<GramStatistics> stats, double[] coefficients) {
+        requireLayer(layer);
         List<TaskLayer> tasks = new ArrayList<>();
-        List<INDArray> d = deltas(layer);
         for (int i = 0; i < adapters.size(); i++) {
             NamedAdapter a = adapters.get(i);
-            tasks.add(new TaskLayer(a.name(), d.get(i), a.manualCoef(), stats == null ? null : stats.get(i)));
+            tasks.add(TaskLayer.ofLora(a.name(), a.adapter().module(layer), a.manualCoef(), stats == null ? null : stats.get(i)));
         }
-        return new LayerMergeInput(layer, w0(layer), tasks, iteration);
+        return new LayerMergeInput(layer, w0(layer), tasks, iteration, coefficients);
     }
 
     /** Sum of the input ranks of a layer: the rank that represents any linear combination of the deltas exactly. */

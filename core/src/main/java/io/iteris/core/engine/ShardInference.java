@@ -51,9 +51,10 @@ public final class ShardInference {
 
     /**
      * The shard's statistics per layer: at iteration 0 ({@code mergedDeltas} null) G alone, with C = H = G;
-     * later G, C and H against the merged model W0 + ΔW.
+     * later C and H against the merged model W0 + ΔW, and G only when {@code withG} (X never changes, so G is
+     * the first iteration's; it is recomputed only to refill a solver that lost it).
      */
-    public Map<String, GramStatistics> statistics(int task, int shard, Map<String, INDArray> mergedDeltas) {
+    public Map<String, GramStatistics> statistics(int task, int shard, Map<String, INDArray> mergedDeltas, boolean withG) {
         Map<String, INDArray> x = features(task, shard);
         Map<String, GramStatistics> out = new LinkedHashMap<>();
         if (mergedDeltas == null) {
@@ -64,16 +65,16 @@ public final class ShardInference {
         }
         Map<String, INDArray> xt = runner.run(inputs.mergedWeights(mergedDeltas), shards.get(task).get(shard), true).layerInputs();
         for (String layer : inputs.layers()) {
-            out.put(layer, GramStatistics.of(x.get(layer), xt.get(layer)));
+            out.put(layer, GramStatistics.of(x.get(layer), xt.get(layer), withG));
         }
         return out;
     }
 
-    /** One task's statistics over all its shards, summed in shard order. */
+    /** One task's statistics over all its shards, summed in shard order (after iteration 0 without G). */
     public Map<String, GramStatistics> taskStatistics(int task, Map<String, INDArray> mergedDeltas) {
         List<Map<String, GramStatistics>> perShard = new ArrayList<>();
         for (int s = 0; s < shardCount(task); s++) {
-            perShard.add(statistics(task, s, mergedDeltas));
+            perShard.add(statistics(task, s, mergedDeltas, false));
         }
         Map<String, GramStatistics> out = new LinkedHashMap<>();
         for (String layer : inputs.layers()) {

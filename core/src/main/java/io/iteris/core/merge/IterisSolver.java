@@ -1,9 +1,12 @@
 package io.iteris.core.merge;
 
+import io.iteris.core.linalg.Blas;
 import io.iteris.core.linalg.Matrices;
 import io.iteris.core.linalg.RightSolve;
+import io.iteris.core.peft.LoraModule;
 import io.iteris.core.stats.GramStatistics;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,12 +21,40 @@ import java.util.Map;
  *   W* = [Σ ω_i V_i (P_i + λ1_i I)] · [Σ ω_i (Q_i + λ2_i I)]⁻¹,  V_i = ΔW_i (or W0+ΔW_i with the pretrain matrix)
  * </pre>
  * Everything in float64. The norms are taken after shard statistics are summed: they are not additive.
+ *
+ * <p>When every task's update is a LoRA, ΔW_i = s_i·B_i·A_i, the solve is exact and low-rank:
+ * W* = B_cat·Zᵀ with B_cat = [ω_1 s_1 B_1 | … | ω_N s_N B_N] and Zᵀ = M·T2⁻¹, M the stacked rows A_i(P_i + λ1_i I).
+ * That is one Cholesky of T2 with R = Σ r_i right-hand sides instead of {@code out}, and r_i·in² per task instead of
+ * a dense out×in×in product; the result comes out factored. With the pretrain matrix the W0 part is summed first,
+ * so it costs one dense product, not N. The dense path ({@link #solveDense}) stays for updates that are not LoRAs
+ * and as the reference the tests hold the low-rank one to.
+ *
+ * <p>The adaptive coefficients c_i depend only on the task models (X_i and W0+ΔW_i), never on the merged model,
+ * so a caller that hands back those of an earlier solve ({@link LayerMergeInput#coefficients}) skips their
+ * dense products; with ρ = 0 such a solve needs no G at all.
  */
 public final class IterisSolver {
     private IterisSolver() {
     }
 
     public static LayerMergeResult solve(LayerMergeInput in, IterisParameters p) {
+        return in.allLora() ? solveLowRank(in, p) : solveDense(in, p);
+    }
+
+    /** The per-task numbers and the system matrix T2 = Σ ω_i (Q_i + λ2_i I), shared by both paths. */
+    private record Terms(double[] coef, double[] omega, double[] lambda1, double[] lambda2, List<INDArray> p, INDArray t2,
+                         boolean anyRidge) {
+        Map<String, double[]> diagnostics() {
+            Map<String, double[]> diag = new LinkedHashMap<>();
+            diag.put("coef", coef);
+            diag.put("omega", omega);
+            diag.put("lambda_1", lambda1);
+            diag.put("lambda_2", lambda2);
+            return diag;
+        }
+    }
+
+    private static Terms terms(LayerMergeInput in, IterisParameters p) {
         List<TaskLayer> tasks = in.tasks();
         int n = tasks.size();
         INDArray w0 = in.w0();
@@ -32,8 +63,9 @@ public final class IterisSolver {
         double[] omega = new double[n];
         double[] lambda1 = new double[n];
         double[] lambda2 = new double[n];
-        INDArray t1 = Matrices.zeros(Matrices.rows(w0), dim);
+        INDArray[] pms = new INDArray[n];
         INDArray t2 = Matrices.zeros(dim, dim);
+        double diagonal = 0;
         boolean anyRidge = false;
         double rho = p.regCoef();
         for (int i = 0; i < n; i++) {
@@ -46,36 +78,124 @@ public final class IterisSolver {
                 throw new IllegalArgumentException("layer " + in.layer() + ", task " + t.task() + ": statistics are "
                         + s.dim() + "x" + s.dim() + " but the layer has " + dim + " inputs");
             }
-            INDArray full = w0.add(t.delta());
-            coef[i] = p.adaptiveCoef() ? adaptiveCoefficient(in.layer(), t.task(), full, s.g()) : 1.0;
+            if (!p.adaptiveCoef()) {
+                coef[i] = 1.0;
+            } else if (in.coefficients() != null) {
+                coef[i] = in.coefficients()[i];
+            } else {
+                coef[i] = adaptiveCoefficient(in.layer(), t.task(), w0.add(t.delta()), requireG(in, t));
+            }
             omega[i] = coef[i] * t.manualCoef();
-            INDArray pm = rho == 0 ? s.c() : s.c().mul(1 - rho).addi(s.g().mul(rho));
+            INDArray pm = rho == 0 ? s.c() : s.c().mul(1 - rho).addi(requireG(in, t).mul(rho));
             INDArray qm = rho == 0 ? s.h() : s.h().mul((1 - rho) * (1 - rho))
                     .addi(s.c().add(s.c().transpose()).muli(rho * (1 - rho)))
-                    .addi(s.g().mul(rho * rho));
-            lambda1[i] = p.alpha1() * Matrices.frobenius(pm);
-            lambda2[i] = p.alpha2() * Matrices.frobenius(qm);
+                    .addi(requireG(in, t).mul(rho * rho));
+            lambda1[i] = p.alpha1() == 0 ? 0 : p.alpha1() * Blas.frobenius(pm);
+            lambda2[i] = p.alpha2() == 0 ? 0 : p.alpha2() * Blas.frobenius(qm);
             anyRidge |= lambda2[i] > 0;
-            INDArray target = p.withPretrainMatrix() ? full : t.delta();
+            pms[i] = pm;
+            Blas.axpy(omega[i], qm, t2);
+            diagonal += omega[i] * lambda2[i];
+        }
+        Blas.addToDiagonal(t2, diagonal);
+        return new Terms(coef, omega, lambda1, lambda2, List.of(pms), t2, anyRidge);
+    }
+
+    private static INDArray requireG(LayerMergeInput in, TaskLayer t) {
+        if (!t.stats().hasG()) {
+            throw new IllegalArgumentException("layer " + in.layer() + ", task " + t.task()
+                    + ": the solve needs G = XᵀX (for the adaptive coefficient or ρ > 0) but the statistics lack it");
+        }
+        return t.stats().g();
+    }
+
+    /** The textbook form: T1 = Σ ω_i V_i (P_i + λ1_i I) dense, then W* = T1·T2⁻¹. */
+    public static LayerMergeResult solveDense(LayerMergeInput in, IterisParameters p) {
+        Terms terms = terms(in, p);
+        INDArray w0 = in.w0();
+        INDArray t1 = Matrices.zeros(Matrices.rows(w0), Matrices.cols(w0));
+        for (int i = 0; i < in.taskCount(); i++) {
+            INDArray delta = in.tasks().get(i).delta();
+            INDArray target = p.withPretrainMatrix() ? w0.add(delta) : delta;
             // ω V (P + λ1 I) = ω (V P + λ1 V)
-            t1.addi(target.mmul(pm).addi(target.mul(lambda1[i])).muli(omega[i]));
-            t2.addi(Matrices.addToDiagonal(qm.dup(), lambda2[i]).muli(omega[i]));
+            INDArray vp = Blas.dense(target.mmul(terms.p().get(i)));
+            if (terms.lambda1()[i] != 0) {
+                Blas.axpy(terms.lambda1()[i], target, vp);
+            }
+            Blas.axpy(terms.omega()[i], vp, t1);
         }
-        RightSolve.Solution sol;
-        try {
-            sol = RightSolve.solve(t1, t2);
-        } catch (RightSolve.SingularSystemException e) {
-            throw new IllegalArgumentException("layer " + in.layer() + ": " + e.getMessage() + "; "
-                    + (anyRidge ? "raise iteris.methods.iteris.alpha_2 (now " + p.alpha2() + ")" : "set iteris.methods.iteris.alpha_2 > 0")
-                    + " or add calibration samples (without a ridge their rows must span all " + dim + " inputs)", e);
-        }
+        RightSolve.Solution sol = rightSolve(in, p, terms, t1);
         INDArray delta = p.withPretrainMatrix() ? sol.w().sub(w0) : sol.w();
-        Map<String, double[]> diag = new LinkedHashMap<>();
-        diag.put("coef", coef);
-        diag.put("omega", omega);
-        diag.put("lambda_1", lambda1);
-        diag.put("lambda_2", lambda2);
-        return new LayerMergeResult(delta, diag, sol.method().name().toLowerCase(java.util.Locale.ROOT));
+        return new LayerMergeResult(delta, terms.diagnostics(), solverName(sol));
+    }
+
+    /** The exact low-rank form for LoRA updates (see the class comment). */
+    static LayerMergeResult solveLowRank(LayerMergeInput in, IterisParameters p) {
+        Terms terms = terms(in, p);
+        INDArray w0 = in.w0();
+        int out = Matrices.rows(w0);
+        int dim = Matrices.cols(w0);
+        int rank = in.tasks().stream().mapToInt(t -> t.lora().rank()).sum();
+        INDArray m = Matrices.zeros(rank, dim);
+        INDArray bcat = Matrices.zeros(out, rank);
+        INDArray s = p.withPretrainMatrix() ? Matrices.zeros(dim, dim) : null;
+        double sDiagonal = 0;
+        int at = 0;
+        for (int i = 0; i < in.taskCount(); i++) {
+            LoraModule lora = in.tasks().get(i).lora();
+            int r = lora.rank();
+            INDArray pm = terms.p().get(i);
+            INDArray ap = Blas.mmul(lora.a(), pm);
+            if (terms.lambda1()[i] != 0) {
+                Blas.axpy(terms.lambda1()[i], lora.a(), ap);
+            }
+            m.get(NDArrayIndex.interval(at, at + r), NDArrayIndex.all()).assign(ap);
+            bcat.get(NDArrayIndex.all(), NDArrayIndex.interval(at, at + r)).assign(lora.b().mul(terms.omega()[i] * lora.scale()));
+            if (s != null) {
+                Blas.axpy(terms.omega()[i], pm, s);
+                sDiagonal += terms.omega()[i] * terms.lambda1()[i];
+            }
+            at += r;
+        }
+        if (s == null) {
+            RightSolve.Solution sol = rightSolveInPlace(in, p, terms, m);
+            INDArray zt = sol.w();
+            return new LayerMergeResult(Blas.mmul(bcat, zt), terms.diagnostics(), solverName(sol), new LayerMergeResult.Factors(bcat, zt));
+        }
+        // W0 Σ ω_i (P_i + λ1_i I) + B_cat M: one dense product with W0 instead of N
+        Blas.addToDiagonal(s, sDiagonal);
+        INDArray t1 = Blas.mmul(w0, s);
+        Blas.axpy(1.0, Blas.mmul(bcat, m), t1);
+        RightSolve.Solution sol = rightSolveInPlace(in, p, terms, t1);
+        return new LayerMergeResult(sol.w().sub(w0), terms.diagnostics(), solverName(sol));
+    }
+
+    private static RightSolve.Solution rightSolve(LayerMergeInput in, IterisParameters p, Terms terms, INDArray t1) {
+        try {
+            return RightSolve.solve(t1, terms.t2());
+        } catch (RightSolve.SingularSystemException e) {
+            throw singular(in, p, terms, e);
+        }
+    }
+
+    /** As {@link #rightSolve} on native memory, T2 exactly symmetric (sums of exactly symmetric H, G and C + Cᵀ). */
+    private static RightSolve.Solution rightSolveInPlace(LayerMergeInput in, IterisParameters p, Terms terms, INDArray t1) {
+        try {
+            return RightSolve.solveSymmetricInPlace(terms.t2(), t1, () -> terms(in, p).t2());
+        } catch (RightSolve.SingularSystemException e) {
+            throw singular(in, p, terms, e);
+        }
+    }
+
+    private static IllegalArgumentException singular(LayerMergeInput in, IterisParameters p, Terms terms, RightSolve.SingularSystemException e) {
+        int dim = Matrices.cols(in.w0());
+        return new IllegalArgumentException("layer " + in.layer() + ": " + e.getMessage() + "; "
+                + (terms.anyRidge() ? "raise iteris.methods.iteris.alpha_2 (now " + p.alpha2() + ")" : "set iteris.methods.iteris.alpha_2 > 0")
+                + " or add calibration samples (without a ridge their rows must span all " + dim + " inputs)", e);
+    }
+
+    private static String solverName(RightSolve.Solution sol) {
+        return sol.method().name().toLowerCase(java.util.Locale.ROOT);
     }
 
     /** c_i = ‖Wf‖²_F / ‖X Wfᵀ‖²_F, with ‖X Wfᵀ‖² = Σ (Wf G) ∘ Wf. */

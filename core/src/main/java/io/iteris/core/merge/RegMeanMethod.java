@@ -20,7 +20,11 @@ import java.util.Map;
  */
 public final class RegMeanMethod extends DescribedMethod {
     public static final String NAME = "regmean";
-    private static final IterisParameters AS_ITERIS = new IterisParameters(1, 0, 0, 0, true, false, 0);
+    /**
+     * RegMean's Σ(W0+ΔW_i)G̃_i·(ΣG̃_i)⁻¹ is W0 + ΣΔW_i G̃_i·(ΣG̃_i)⁻¹ exactly, so it is solved for the delta: no dense
+     * product with W0, no cancellation in W − W0, and the exact low-rank solve when the updates are LoRAs.
+     */
+    private static final IterisParameters AS_ITERIS = new IterisParameters(1, 0, 0, 0, false, false, 0);
     private final double nondiagScale;
 
     public RegMeanMethod(Config config) {
@@ -52,7 +56,7 @@ public final class RegMeanMethod extends DescribedMethod {
                     g.putScalar(j, j, 1.0);
                 }
             }
-            shrunk.add(new TaskLayer(t.task(), t.delta(), 1.0, new GramStatistics(g, g, g, t.stats().rows())));
+            shrunk.add(t.with(1.0, new GramStatistics(g, g, g, t.stats().rows())));
         }
         LayerMergeResult r;
         try {
@@ -65,7 +69,7 @@ public final class RegMeanMethod extends DescribedMethod {
                     + "iteris.methods.regmean.nondiag_scale below 1 (now " + nondiagScale + "; e.g. 0.9) or add calibration samples"
                     + " (RegMean's Gram matrices are singular with fewer calibration rows than the layer's " + input.w0().size(1) + " inputs)", e);
         }
-        return new LayerMergeResult(r.delta(), Map.of(), r.solver());
+        return new LayerMergeResult(r.delta(), Map.of(), r.solver(), r.factors());
     }
 
     /** Inputs with no signal in any task's calibration rows (zero Gram diagonal everywhere). */

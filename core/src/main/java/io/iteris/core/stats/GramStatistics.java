@@ -1,5 +1,6 @@
 package io.iteris.core.stats;
 
+import io.iteris.core.linalg.Blas;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -12,6 +13,10 @@ import java.util.List;
  *
  * <p>They are plain sums over rows, so statistics of disjoint shards of the samples add up exactly to the
  * statistics of the whole; only sums taken in the same order are bit-identical, hence {@link #sumInOrder}.
+ * G and H are symmetric and computed by {@code dsyrk} (half the FLOPs of a general product), exactly symmetric.
+ *
+ * <p>G may be absent ({@link #hasG}): X never changes, so after the first solve G is needed only for what was
+ * computed from it then (the adaptive coefficients, kept by the caller) or when ρ > 0, and is not recomputed.
  */
 public final class GramStatistics {
     private final INDArray g;
@@ -19,12 +24,16 @@ public final class GramStatistics {
     private final INDArray h;
     private final long rows;
 
+    /** @param g G, or null when it was not computed (then C and H are given) */
     public GramStatistics(INDArray g, INDArray c, INDArray h, long rows) {
-        long n = g.size(0);
+        long n = (g != null ? g : c).size(0);
         for (INDArray m : new INDArray[]{g, c, h}) {
-            if (m.rank() != 2 || m.size(0) != n || m.size(1) != n) {
+            if (m != null && (m.rank() != 2 || m.size(0) != n || m.size(1) != n)) {
                 throw new IllegalArgumentException("statistics must be square " + n + "x" + n);
             }
+        }
+        if (c == null || h == null) {
+            throw new IllegalArgumentException("statistics need C and H");
         }
         this.g = g;
         this.c = c;
@@ -34,25 +43,24 @@ public final class GramStatistics {
 
     /** Iteration 0: the merged model is assumed to see the task model's inputs, so X̃ = X and C = H = G. */
     public static GramStatistics ofFeatures(INDArray x) {
-        INDArray xd = asDouble(x);
-        INDArray g = gram(xd, xd);
-        return new GramStatistics(g, g, g, xd.size(0));
+        INDArray g = Blas.gram(asDouble(x));
+        return new GramStatistics(g, g, g, x.size(0));
     }
 
     /** Statistics of paired rows: x [rows×in] under the task model, xTilde [rows×in] under the merged model. */
     public static GramStatistics of(INDArray x, INDArray xTilde) {
+        return of(x, xTilde, true);
+    }
+
+    /** As {@link #of(INDArray, INDArray)}, computing G only when {@code withG}. */
+    public static GramStatistics of(INDArray x, INDArray xTilde, boolean withG) {
         if (x.size(0) != xTilde.size(0) || x.size(1) != xTilde.size(1)) {
             throw new IllegalArgumentException("X " + java.util.Arrays.toString(x.shape()) + " and X~ "
                     + java.util.Arrays.toString(xTilde.shape()) + " must pair row for row");
         }
-        INDArray xd = asDouble(x);
-        INDArray td = asDouble(xTilde);
-        return new GramStatistics(gram(xd, xd), gram(xd, td), gram(td, td), xd.size(0));
-    }
-
-    /** aᵀb in float64. */
-    public static INDArray gram(INDArray a, INDArray b) {
-        return a.transpose().mmul(b);
+        INDArray xd = Blas.dense(asDouble(x));
+        INDArray td = Blas.dense(asDouble(xTilde));
+        return new GramStatistics(withG ? Blas.gram(xd) : null, Blas.crossGram(xd, td), Blas.gram(td), xd.size(0));
     }
 
     private static INDArray asDouble(INDArray x) {
@@ -69,12 +77,15 @@ public final class GramStatistics {
         }
         GramStatistics first = shards.get(0);
         boolean aligned = shards.stream().allMatch(GramStatistics::isAligned);
-        INDArray g = first.g.dup();
+        boolean withG = shards.stream().allMatch(GramStatistics::hasG);
+        INDArray g = withG ? first.g.dup() : null;
         INDArray c = aligned ? g : first.c.dup();
         INDArray h = aligned ? g : first.h.dup();
         long rows = first.rows;
         for (GramStatistics s : shards.subList(1, shards.size())) {
-            g.addi(s.g);
+            if (withG) {
+                g.addi(s.g);
+            }
             if (!aligned) {
                 c.addi(s.c);
                 h.addi(s.h);
@@ -84,8 +95,21 @@ public final class GramStatistics {
         return new GramStatistics(g, c, h, rows);
     }
 
+    /** The same C and H with G (kept from an earlier iteration) put back. */
+    public GramStatistics withG(INDArray keptG) {
+        return new GramStatistics(keptG, c, h, rows);
+    }
+
+    /** G; fails when it was not computed. */
     public INDArray g() {
+        if (g == null) {
+            throw new IllegalStateException("G = XᵀX was not computed for these statistics");
+        }
         return g;
+    }
+
+    public boolean hasG() {
+        return g != null;
     }
 
     public INDArray c() {
@@ -101,11 +125,11 @@ public final class GramStatistics {
     }
 
     public int dim() {
-        return (int) g.size(0);
+        return (int) c.size(0);
     }
 
     /** Whether C and H are G itself (iteration 0). */
     public boolean isAligned() {
-        return c == g && h == g;
+        return g != null && c == g && h == g;
     }
 }

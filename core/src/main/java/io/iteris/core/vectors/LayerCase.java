@@ -12,6 +12,7 @@ import io.iteris.core.merge.RegMeanMethod;
 import io.iteris.core.merge.TaskArithmeticMethod;
 import io.iteris.core.merge.TaskLayer;
 import io.iteris.core.merge.TiesMethod;
+import io.iteris.core.peft.LoraModule;
 import io.iteris.core.safetensors.DType;
 import io.iteris.core.safetensors.SafetensorsFile;
 import io.iteris.core.safetensors.SafetensorsWriter;
@@ -70,10 +71,15 @@ public final class LayerCase {
 
     /** ΔW_i = s_i·B_i·A_i with s_i from rank, alpha and rsLoRA, as PEFT computes it. */
     public INDArray delta(int i) {
+        return lora(i).delta();
+    }
+
+    /** Task i's LoRA factors and scale. */
+    public LoraModule lora(int i) {
         int r = spec.get("rank").get(i).asInt();
         double alpha = spec.get("lora_alpha").get(i).asDouble();
         double scale = spec.path("use_rslora").asBoolean(false) ? alpha / Math.sqrt(r) : alpha / r;
-        return matrix("lora." + i + ".B").mmul(matrix("lora." + i + ".A")).muli(scale);
+        return new LoraModule("task" + i, matrix("lora." + i + ".A"), matrix("lora." + i + ".B"), scale);
     }
 
     /** X.i or Xtilde.i flattened to [S·T, in]. */
@@ -95,11 +101,17 @@ public final class LayerCase {
 
     /** @param manual whether tasks carry case.json's manual_coef (the baselines are defined without it) */
     public LayerMergeInput input(boolean withTilde, boolean manual) {
+        return input(withTilde, manual, true);
+    }
+
+    /** @param asLora whether tasks carry their LoRA factors (the solvers' exact low-rank path) or dense ΔW (the reference) */
+    public LayerMergeInput input(boolean withTilde, boolean manual, boolean asLora) {
         List<TaskLayer> tasks = new ArrayList<>();
         for (int i = 0; i < taskCount(); i++) {
             INDArray x = features("X", i);
             GramStatistics s = withTilde ? GramStatistics.of(x, features("Xtilde", i)) : GramStatistics.ofFeatures(x);
-            tasks.add(new TaskLayer("task" + i, delta(i), manual ? spec.get("manual_coef").get(i).asDouble() : 1.0, s));
+            double m = manual ? spec.get("manual_coef").get(i).asDouble() : 1.0;
+            tasks.add(asLora ? TaskLayer.ofLora("task" + i, lora(i), m, s) : new TaskLayer("task" + i, delta(i), m, s));
         }
         return new LayerMergeInput(spec.path("name").asText(dir.getFileName().toString()), w0(), tasks, withTilde ? 1 : 0);
     }

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 public final class Benchmarks {
     /** What the command line chose; null arrays mean the defaults. */
     public record Options(boolean quick, int[] dims, int[] tasks, int layers, int width, String nodeHeap, Path example, Path workDir,
-                          Path csv, Integer jobs, boolean llm) {
+                          Path csv, Integer jobs, boolean llm, int rank) {
     }
 
     private Benchmarks() {
@@ -18,7 +18,7 @@ public final class Benchmarks {
                 System.getProperty("os.arch"));
         ResultTable t = switch (which) {
             case "solve" -> SolveBench.run(o.dims() != null ? o.dims() : o.quick() ? new int[]{128, 256} : new int[]{256, 512, 1024, 2048},
-                    o.tasks() != null ? o.tasks() : o.quick() ? new int[]{2, 4} : new int[]{2, 4, 8}, log);
+                    o.tasks() != null ? o.tasks() : o.quick() ? new int[]{2, 4} : new int[]{2, 4, 8}, o.rank(), log);
             case "gram" -> GramBench.run(o.dims() != null ? o.dims() : o.quick() ? new int[]{128, 256} : new int[]{256, 512, 1024, 2048},
                     o.quick() ? 256 : 2048, log);
             case "stream" -> StreamBench.run(o.workDir(), o.quick() ? 8 : 64, o.quick() ? new int[]{256, 1024} : new int[]{256, 512, 1024, 2048, 4096},

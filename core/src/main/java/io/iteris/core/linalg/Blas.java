@@ -1,0 +1,180 @@
+package io.iteris.core.linalg;
+
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.openblas.global.openblas;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.lang.ref.Reference;
+import java.nio.DoubleBuffer;
+
+/**
+ * BLAS level-1/3 calls on ND4J matrices' own native memory (no copy onto the Java heap), through the same
+ * OpenBLAS that ND4J and {@link Lapack} use. Every call is single-pass and deterministic for a given input, so
+ * engines that compute through these agree to the bit.
+ */
+public final class Blas {
+    private Blas() {
+    }
+
+    /** The matrix as a dense, C-ordered float64 array at offset 0: itself when it already is one. */
+    public static INDArray dense(INDArray m) {
+        INDArray d = m.dataType() == DataType.DOUBLE ? m : m.castTo(DataType.DOUBLE);
+        return d.isView() || d.ordering() != 'c' || d.offset() != 0 || d.data().length() != d.length() ? d.dup('c') : d;
+    }
+
+    /** Native pointer to a {@link #dense} matrix's values; the caller keeps the matrix reachable while using it. */
+    static DoublePointer pointer(INDArray dense) {
+        DoublePointer p = new DoublePointer(dense.data().addressPointer());
+        return p.capacity(dense.length()).limit(dense.length());
+    }
+
+    /** ‖m‖_F by {@code dnrm2} (scaled, so neither overflows nor underflows). */
+    public static double frobenius(INDArray m) {
+        INDArray d = dense(m);
+        try {
+            return openblas.cblas_dnrm2(Math.toIntExact(d.length()), pointer(d), 1);
+        } finally {
+            Reference.reachabilityFence(d);
+        }
+    }
+
+    /** y += alpha·x in place; y a contiguous float64 array (either order), x of its shape. */
+    public static void axpy(double alpha, INDArray x, INDArray y) {
+        if (y.dataType() != DataType.DOUBLE || y.isView() || y.offset() != 0 || y.data().length() != y.length()) {
+            throw new IllegalArgumentException("axpy target: needs a contiguous float64 array");
+        }
+        if (!java.util.Arrays.equals(x.shape(), y.shape())) {
+            throw new IllegalArgumentException("axpy: " + java.util.Arrays.toString(x.shape()) + " into " + java.util.Arrays.toString(y.shape()));
+        }
+        INDArray xd = x.dataType() == DataType.DOUBLE && !x.isView() && x.ordering() == y.ordering() && x.offset() == 0
+                && x.data().length() == x.length() ? x : x.castTo(DataType.DOUBLE).dup(y.ordering());
+        try {
+            openblas.cblas_daxpy(Math.toIntExact(y.length()), alpha, pointer(xd), 1, pointer(y), 1);
+        } finally {
+            Reference.reachabilityFence(xd);
+            Reference.reachabilityFence(y);
+        }
+    }
+
+    /** a·b by one {@code dgemm} straight on native memory, the result dense C-ordered float64. */
+    public static INDArray mmul(INDArray a, INDArray b) {
+        INDArray ad = dense(a);
+        INDArray bd = dense(b);
+        int m = Matrices.rows(ad);
+        int k = Matrices.cols(ad);
+        int n = Matrices.cols(bd);
+        if (Matrices.rows(bd) != k) {
+            throw new IllegalArgumentException("mmul: " + m + "x" + k + " times " + Matrices.rows(bd) + "x" + n);
+        }
+        INDArray c = uninitialized(m, n);
+        try {
+            openblas.cblas_dgemm(openblas.CblasRowMajor, openblas.CblasNoTrans, openblas.CblasNoTrans, m, n, k,
+                    1.0, pointer(ad), k, pointer(bd), n, 0.0, pointer(c), n);
+        } finally {
+            Reference.reachabilityFence(ad);
+            Reference.reachabilityFence(bd);
+            Reference.reachabilityFence(c);
+        }
+        return c;
+    }
+
+    /** aᵀb [n×m] of a [rows×n] and b [rows×m] by one {@code dgemm} on native memory, dense C-ordered. */
+    public static INDArray crossGram(INDArray a, INDArray b) {
+        INDArray ad = dense(a);
+        INDArray bd = dense(b);
+        int rows = Matrices.rows(ad);
+        int n = Matrices.cols(ad);
+        int m = Matrices.cols(bd);
+        if (Matrices.rows(bd) != rows) {
+            throw new IllegalArgumentException("crossGram: " + rows + " rows against " + Matrices.rows(bd));
+        }
+        INDArray c = uninitialized(n, m);
+        try {
+            openblas.cblas_dgemm(openblas.CblasRowMajor, openblas.CblasTrans, openblas.CblasNoTrans, n, m, rows,
+                    1.0, pointer(ad), n, pointer(bd), m, 0.0, pointer(c), m);
+        } finally {
+            Reference.reachabilityFence(ad);
+            Reference.reachabilityFence(bd);
+            Reference.reachabilityFence(c);
+        }
+        return c;
+    }
+
+    /**
+     * XᵀX [in×in] of X [rows×in] at about half the FLOPs of a general product: the upper triangle by block rows,
+     * each one {@code dgemm} of a column panel of X against the columns from it onwards (OpenBLAS's own
+     * {@code dsyrk} runs well below its dgemm rate), then the lower triangle mirrored from the upper, so the
+     * result is exactly symmetric.
+     */
+    public static INDArray gram(INDArray x) {
+        INDArray xd = dense(x);
+        int rows = Matrices.rows(xd);
+        int in = Matrices.cols(xd);
+        INDArray c = uninitialized(in, in);
+        int block = Math.max(128, (in + 7) / 8);
+        try {
+            DoublePointer xp = pointer(xd);
+            DoublePointer cp = pointer(c);
+            for (int i0 = 0; i0 < in; i0 += block) {
+                int b = Math.min(block, in - i0);
+                openblas.cblas_dgemm(openblas.CblasRowMajor, openblas.CblasTrans, openblas.CblasNoTrans, b, in - i0, rows,
+                        1.0, xp.getPointer(i0), in, xp.getPointer(i0), in, 0.0, cp.getPointer((long) i0 * in + i0), in);
+            }
+            mirrorUpper(c);
+        } finally {
+            Reference.reachabilityFence(xd);
+            Reference.reachabilityFence(c);
+        }
+        return c;
+    }
+
+    /** A float64 C-ordered matrix whose every value the caller overwrites (dgemm with β = 0 reads nothing). */
+    private static INDArray uninitialized(long rows, long cols) {
+        return org.nd4j.linalg.factory.Nd4j.createUninitialized(DataType.DOUBLE, new long[]{rows, cols}, 'c');
+    }
+
+    /** Copies the upper triangle of a dense square matrix onto its lower one, block by block (cache-friendly). */
+    public static void mirrorUpper(INDArray m) {
+        requireDense(m, "mirror");
+        int n = Matrices.rows(m);
+        try {
+            DoubleBuffer b = pointer(m).asBuffer();
+            final int block = 64;
+            for (int i0 = 0; i0 < n; i0 += block) {
+                for (int j0 = 0; j0 <= i0; j0 += block) {
+                    int iEnd = Math.min(n, i0 + block);
+                    int jEnd = Math.min(n, j0 + block);
+                    for (int i = i0; i < iEnd; i++) {
+                        int row = i * n;
+                        for (int j = j0; j < Math.min(jEnd, i); j++) {
+                            b.put(row + j, b.get(j * n + i));
+                        }
+                    }
+                }
+            }
+        } finally {
+            Reference.reachabilityFence(m);
+        }
+    }
+
+    /** Adds {@code value} to the diagonal of a dense square matrix in place. */
+    public static void addToDiagonal(INDArray m, double value) {
+        requireDense(m, "diagonal");
+        int n = Matrices.rows(m);
+        try {
+            DoubleBuffer b = pointer(m).asBuffer();
+            for (int i = 0; i < n; i++) {
+                b.put(i * (n + 1), b.get(i * (n + 1)) + value);
+            }
+        } finally {
+            Reference.reachabilityFence(m);
+        }
+    }
+
+    static void requireDense(INDArray m, String what) {
+        if (m.dataType() != DataType.DOUBLE || m.isView() || m.ordering() != 'c' || m.offset() != 0 || m.data().length() != m.length()) {
+            throw new IllegalArgumentException(what + ": needs a dense C-ordered float64 matrix");
+        }
+    }
+}
