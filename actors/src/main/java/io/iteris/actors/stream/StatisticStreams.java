@@ -17,7 +17,9 @@ import java.util.zip.CRC32C;
 
 /**
  * Cuts a float64 statistic into chunks small enough for one remoting frame. The bytes are the matrix's
- * little-endian float64 values in C order, so what arrives is bit-for-bit what was computed.
+ * little-endian float64 values in C order, so what arrives is bit-for-bit what was computed. G and H are
+ * exactly symmetric (computed so), so only their upper triangle is sent, row by row: half the bytes; the
+ * receiver mirrors it back ({@link ChunkAssembler}).
  */
 public final class StatisticStreams {
     private StatisticStreams() {
@@ -27,10 +29,16 @@ public final class StatisticStreams {
         return StatisticKey.newBuilder().setLayer(layer).setIteration(iteration).setTask(task).setShard(shard).setKind(kind).build();
     }
 
+    /** Whether a statistic of this kind is symmetric, so that its upper triangle says everything. */
+    public static boolean symmetric(StatisticKind kind) {
+        return kind == StatisticKind.STATISTIC_G || kind == StatisticKind.STATISTIC_H;
+    }
+
     public static List<StatisticChunk> chunks(String jobId, StatisticKey key, INDArray matrix, long rows, int chunkBytes, String replyTo) {
         int dim = Matrices.rows(matrix);
         INDArray dense = denseDouble(matrix);
-        ByteBuffer all = littleEndianBytes(dense);
+        boolean packed = symmetric(key.getKind());
+        ByteBuffer all = packed ? upperTriangle(littleEndianBytes(dense), dim) : littleEndianBytes(dense);
         int total = all.remaining();
         int per = Math.max(8, chunkBytes - chunkBytes % 8);
         int count = Math.max(1, (total + per - 1) / per);
@@ -44,11 +52,25 @@ public final class StatisticStreams {
             crc.update(data.asReadOnlyByteBuffer());
             out.add(StatisticChunk.newBuilder().setJobId(jobId).setKey(key).setChunkIndex(i).setChunkCount(count)
                     .setDim(dim).setRows(rows).setData(data).setCrc32C((int) crc.getValue()).setReplyTo(replyTo)
-                    .setOffset(from).build());
+                    .setOffset(from).setUpperTriangle(packed).build());
         }
         // `all` may be a view of dense's native memory, which must outlive every copy above
         Reference.reachabilityFence(dense);
         return out;
+    }
+
+    /** The upper triangle of a dim×dim matrix's bytes, row by row (row i from column i): dim·(dim+1)/2 values. */
+    static ByteBuffer upperTriangle(ByteBuffer full, int dim) {
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(packedBytes(dim))).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < dim; i++) {
+            out.put(full.slice((i * dim + i) * Double.BYTES, (dim - i) * Double.BYTES));
+        }
+        return out.flip();
+    }
+
+    /** Bytes of a packed upper triangle. */
+    public static long packedBytes(int dim) {
+        return (long) dim * (dim + 1) / 2 * Double.BYTES;
     }
 
     /** The matrix as a dense C-ordered float64 array: itself when it already is one. */
