@@ -55,6 +55,13 @@ public final class JobSpecs {
             b.addLayerInputs((int) job.inputs().shape(layer)[1]);
         }
         if (job.method().dataNeeds() != MergeMethod.DataNeeds.NONE) {
+            Merger.statisticsLeaders(job).forEach((layer, leader) -> {
+                if (!layer.equals(leader)) {
+                    b.putStatisticsOf(layer, leader);
+                }
+            });
+        }
+        if (job.method().dataNeeds() != MergeMethod.DataNeeds.NONE) {
             b.setCalibrationPath(s.calibration().toAbsolutePath().toString());
             b.setModelPath(Merger.modelDescription(s).toAbsolutePath().toString());
             for (INDArray samples : job.samples()) {
@@ -66,6 +73,16 @@ public final class JobSpecs {
                     .setManualCoef(a.manualCoef()));
         }
         return b.build();
+    }
+
+    /** The layer whose statistics (and solver) a layer uses: the first of its group reading the same input. */
+    public static String statisticsLayer(JobSpec spec, String layer) {
+        return spec.getStatisticsOfOrDefault(layer, layer);
+    }
+
+    /** The layers whose statistics are computed and sent, one per input, in job order: the solvers' entities. */
+    public static List<String> statisticsLayers(JobSpec spec) {
+        return spec.getLayersList().stream().filter(l -> !spec.containsStatisticsOf(l)).toList();
     }
 
     /** Whether a job id is safe as an entity id, a persistence id and a directory name. */

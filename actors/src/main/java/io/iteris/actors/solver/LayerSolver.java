@@ -3,6 +3,7 @@ package io.iteris.actors.solver;
 import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
 import io.iteris.actors.cluster.JobCache;
+import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.actors.stream.ChunkAssembler;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.linalg.Matrices;
@@ -50,7 +51,8 @@ import java.util.function.Consumer;
  * statistic contributions of every (iteration, task, shard, kind), each counted once however often it arrives, into
  * running sums taken in shard order ({@link ShardSum}: one in×in matrix per statistic, whatever the number of
  * shards), and on {@link SolveLayer} solves, stores ΔW in the checkpoint store and reports {@link LayerSolved} to the
- * supervisor. G = XᵀX is summed once (iteration 0, or when refilled) and kept, and so are the adaptive coefficients
+ * supervisor. Layers that read the same input share one solver: the one of the group's first layer
+ * ({@link JobSpecs#statisticsLayer}), which holds the statistics once and solves every layer of the group. G = XᵀX is summed once (iteration 0, or when refilled) and kept, and so are the adaptive coefficients
  * of its first solve: both depend only on the task models, which never change. What it lacks (never sent, or lost when its node died) it
  * names in {@link MissingStatistics}, and the supervisor has it recomputed.
  *
@@ -102,10 +104,14 @@ public final class LayerSolver extends AbstractBehavior<Message> {
     /** Per task, G summed over its shards. */
     private final Map<Integer, ShardSum> g = new HashMap<>();
     private final Map<SumKey, ShardSum> merged = new HashMap<>();
-    /** The adaptive coefficients of this solver's first solve, handed to every later one (null before). */
-    private double[] coefficients;
-    private final Map<Integer, LayerSolved> solved = new HashMap<>();
+    /** Per layer of the group, the adaptive coefficients of its first solve here, handed to every later one. */
+    private final Map<String, double[]> coefficients = new HashMap<>();
+    /** Per layer of the group, its answers by iteration. */
+    private final Map<String, Map<Integer, LayerSolved>> solved = new HashMap<>();
+    /** The last iteration every layer of the group has solved: C and H up to it are no longer needed. */
     private int solvedUpTo = -1;
+    /** The layers solved from this solver's statistics: its own and those sharing its input, in job order. */
+    private List<String> members = List.of();
     /** The job, once known; statistics are refused (retry later) until then. */
     private JobSpec spec;
     private int dim;
@@ -147,11 +153,13 @@ public final class LayerSolver extends AbstractBehavior<Message> {
             return;
         }
         int i = s.getLayersList().indexOf(layer);
-        if (i < 0 || i >= s.getLayerInputsCount()) {
-            getContext().getLog().warn("layer {}: job {} has no such layer (or no shape for it)", layer, jobId);
+        if (i < 0 || i >= s.getLayerInputsCount() || !JobSpecs.statisticsLayer(s, layer).equals(layer)) {
+            getContext().getLog().warn("layer {}: job {} has no such layer (or no shape for it, or it takes another's statistics)",
+                    layer, jobId);
             return;
         }
         spec = s;
+        members = s.getLayersList().stream().filter(l -> JobSpecs.statisticsLayer(s, l).equals(layer)).toList();
         dim = s.getLayerInputs(i);
         getContext().cancelReceiveTimeout();
     }
@@ -237,27 +245,35 @@ public final class LayerSolver extends AbstractBehavior<Message> {
     private Behavior<Message> onSolveLayer(SolveLayer cmd) {
         learn(cmd.getSpec());
         int it = cmd.getIteration();
-        LayerSolved done = solved.get(it);
+        String target = cmd.getLayer();
+        if (spec == null || !members.contains(target)) {
+            reply(cmd, LayerFailed.newBuilder().setJobId(jobId).setLayer(target).setIteration(it)
+                    .setReason("the solver of " + layer + " does not solve " + target + " (it is not in the job, or takes other statistics)").build());
+            return this;
+        }
+        LayerSolved done = solved.getOrDefault(target, Map.of()).get(it);
         if (done == null) {
             List<MissingUnit> missing = missing(it);
             if (!missing.isEmpty()) {
                 reply(cmd, MissingStatistics.newBuilder()
-                        .setJobId(jobId).setLayer(layer).setIteration(it).addAllMissing(missing).build());
+                        .setJobId(jobId).setLayer(target).setIteration(it).addAllMissing(missing).build());
                 return this;
             }
             try {
-                done = solve(it, cmd.getPreviousHash());
+                done = solve(target, it, cmd.getPreviousHash());
             } catch (JobCache.JobEndedException e) {
                 return this;
             } catch (RuntimeException e) {
-                getContext().getLog().error("layer {}: solve of iteration {} failed", layer, it, e);
+                getContext().getLog().error("layer {}: solve of iteration {} failed", target, it, e);
                 reply(cmd, LayerFailed.newBuilder().setJobId(jobId)
-                        .setLayer(layer).setIteration(it).setReason(String.valueOf(e.getMessage())).build());
+                        .setLayer(target).setIteration(it).setReason(String.valueOf(e.getMessage())).build());
                 return this;
             }
-            solved.put(it, done);
-            solvedUpTo = Math.max(solvedUpTo, it);
-            merged.keySet().removeIf(k -> k.iteration() <= it);
+            solved.computeIfAbsent(target, l -> new HashMap<>()).put(it, done);
+            if (members.stream().allMatch(l -> solved.getOrDefault(l, Map.of()).containsKey(it))) {
+                solvedUpTo = Math.max(solvedUpTo, it);
+                merged.keySet().removeIf(k -> k.iteration() <= it);
+            }
         }
         reply(cmd, done);
         return this;
@@ -288,7 +304,7 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         return out;
     }
 
-    private LayerSolved solve(int it, String previousHash) {
+    private LayerSolved solve(String target, int it, String previousHash) {
         long t0 = System.nanoTime();
         List<GramStatistics> perTask = null;
         if (spec.getShardsPerTaskCount() > 0) {
@@ -303,14 +319,14 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         LayerMergeResult r;
         try (JobCache.Lease lease = JobCache.inputs(spec)) {
             Merger.LoadedJob job = lease.job();
-            r = job.method().mergeLayer(job.inputs().layerInput(layer, it, perTask, coefficients));
+            r = job.method().mergeLayer(job.inputs().layerInput(target, it, perTask, coefficients.get(target)));
         }
-        if (coefficients == null && r.diagnostics().containsKey("coef")) {
-            coefficients = r.diagnostics().get("coef");
+        if (r.diagnostics().containsKey("coef")) {
+            coefficients.putIfAbsent(target, r.diagnostics().get("coef"));
         }
         CheckpointStore store = new CheckpointStore(Path.of(spec.getStorePath()));
         String hash = store.put(r.delta());
-        LayerSolved.Builder b = LayerSolved.newBuilder().setJobId(jobId).setLayer(layer).setIteration(it)
+        LayerSolved.Builder b = LayerSolved.newBuilder().setJobId(jobId).setLayer(target).setIteration(it)
                 .setContentHash(hash).setSolver(r.solver());
         if (!previousHash.isEmpty()) {
             b.setHasChange(true).setRelativeChange(Matrices.relativeError(store.get(previousHash), r.delta()));
@@ -322,7 +338,7 @@ public final class LayerSolver extends AbstractBehavior<Message> {
             }
             b.putDiagnostics(d.getKey(), values.build());
         }
-        getContext().getLog().debug("layer {} solved iteration {} -> {}", layer, it, hash);
+        getContext().getLog().debug("layer {} solved iteration {} -> {}", target, it, hash);
         return b.setSolveNanos(System.nanoTime() - t0).build();
     }
 }

@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Sends one statistic from one node to another with the workers' own {@link ChunkSender} (Protobuf chunks
  * with CRCs, one ack per chunk, a bounded window in flight) and reassembles it as solvers do: for the transfer
- * test and {@code bench stream}.
+ * test and {@code bench stream}. It travels as a C statistic: every value (a symmetric G or H would send half).
  */
 public final class StreamProbe {
     /** What arrived and how long it took, sender start to last chunk assembled. */
@@ -74,7 +74,7 @@ public final class StreamProbe {
             ActorRef<Message> target = ActorRefResolver.get(ctx.getSystem()).resolveActorRef(to);
             ChunkSender.Settings settings = new ChunkSender.Settings(chunkBytes, window, Duration.ofSeconds(30), 3);
             ctx.spawn(ChunkSender.create("probe", List.of(new ChunkSender.Statistic(
-                    StatisticStreams.key("probe", 0, 0, 0, StatisticKind.STATISTIC_G), m, 1)), settings, c -> target, ctx.getSelf()), "sender");
+                    StatisticStreams.key("probe", 0, 0, 0, StatisticKind.STATISTIC_C), m, 1)), settings, c -> target, ctx.getSelf()), "sender");
             return Behaviors.receive(Message.class)
                     .onMessage(StatisticsSent.class, sent -> {
                         done.complete(new long[]{sent.getBytes(), sent.getChunks()});

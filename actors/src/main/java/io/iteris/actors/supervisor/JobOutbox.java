@@ -2,6 +2,7 @@ package io.iteris.actors.supervisor;
 
 import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
+import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.protocol.JobEnded;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.SolveLayer;
@@ -40,15 +41,16 @@ final class JobOutbox {
         }
     }
 
-    /** Tells each layer's solver which job it solves for, so it can check statistics before they arrive. */
+    /** Tells each solver which job it solves for, so it can check statistics before they arrive. */
     void introduceSolvers(JobSpec spec) {
-        for (String layer : spec.getLayersList()) {
+        for (String layer : JobSpecs.statisticsLayers(spec)) {
             tellSolver(spec, layer);
         }
     }
 
+    /** To the solver of a layer: the solver of the layer whose statistics it shares. */
     void tellSolver(JobSpec spec, String layer) {
-        Entities.tellSolver(system, jobId, layer, SolverJob.newBuilder().setSpec(spec).setLayer(layer).build());
+        Entities.tellSolver(system, jobId, JobSpecs.statisticsLayer(spec, layer), SolverJob.newBuilder().setSpec(spec).setLayer(layer).build());
     }
 
     /** Asks every layer not yet solved in this iteration for its solution. */
@@ -56,7 +58,7 @@ final class JobOutbox {
         Set<String> pending = new HashSet<>(s.spec().getLayersList());
         pending.removeAll(s.solved().keySet());
         for (String layer : pending) {
-            Entities.tellSolver(system, jobId, layer, SolveLayer.newBuilder().setSpec(s.spec()).setLayer(layer)
+            Entities.tellSolver(system, jobId, JobSpecs.statisticsLayer(s.spec(), layer), SolveLayer.newBuilder().setSpec(s.spec()).setLayer(layer)
                     .setIteration(s.iteration()).setPreviousHash(s.weights().getOrDefault(layer, "")).build());
         }
     }
@@ -65,7 +67,7 @@ final class JobOutbox {
     void announceEnd(JobSpec spec, List<String> nodeAgents) {
         JobEnded ended = JobEnded.newBuilder().setJobId(jobId).build();
         if (spec != null) {
-            for (String layer : spec.getLayersList()) {
+            for (String layer : JobSpecs.statisticsLayers(spec)) {
                 Entities.tellSolver(system, jobId, layer, ended);
             }
         }

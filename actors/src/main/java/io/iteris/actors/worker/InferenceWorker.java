@@ -4,6 +4,7 @@ import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
 import io.iteris.actors.cluster.EngineSettings;
 import io.iteris.actors.cluster.JobCache;
+import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.actors.stream.ChunkSender;
 import io.iteris.actors.stream.StatisticStreams;
 import io.iteris.core.engine.ShardInference;
@@ -130,7 +131,7 @@ public final class InferenceWorker {
             Map<String, GramStatistics> stats = compute(unit);
             JobSpec spec = unit.getSpec();
             UnitId u = unit.getUnit();
-            for (String layer : spec.getLayersList()) {
+            for (String layer : JobSpecs.statisticsLayers(spec)) {
                 GramStatistics g = stats.get(layer);
                 if (unit.getIncludeG() || u.getIteration() == 0) {
                     out.add(statistic(u, layer, StatisticKind.STATISTIC_G, g.g(), g.rows()));

@@ -217,6 +217,27 @@ public final class Merger {
         return new TanhMlpRunner(MlpSpec.read(spec), base, precision);
     }
 
+    /**
+     * Per layer, the layer whose statistics it shares ({@link StatisticsSharing}): from the running model when the
+     * job has one, else (a client submitting to a cluster) from the ONNX graph alone, without starting it.
+     */
+    public static Map<String, String> statisticsLeaders(LoadedJob job) {
+        List<String> layers = job.inputs().layers();
+        if (job.runner() != null) {
+            return StatisticsSharing.leaders(layers, job.runner().inputOf());
+        }
+        if (job.method().dataNeeds() != MergeMethod.DataNeeds.NONE) {
+            Path spec = modelDescription(job.settings());
+            if (spec.getFileName().toString().endsWith(".onnx")) {
+                Map<String, String> inputOf = new java.util.LinkedHashMap<>();
+                io.iteris.core.model.onnx.OnnxGraphEditor.edit(onnxModel(spec, job.inputs().base()), job.settings().onnxModuleNames(),
+                        layers, List.of()).targets().forEach((m, t) -> inputOf.put(m, t.activation()));
+                return StatisticsSharing.leaders(layers, inputOf);
+            }
+        }
+        return StatisticsSharing.leaders(layers, Map.of());
+    }
+
     /** The ONNX model at {@code spec}: the base's own, already parsed, when it is the base. */
     private static OnnxModelFile onnxModel(Path spec, BaseModel base) {
         return base.source() instanceof OnnxTensorSource onnx && onnx.location().equals(spec) ? onnx.model() : OnnxModelFile.open(spec);

@@ -22,6 +22,8 @@ public final class ShardInference {
     private final ModelRunner runner;
     private final List<List<INDArray>> shards = new ArrayList<>();
     private final Map<Long, Map<String, INDArray>> features = new HashMap<>();
+    /** Per layer, the layer whose statistics it shares ({@link StatisticsSharing}). */
+    private final Map<String, String> leaders;
 
     /**
      * @param calibration per task, its samples [S, T, d]
@@ -30,9 +32,15 @@ public final class ShardInference {
     public ShardInference(MergeInputs inputs, ModelRunner runner, List<INDArray> calibration, int shardSize) {
         this.inputs = inputs;
         this.runner = runner;
+        this.leaders = StatisticsSharing.leaders(inputs.layers(), runner.inputOf());
         for (INDArray samples : calibration) {
             shards.add(Calibration.shards(samples, shardSize));
         }
+    }
+
+    /** Per layer, the layer whose statistics it shares (itself when it reads an input of its own). */
+    public Map<String, String> leaders() {
+        return leaders;
     }
 
     public int taskCount() {
@@ -46,26 +54,31 @@ public final class ShardInference {
     /** The shard's layer inputs X under task {@code task}'s own LoRA model (cached). */
     public synchronized Map<String, INDArray> features(int task, int shard) {
         return features.computeIfAbsent(((long) task << 32) | shard,
-                k -> runner.run(inputs.taskWeights(task), shards.get(task).get(shard), true).layerInputs());
+                k -> leadersOnly(runner.run(inputs.taskWeights(task), shards.get(task).get(shard), true).layerInputs()));
+    }
+
+    /** The captured inputs of the layers whose statistics are computed (a shared input is kept once). */
+    private Map<String, INDArray> leadersOnly(Map<String, INDArray> x) {
+        Map<String, INDArray> out = new LinkedHashMap<>(x);
+        out.keySet().removeIf(layer -> leaders.containsKey(layer) && !leaders.get(layer).equals(layer));
+        return out;
     }
 
     /**
      * The shard's statistics per layer: at iteration 0 ({@code mergedDeltas} null) G alone, with C = H = G;
      * later C and H against the merged model W0 + ΔW, and G only when {@code withG} (X never changes, so G is
-     * the first iteration's; it is recomputed only to refill a solver that lost it).
+     * the first iteration's; it is recomputed only to refill a solver that lost it). Layers that share an input
+     * share one statistics object, computed once.
      */
     public Map<String, GramStatistics> statistics(int task, int shard, Map<String, INDArray> mergedDeltas, boolean withG) {
         Map<String, INDArray> x = features(task, shard);
         Map<String, GramStatistics> out = new LinkedHashMap<>();
-        if (mergedDeltas == null) {
-            for (String layer : inputs.layers()) {
-                out.put(layer, GramStatistics.ofFeatures(x.get(layer)));
-            }
-            return out;
-        }
-        Map<String, INDArray> xt = runner.run(inputs.mergedWeights(mergedDeltas), shards.get(task).get(shard), true).layerInputs();
+        Map<String, INDArray> xt = mergedDeltas == null ? null
+                : runner.run(inputs.mergedWeights(mergedDeltas), shards.get(task).get(shard), true).layerInputs();
         for (String layer : inputs.layers()) {
-            out.put(layer, GramStatistics.of(x.get(layer), xt.get(layer), withG));
+            String leader = leaders.get(layer);
+            out.put(layer, leader.equals(layer) ? (xt == null ? GramStatistics.ofFeatures(x.get(layer))
+                    : GramStatistics.of(x.get(layer), xt.get(layer), withG)) : out.get(leader));
         }
         return out;
     }
@@ -78,7 +91,9 @@ public final class ShardInference {
         }
         Map<String, GramStatistics> out = new LinkedHashMap<>();
         for (String layer : inputs.layers()) {
-            out.put(layer, GramStatistics.sumInOrder(perShard.stream().map(m -> m.get(layer)).toList()));
+            String leader = leaders.get(layer);
+            out.put(layer, leader.equals(layer) ? GramStatistics.sumInOrder(perShard.stream().map(m -> m.get(layer)).toList())
+                    : out.get(leader));
         }
         return out;
     }

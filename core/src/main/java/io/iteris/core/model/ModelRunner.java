@@ -20,6 +20,17 @@ public interface ModelRunner extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Per target layer, a name for the tensor it reads: layers with the same name read the same input (the
+     * q, k and v projections of one attention block), so their statistics are equal and computed once
+     * ({@link io.iteris.core.engine.StatisticsSharing}). By default every layer reads its own.
+     */
+    default Map<String, String> inputOf() {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        targetLayers().forEach(l -> out.put(l, l));
+        return out;
+    }
+
     /** Feature width the model takes (last axis of a calibration batch). */
     int inputWidth();
 

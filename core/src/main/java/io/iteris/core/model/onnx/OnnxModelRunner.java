@@ -42,6 +42,11 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
     }
 
     @Override
+    public Map<String, String> inputOf() {
+        return runner.inputOf();
+    }
+
+    @Override
     public long vocabularySize() {
         return runner.vocabulary();
     }

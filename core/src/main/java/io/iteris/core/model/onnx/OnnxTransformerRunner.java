@@ -138,6 +138,13 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         return List.copyOf(edited.targets().keySet());
     }
 
+    /** Per target module, the activation it reads (its MatMul's first input). */
+    public Map<String, String> inputOf() {
+        Map<String, String> out = new LinkedHashMap<>();
+        edited.targets().forEach((m, t) -> out.put(m, t.activation()));
+        return out;
+    }
+
     /** Each target's weight as the model file holds it, [out, in] float64 (read now, every target: for small models and tests). */
     public Map<String, INDArray> w0() {
         Map<String, INDArray> out = new LinkedHashMap<>();

@@ -104,6 +104,25 @@ class TinyLlamaMergeTest {
     }
 
     @Test
+    void projectionsThatReadTheSameInputShareOneSetOfStatistics() {
+        Path dir = tmp.resolve("shared");
+        TinyLlama.Example ex = TinyLlama.writeExample(dir, F32, List.of(2, 3, 4), List.of("q_proj", "k_proj", "v_proj", "o_proj"), 12, 2);
+        MergeSettings s = settings(ex, calibration(ex, dir), dir.resolve("out"));
+        Merger.LoadedJob submitted = Merger.loadForSubmission(s, true);
+        Map<String, String> fromGraph = Merger.statisticsLeaders(submitted);
+        String block = "model.layers.0.self_attn.";
+        String leader = fromGraph.get(block + "q_proj");
+        assertEquals(leader, fromGraph.get(block + "k_proj"));
+        assertEquals(leader, fromGraph.get(block + "v_proj"));
+        assertEquals(leader, fromGraph.get(leader), "the group's statistics layer is one of its own, first in job order");
+        assertEquals(block + "o_proj", fromGraph.get(block + "o_proj"), "o_proj reads the attention output, its own input");
+        try (io.iteris.core.model.ModelRunner runner = Merger.withData(Merger.loadMergeInputs(s)).runner()) {
+            assertEquals(fromGraph, io.iteris.core.engine.StatisticsSharing.leaders(submitted.inputs().layers(), runner.inputOf()),
+                    "the running model and the graph alone agree");
+        }
+    }
+
+    @Test
     void float16WeightsAreReadAndFedInTheirOwnType() {
         double err = againstReference(new TinyLlama.Shape(64, 16, 32, 2, 32, DType.F16, true), tmp.resolve("f16"));
         assertTrue(err < F16_TOLERANCE, "float16 against float64: " + err);

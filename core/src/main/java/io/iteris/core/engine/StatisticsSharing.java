@@ -1,0 +1,37 @@
+package io.iteris.core.engine;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Layers that read the same input have the same statistics (G, C, H depend only on the input rows): the q, k
+ * and v projections of an attention block, gate and up of a gated MLP. Each such group's statistics are
+ * computed, sent and held once, under its first layer in job order (its "statistics layer"), and every layer of
+ * the group is solved from them.
+ */
+public final class StatisticsSharing {
+    private StatisticsSharing() {
+    }
+
+    /**
+     * Per layer (in job order), the first layer in job order that reads the same input (itself when none does).
+     *
+     * @param inputOf per layer, a name of the tensor it reads (a layer missing here reads its own)
+     */
+    public static Map<String, String> leaders(List<String> layers, Map<String, String> inputOf) {
+        Map<String, String> firstReader = new HashMap<>();
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String layer : layers) {
+            String input = inputOf.getOrDefault(layer, "layer:" + layer);
+            out.put(layer, firstReader.computeIfAbsent(input, k -> layer));
+        }
+        return out;
+    }
+
+    /** The layers whose statistics are computed: each group's first. */
+    public static List<String> statisticsLayers(Map<String, String> leaders) {
+        return leaders.entrySet().stream().filter(e -> e.getKey().equals(e.getValue())).map(Map.Entry::getKey).toList();
+    }
+}
