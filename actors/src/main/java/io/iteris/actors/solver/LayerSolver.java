@@ -328,6 +328,9 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         String hash = store.put(r.delta());
         LayerSolved.Builder b = LayerSolved.newBuilder().setJobId(jobId).setLayer(target).setIteration(it)
                 .setContentHash(hash).setSolver(r.solver());
+        if (r.factors() != null) {
+            b.setFactorBHash(store.put(r.factors().b())).setFactorAHash(store.put(r.factors().a()));
+        }
         if (!previousHash.isEmpty()) {
             b.setHasChange(true).setRelativeChange(Matrices.relativeError(store.get(previousHash), r.delta()));
         }

@@ -62,7 +62,9 @@ public final class JobFinisher {
                 LayerSolved r = solved.get(layer);
                 INDArray delta = last || sink != null ? store.get(r.getContentHash()) : null;
                 deltas.put(layer, delta);
-                results.put(layer, new LayerMergeResult(delta, diagnostics(r), r.getSolver()));
+                LayerMergeResult.Factors factors = delta != null && !r.getFactorBHash().isEmpty()
+                        ? new LayerMergeResult.Factors(store.get(r.getFactorBHash()), store.get(r.getFactorAHash())) : null;
+                results.put(layer, new LayerMergeResult(delta, diagnostics(r), r.getSolver(), factors));
                 if (r.getHasChange()) {
                     change.put(layer, r.getRelativeChange());
                 }

@@ -39,14 +39,14 @@ class ChunkSenderTest {
         kit.shutdownTestKit();
     }
 
-    /** A 24×24 float64 statistic: 4,608 bytes, five chunks of at most 1 KiB. */
+    /** A 24×24 float64 statistic sent whole (a C): 4,608 bytes, five chunks of at most 1 KiB. */
     private static ChunkSender.Statistic statistic() {
         double[] v = new double[24 * 24];
         for (int i = 0; i < v.length; i++) {
             v[i] = i * 0.5 - 7;
         }
         INDArray m = Matrices.of(v, 24, 24);
-        return new ChunkSender.Statistic(StatisticStreams.key("layer", 0, 0, 0, StatisticKind.STATISTIC_G), m, 3);
+        return new ChunkSender.Statistic(StatisticStreams.key("layer", 0, 0, 0, StatisticKind.STATISTIC_C), m, 3);
     }
 
     private static ChunkAck ack(StatisticChunk c, boolean accepted, boolean later) {

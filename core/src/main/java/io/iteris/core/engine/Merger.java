@@ -178,7 +178,7 @@ public final class Merger {
         try {
             Map<String, Double> energy = Map.of();
             if (s.outputFormat() == MergeSettings.OutputFormat.LORA) {
-                energy = LoraExporter.write(job.inputs(), outcome.deltas(), s.rank(), staging);
+                energy = LoraExporter.write(job.inputs(), outcome.deltas(), outcome.finalResults(), s.rank(), staging);
             } else {
                 DenseExporter.write(job.inputs(), outcome.deltas(), staging);
             }

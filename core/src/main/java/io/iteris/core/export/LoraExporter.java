@@ -6,8 +6,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.iteris.core.AtomicFiles;
 import io.iteris.core.engine.MergeInputs;
+import io.iteris.core.linalg.Blas;
 import io.iteris.core.linalg.Lapack;
 import io.iteris.core.linalg.Matrices;
+import io.iteris.core.merge.LayerMergeResult;
 import io.iteris.core.peft.LoraConfig;
 import io.iteris.core.peft.PeftAdapter;
 import io.iteris.core.safetensors.DType;
@@ -64,18 +66,63 @@ public final class LoraExporter {
     }
 
     /**
+     * The same truncated SVD of ΔW = b·a (b [out×R], a [R×in], as the low-rank solve returns it) without forming
+     * ΔW: thin QR of b and of aᵀ, then the SVD of the R×R core R_b·R_aᵀ, whose singular values are ΔW's. At LLM
+     * size that is a few small factorisations instead of the SVD of a 4096×4096 matrix per layer. The rank is at
+     * most R (ΔW has no more). A layer narrower than R is cut from the dense ΔW (as cheap there).
+     */
+    public static Factorised factorise(LayerMergeResult.Factors f, int rank) {
+        int out = Matrices.rows(f.b());
+        int inner = Matrices.cols(f.b());
+        int in = Matrices.cols(f.a());
+        if (inner > out || inner > in) {
+            return factorise(Blas.mmul(f.b(), f.a()), rank);
+        }
+        Lapack.Qr qb = Lapack.thinQr(Matrices.toArray(f.b()), out, inner);
+        Lapack.Qr qa = Lapack.thinQr(Matrices.toArray(f.a().transpose()), in, inner);
+        INDArray core = Blas.mmul(Matrices.of(qb.r(), inner, inner), Matrices.of(qa.r(), inner, inner).transpose());
+        Lapack.Svd svd = Lapack.svd(Matrices.toArray(core), inner, inner);
+        int r = Math.max(1, Math.min(rank, inner));
+        double total = 0;
+        double kept = 0;
+        for (int k = 0; k < svd.k(); k++) {
+            double e = svd.s()[k] * svd.s()[k];
+            total += e;
+            if (k < r) {
+                kept += e;
+            }
+        }
+        // B' = Q_b·U_r·√S_r, A' = √S_r·V_rᵀ·Q_aᵀ
+        double[] ur = new double[inner * r];
+        double[] vr = new double[r * inner];
+        for (int k = 0; k < r; k++) {
+            double root = Math.sqrt(svd.s()[k]);
+            for (int i = 0; i < inner; i++) {
+                ur[i * r + k] = root * svd.u()[i * svd.k() + k];
+                vr[k * inner + i] = root * svd.vt()[k * inner + i];
+            }
+        }
+        INDArray b = Blas.mmul(Matrices.of(qb.q(), out, inner), Matrices.of(ur, inner, r));
+        INDArray a = Blas.mmul(Matrices.of(vr, r, inner), Matrices.of(qa.q(), in, inner).transpose());
+        return new Factorised(a, b, r, total == 0 ? 1.0 : kept / total);
+    }
+
+    /**
      * Writes {@code adapter_model.safetensors} and {@code adapter_config.json} into {@code dir}.
      *
-     * @param rank output rank; 0 = per module the sum of the input ranks (capped by the layer size)
+     * @param results the last solve's results: a layer whose update came out factored is cut from its factors
+     * @param rank    output rank; 0 = per module the sum of the input ranks (capped by the layer size)
      * @return per module the share of ΔW's energy kept
      */
-    public static Map<String, Double> write(MergeInputs inputs, Map<String, INDArray> deltas, int rank, Path dir) {
+    public static Map<String, Double> write(MergeInputs inputs, Map<String, INDArray> deltas, Map<String, LayerMergeResult> results,
+                                            int rank, Path dir) {
         SafetensorsWriter writer = new SafetensorsWriter().metadata("format", "pt");
         Map<String, Double> energy = new LinkedHashMap<>();
         Map<String, Integer> ranks = new LinkedHashMap<>();
         for (String layer : inputs.layers()) {
             int r = rank > 0 ? rank : inputs.summedRank(layer);
-            Factorised f = factorise(deltas.get(layer), r);
+            LayerMergeResult.Factors factors = results == null || results.get(layer) == null ? null : results.get(layer).factors();
+            Factorised f = factors != null ? factorise(factors, r) : factorise(deltas.get(layer), r);
             writer.add(PeftAdapter.KEY_PREFIX + layer + ".lora_A.weight", DType.F32, f.a().shape(), Matrices.toArray(f.a()));
             writer.add(PeftAdapter.KEY_PREFIX + layer + ".lora_B.weight", DType.F32, f.b().shape(), Matrices.toArray(f.b()));
             energy.put(layer, f.energyKept());

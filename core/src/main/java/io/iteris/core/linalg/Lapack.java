@@ -92,6 +92,31 @@ public final class Lapack {
         return max;
     }
 
+    /** A thin QR factorisation A = Q·R of a tall matrix: q [m×n] with orthonormal columns, r [n×n] upper triangular. */
+    public record Qr(double[] q, double[] r, int m, int n) {
+    }
+
+    /** Thin QR of A [m×n], m ≥ n, row-major ({@code dgeqrf}, then {@code dorgqr} for Q); {@code a} is overwritten. */
+    public static Qr thinQr(double[] a, int m, int n) {
+        if (m < n) {
+            throw new IllegalArgumentException("thin QR needs m >= n, got " + m + "x" + n);
+        }
+        double[] tau = new double[n];
+        int info = openblas.LAPACKE_dgeqrf(openblas.LAPACK_ROW_MAJOR, m, n, a, n, tau);
+        if (info != 0) {
+            throw new IllegalArgumentException("dgeqrf: info " + info);
+        }
+        double[] r = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(a, i * n + i, r, i * n + i, n - i);
+        }
+        info = openblas.LAPACKE_dorgqr(openblas.LAPACK_ROW_MAJOR, m, n, n, a, n, tau);
+        if (info != 0) {
+            throw new IllegalArgumentException("dorgqr: info " + info);
+        }
+        return new Qr(a, r, m, n);
+    }
+
     /** Economy SVD of A [m×n] by divide and conquer ({@code dgesdd}); singular values descending. */
     public static Svd svd(double[] a, int m, int n) {
         int k = Math.min(m, n);

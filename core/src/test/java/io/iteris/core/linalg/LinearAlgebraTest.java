@@ -59,6 +59,31 @@ class LinearAlgebraTest {
     }
 
     @Test
+    void factorsAreCutAsTheDenseDeltaWouldBe() {
+        java.util.Random rng = new java.util.Random(17);
+        for (int trial = 0; trial < 25; trial++) {
+            int inner = 1 + rng.nextInt(12);
+            int out = 1 + rng.nextInt(60);
+            int in = 1 + rng.nextInt(60);
+            INDArray b = random(out, inner, 100 + trial);
+            INDArray a = random(inner, in, 200 + trial);
+            INDArray delta = b.mmul(a);
+            int rank = 1 + rng.nextInt(inner + 2);
+            String what = "out " + out + ", in " + in + ", R " + inner + ", rank " + rank;
+            LoraExporter.Factorised fromFactors = LoraExporter.factorise(new io.iteris.core.merge.LayerMergeResult.Factors(b, a), rank);
+            LoraExporter.Factorised fromDense = LoraExporter.factorise(delta, Math.min(rank, inner));
+            assertEquals(fromDense.energyKept(), fromFactors.energyKept(), 1e-12, what);
+            assertTrue(fromFactors.rank() <= inner, what);
+            INDArray got = fromFactors.b().mmul(fromFactors.a());
+            double err = Matrices.relativeError(got, delta);
+            assertEquals(Math.sqrt(Math.max(0, 1 - fromFactors.energyKept())), err, 1e-9, what + ": Eckart-Young");
+            if (fromFactors.rank() >= Math.min(inner, Math.min(out, in))) {
+                assertTrue(err < 1e-12, what + ": full rank reproduces B·A, error " + err);
+            }
+        }
+    }
+
+    @Test
     void frobeniusSurvivesHugeAndTinyValues() {
         assertEquals(5e300, Matrices.frobenius(new double[]{3e300, 4e300}), 1e288);
         assertEquals(5e-300, Matrices.frobenius(new double[]{3e-300, 4e-300}), 1e-312);

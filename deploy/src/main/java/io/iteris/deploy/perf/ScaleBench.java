@@ -34,10 +34,14 @@ final class ScaleBench {
             return (long) samples * tokens;
         }
 
-        /** Statistic bytes streamed in an iteration: per unit and layer G at the first (where C = H = G), then C and H; float64. */
+        /**
+         * Statistic bytes streamed in an iteration, float64: per unit and layer G at the first (where C = H = G), then
+         * C and H; the symmetric G and H travel as their upper triangle (width·(width+1)/2 values).
+         */
         long predictedBytes(int iteration) {
-            long matrices = iteration == 0 ? 1 : 2;
-            return (long) tasks * shardsPerTask * layers * matrices * width * width * 8;
+            long triangle = (long) width * (width + 1) / 2;
+            long values = iteration == 0 ? triangle : (long) width * width + triangle;
+            return (long) tasks * shardsPerTask * layers * values * 8;
         }
 
         /** The raw features the statistics replace: X and X̃ of every row at every layer, float32. */
@@ -45,10 +49,10 @@ final class ScaleBench {
             return 2L * tasks * rowsPerTask() * layers * width * 4;
         }
 
-        /** A solver's memory for one layer while solving: per shard G, C, H kept, plus the per-task sums and the system. */
+        /** A solver's memory for one layer while solving: per task running sums of G, C, H, plus the system, W0 and the result. */
         long solverBytesPerLayer() {
             long m = (long) width * width * 8;
-            return (long) tasks * shardsPerTask * 3 * m + (long) tasks * 3 * m + 3 * m;
+            return (long) tasks * 3 * m + 3 * m;
         }
     }
 
