@@ -49,7 +49,10 @@ class BenchCommandTest {
         assertTrue(lines.size() >= 2, "a header and rows: " + lines);
         List<String> header = List.of(lines.get(0).split(","));
         if (which.equals("solve")) {
-            assertEquals(List.of("in", "out", "tasks", "median_ms", "reference_ms", "ratio"), header);
+            assertEquals(List.of("in", "out", "tasks", "rank", "median_ms", "reference_ms", "ratio"), header);
+        }
+        if (which.equals("gram")) {
+            assertEquals(List.of("in", "rows", "features", "ours_ms", "dgemm_ms", "ratio"), header);
         }
         for (String row : lines.subList(1, lines.size())) {
             String[] cells = row.split(",");
