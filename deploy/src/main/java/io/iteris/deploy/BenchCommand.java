@@ -53,6 +53,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--rank", defaultValue = "16", description = "solve: rank of every task's LoRA")
     int rank;
 
+    @Option(names = "--projections", defaultValue = "3",
+            description = "scale: LoRA-targeted projections reading each layer's input, sharing its statistics (3: like q, k, v)")
+    int projections;
+
     @Option(names = "--layers", defaultValue = "16", description = "scale: layers of the synthetic model")
     int layers;
 
@@ -88,7 +92,7 @@ public final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         Path work = out != null ? out : Files.createTempDirectory("iteris-bench-" + which);
-        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv, jobs, llm, rank);
+        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv, jobs, llm, rank, projections);
         Benchmarks.run(which, o, System.out);
         return 0;
     }

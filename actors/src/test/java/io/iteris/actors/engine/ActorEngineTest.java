@@ -54,6 +54,36 @@ class ActorEngineTest {
         }
     }
 
+    @Test
+    void projectionsSharingAnInputAreSolvedFromOneSolversStatisticsAndMatchTheLocalEngine() throws Exception {
+        io.iteris.core.demo.DemoExample.Shape shape = io.iteris.core.demo.DemoExample.Shape.uniform(2, 16, 3, 2, 8, 3, 3);
+        Path ex = tmp.resolve("shared");
+        io.iteris.core.demo.DemoExample.generate(ex, shape, 8);
+        io.iteris.core.engine.Merger.Result local = io.iteris.core.engine.Merger.run(settings(ex, shape, tmp.resolve("out-local")), null);
+        try (IterisNode node = node(tmp.resolve("work-shared"), 2)) {
+            io.iteris.core.engine.Merger.LoadedJob job = io.iteris.core.engine.Merger.loadForSubmission(settings(ex, shape, tmp.resolve("out-actors")), true);
+            io.iteris.core.engine.Merger.Result actors = new ActorEngine(node).submit(job, "shared-inputs", null);
+            assertEquals(6, local.outcome().deltas().size());
+            for (String layer : local.outcome().deltas().keySet()) {
+                assertArrayEquals(local.outcome().deltas().get(layer).data().asDouble(), actors.outcome().deltas().get(layer).data().asDouble(), layer);
+            }
+        }
+        assertSameTensors(tmp.resolve("out-local/adapter_model.safetensors"), tmp.resolve("out-actors/adapter_model.safetensors"));
+    }
+
+    private static io.iteris.core.config.MergeSettings settings(Path ex, io.iteris.core.demo.DemoExample.Shape shape, Path out) {
+        Map<String, Object> m = new java.util.HashMap<>();
+        m.put("iteris.merge.method", "iteris");
+        m.put("iteris.merge.base", ex.resolve("base/model.safetensors").toString());
+        m.put("iteris.merge.calibration", ex.resolve("calibration.safetensors").toString());
+        m.put("iteris.merge.shard-size", 4);
+        m.put("iteris.merge.out", out.toString());
+        m.put("iteris.methods.iteris.iterations", 3);
+        m.put("iteris.merge.adapters", shape.tasks().stream()
+                .map(t -> Map.of("name", t, "path", ex.resolve("adapters/" + t).toString())).toList());
+        return io.iteris.core.config.MergeSettings.from(ConfigFactory.parseMap(m).withFallback(ConfigFactory.load()));
+    }
+
     static void assertSameTensors(Path a, Path b) {
         SafetensorsFile x = SafetensorsFile.open(a);
         SafetensorsFile y = SafetensorsFile.open(b);

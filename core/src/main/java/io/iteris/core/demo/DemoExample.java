@@ -26,16 +26,43 @@ public final class DemoExample {
      * The size of a generated example: layer widths (dims[0] inputs, dims[k+1] outputs of layer k), task
      * names, LoRA rank, and samples per task. {@code bench scale} makes large ones the same way.
      */
-    public record Shape(int[] dims, List<String> tasks, int rank, int calibrationSamples, int heldoutSamples, int tokens) {
+    public record Shape(int[] dims, List<String> tasks, int rank, int calibrationSamples, int heldoutSamples, int tokens, int projections) {
+        public Shape(int[] dims, List<String> tasks, int rank, int calibrationSamples, int heldoutSamples, int tokens) {
+            this(dims, tasks, rank, calibrationSamples, heldoutSamples, tokens, 1);
+        }
+
+        /** The chain's layers. */
         public List<String> layers() {
             return java.util.stream.IntStream.range(0, dims.length - 1).mapToObj(k -> "layers." + k + ".proj").toList();
         }
 
+        /** Projections beside each chain layer (projections − 1 of them per layer, reading its input, like k and v beside q). */
+        public Map<String, String> parallel() {
+            Map<String, String> out = new LinkedHashMap<>();
+            for (String l : layers()) {
+                for (int j = 2; j <= projections; j++) {
+                    out.put(l + j, l);
+                }
+            }
+            return out;
+        }
+
+        /** Every layer a task's LoRA targets: the chain and the projections beside it. */
+        public List<String> allLayers() {
+            return new MlpSpec(layers(), dims, false, parallel()).allLayers();
+        }
+
         /** {@code layers} square layers of {@code width}, {@code tasks} tasks named task0, task1, ... */
         public static Shape uniform(int layers, int width, int tasks, int rank, int samples, int tokens) {
+            return uniform(layers, width, tasks, rank, samples, tokens, 1);
+        }
+
+        /** As above, with {@code projections} projections reading each layer's input. */
+        public static Shape uniform(int layers, int width, int tasks, int rank, int samples, int tokens, int projections) {
             int[] dims = new int[layers + 1];
             java.util.Arrays.fill(dims, width);
-            return new Shape(dims, java.util.stream.IntStream.range(0, tasks).mapToObj(i -> "task" + i).toList(), rank, samples, 0, tokens);
+            return new Shape(dims, java.util.stream.IntStream.range(0, tasks).mapToObj(i -> "task" + i).toList(), rank, samples, 0, tokens,
+                    projections);
         }
     }
 
@@ -66,9 +93,12 @@ public final class DemoExample {
             int out = dims[k + 1];
             base.add(layers.get(k) + ".weight", DType.F32, new long[]{out, in}, gaussian(rng, out * in, 1.0 / Math.sqrt(in)));
             base.add(layers.get(k) + ".bias", DType.F32, new long[]{out}, gaussian(rng, out, 0.05));
+            for (int j = 2; j <= shape.projections(); j++) {
+                base.add(layers.get(k) + j + ".weight", DType.F32, new long[]{out, in}, gaussian(rng, out * in, 1.0 / Math.sqrt(in)));
+            }
         }
         base.write(dir.resolve("base/model.safetensors"));
-        new MlpSpec(layers, dims, false).write(dir.resolve("base/model.json"), "tanh after every layer but the last, applied to every token");
+        new MlpSpec(layers, dims, false, shape.parallel()).write(dir.resolve("base/model.json"), "tanh after every layer but the last, applied to every token");
         SafetensorsWriter calibration = new SafetensorsWriter().metadata("layout", "[samples, tokens, features]");
         SafetensorsWriter heldout = new SafetensorsWriter().metadata("layout", "[samples, tokens, features]");
         for (String task : shape.tasks()) {
@@ -110,14 +140,21 @@ public final class DemoExample {
         Map<String, LoraModule> factors = new LinkedHashMap<>();
         int rank = shape.rank();
         List<String> layers = shape.layers();
+        List<String> targets = new java.util.ArrayList<>(List.of("proj"));
+        for (int j = 2; j <= shape.projections(); j++) {
+            targets.add("proj" + j);
+        }
         for (int k = 0; k < layers.size(); k++) {
             int in = shape.dims()[k];
             int out = shape.dims()[k + 1];
-            INDArray a = Matrices.of(gaussian(rng, rank * in, 1.0 / Math.sqrt(in)), rank, in);
-            INDArray b = Matrices.of(gaussian(rng, out * rank, 0.35 / Math.sqrt(rank)), out, rank);
-            factors.put(layers.get(k), new LoraModule(layers.get(k), a, b, 2.0));
+            for (int j = 1; j <= shape.projections(); j++) {
+                String name = j == 1 ? layers.get(k) : layers.get(k) + j;
+                INDArray a = Matrices.of(gaussian(rng, rank * in, 1.0 / Math.sqrt(in)), rank, in);
+                INDArray b = Matrices.of(gaussian(rng, out * rank, 0.35 / Math.sqrt(rank)), out, rank);
+                factors.put(name, new LoraModule(name, a, b, 2.0));
+            }
         }
-        PeftAdapterWriter.write(dir, factors, rank, 2 * rank, List.of("proj"), "iteris/demo-tanh-mlp");
+        PeftAdapterWriter.write(dir, factors, rank, 2 * rank, targets, "iteris/demo-tanh-mlp");
     }
 
     /** {@code n} draws of N(0, std²). */

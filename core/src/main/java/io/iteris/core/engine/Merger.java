@@ -234,6 +234,7 @@ public final class Merger {
                         layers, List.of()).targets().forEach((m, t) -> inputOf.put(m, t.activation()));
                 return StatisticsSharing.leaders(layers, inputOf);
             }
+            return StatisticsSharing.leaders(layers, MlpSpec.read(spec).inputOf());
         }
         return StatisticsSharing.leaders(layers, Map.of());
     }

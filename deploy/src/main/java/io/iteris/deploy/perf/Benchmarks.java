@@ -7,7 +7,7 @@ import java.nio.file.Path;
 public final class Benchmarks {
     /** What the command line chose; null arrays mean the defaults. */
     public record Options(boolean quick, int[] dims, int[] tasks, int layers, int width, String nodeHeap, Path example, Path workDir,
-                          Path csv, Integer jobs, boolean llm, int rank) {
+                          Path csv, Integer jobs, boolean llm, int rank, int projections) {
     }
 
     private Benchmarks() {
@@ -25,8 +25,8 @@ public final class Benchmarks {
                     o.quick() ? 1 : 3, log);
             case "engine" -> EngineBench.run(o.example(), o.workDir(), o.quick() ? 2 : 5, o.quick() ? 1 : 3, log);
             case "scale" -> o.llm() ? LlmScaleBench.run(o.quick(), o.workDir(), o.nodeHeap(), log) : ScaleBench.run(o.quick()
-                    ? new ScaleBench.Plan(4, 128, 2, 4, 8, 8, 2, 2, "1g")
-                    : new ScaleBench.Plan(o.layers(), o.width(), o.tasks() != null ? o.tasks()[0] : 4, 16, 32, 16, 2, 3, o.nodeHeap()),
+                    ? new ScaleBench.Plan(4, 128, 2, 4, 8, 8, 2, 2, "1g", o.projections())
+                    : new ScaleBench.Plan(o.layers(), o.width(), o.tasks() != null ? o.tasks()[0] : 4, 16, 32, 16, 2, 3, o.nodeHeap(), o.projections()),
                     o.workDir(), log);
             case "soak" -> SoakBench.run(o.example(), o.workDir(), o.jobs() != null ? o.jobs() : o.quick() ? 3 : 20, "1g", log);
             default -> throw new IllegalArgumentException("unknown benchmark '" + which + "'");

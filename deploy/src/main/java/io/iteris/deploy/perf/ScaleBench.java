@@ -29,14 +29,17 @@ import java.util.TreeMap;
  * resident memory. The predictions are the formulas docs/scaling.md applies to LLaMA-7B.
  */
 final class ScaleBench {
-    record Plan(int layers, int width, int tasks, int rank, int samples, int tokens, int shardsPerTask, int iterations, String heap) {
+    /** @param projections LoRA-targeted projections reading each layer's input (3: like q, k and v), sharing its statistics */
+    record Plan(int layers, int width, int tasks, int rank, int samples, int tokens, int shardsPerTask, int iterations, String heap,
+                int projections) {
         long rowsPerTask() {
             return (long) samples * tokens;
         }
 
         /**
          * Statistic bytes streamed in an iteration, float64: per unit and layer G at the first (where C = H = G), then
-         * C and H; the symmetric G and H travel as their upper triangle (width·(width+1)/2 values).
+         * C and H; the symmetric G and H travel as their upper triangle (width·(width+1)/2 values). Per input, not per
+         * projection: the projections reading one input share its statistics.
          */
         long predictedBytes(int iteration) {
             long triangle = (long) width * (width + 1) / 2;
@@ -49,7 +52,7 @@ final class ScaleBench {
             return 2L * tasks * rowsPerTask() * layers * width * 4;
         }
 
-        /** A solver's memory for one layer while solving: per task running sums of G, C, H, plus the system, W0 and the result. */
+        /** A solver's memory for one input while solving: per task running sums of G, C, H, plus the system, W0 and the result. */
         long solverBytesPerLayer() {
             long m = (long) width * width * 8;
             return (long) tasks * 3 * m + 3 * m;
@@ -61,10 +64,11 @@ final class ScaleBench {
 
     static ResultTable run(Plan plan, Path dir, PrintStream log) {
         Path model = dir.resolve("model");
-        log.printf("  generating %d layers of %d x %d, %d task LoRAs of rank %d, %d x %d calibration rows per task%n", plan.layers(),
-                plan.width(), plan.width(), plan.tasks(), plan.rank(), plan.samples(), plan.tokens());
+        log.printf("  generating %d layers of %d x %d (%d projection(s) reading each), %d task LoRAs of rank %d, %d x %d calibration"
+                        + " rows per task%n", plan.layers(), plan.width(), plan.width(), plan.projections(), plan.tasks(), plan.rank(),
+                plan.samples(), plan.tokens());
         DemoExample.generate(model, DemoExample.Shape.uniform(plan.layers(), plan.width(), plan.tasks(), plan.rank(), plan.samples(),
-                plan.tokens()), 5);
+                plan.tokens(), plan.projections()), 5);
         Merger.LoadedJob job = Merger.load(settings(plan, model, dir.resolve("out")));
         ResultTable t = new ResultTable("iteration", "wall_s", "inference_s", "solve_s", "bytes_moved_mib", "predicted_mib");
         try (ProcessCluster cluster = new ProcessCluster(dir.resolve("cluster"))) {
@@ -89,7 +93,7 @@ final class ScaleBench {
             }
             log.printf("  merge on 3 nodes: %.1f s in all%n  peak resident memory (heap + off-heap) per node process: %s%n", total,
                     String.join(", ", memory));
-            log.printf("  predicted: solver memory per layer %.0f MiB; raw float32 features per iteration %.0f MiB "
+            log.printf("  predicted: solver memory per input %.0f MiB; raw float32 features per iteration %.0f MiB "
                             + "(statistics instead: %.0f MiB, then %.0f MiB)%n", plan.solverBytesPerLayer() / (double) (1 << 20),
                     plan.rawFeatureBytes() / (double) (1 << 20), plan.predictedBytes(0) / (double) (1 << 20),
                     plan.predictedBytes(1) / (double) (1 << 20));
