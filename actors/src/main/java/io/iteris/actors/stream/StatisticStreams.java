@@ -1,6 +1,7 @@
 package io.iteris.actors.stream;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.iteris.core.linalg.Matrices;
 import io.iteris.protocol.StatisticChunk;
 import io.iteris.protocol.StatisticKey;
@@ -46,8 +47,10 @@ public final class StatisticStreams {
         for (int i = 0; i < count; i++) {
             int from = i * per;
             int len = Math.min(per, total - from);
-            // the one copy: from the matrix's memory into the message
-            ByteString data = ByteString.copyFrom(all.slice(from, len));
+            // the one copy: from the matrix's memory into the message; a packed triangle was copied once already, into
+            // a heap buffer of its own that nothing else writes, so its chunks wrap that buffer without another copy
+            ByteString data = packed ? UnsafeByteOperations.unsafeWrap(all.array(), all.arrayOffset() + from, len)
+                    : ByteString.copyFrom(all.slice(from, len));
             CRC32C crc = new CRC32C();
             crc.update(data.asReadOnlyByteBuffer());
             out.add(StatisticChunk.newBuilder().setJobId(jobId).setKey(key).setChunkIndex(i).setChunkCount(count)

@@ -48,6 +48,34 @@ public final class StreamProbe {
         return new Transfer(got, totals[0], (int) totals[1], seconds);
     }
 
+    /**
+     * Artery's own floor for the same bytes: {@code bytes} sent as plain {@code byte[]} messages of {@code chunkBytes}
+     * (Pekko's byte-array serializer: no Protobuf, no checksum, no acks, no reassembly), timed from the first send to
+     * the last byte's arrival. Returns seconds.
+     */
+    public static double sendRawBytes(ActorSystem<?> from, ActorSystem<?> to, long bytes, int chunkBytes, String name) throws Exception {
+        CompletableFuture<Long> received = new CompletableFuture<>();
+        ActorRef<Object> receiver = to.systemActorOf(Behaviors.setup(ctx -> {
+            long[] got = {0};
+            return Behaviors.receive(Object.class).onMessage(byte[].class, b -> {
+                got[0] += b.length;
+                if (got[0] >= bytes) {
+                    received.complete(got[0]);
+                    return Behaviors.stopped();
+                }
+                return Behaviors.same();
+            }).build();
+        }), "raw-receiver-" + name, Props.empty());
+        ActorRef<Object> remote = ActorRefResolver.get(from).resolveActorRef(ActorRefResolver.get(to).toSerializationFormat(receiver));
+        byte[] chunk = new byte[chunkBytes];
+        long t0 = System.nanoTime();
+        for (long sent = 0; sent < bytes; sent += chunkBytes) {
+            remote.tell(sent + chunkBytes <= bytes ? chunk.clone() : java.util.Arrays.copyOf(chunk, (int) (bytes - sent)));
+        }
+        received.get(300, TimeUnit.SECONDS);
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
     private static Behavior<Message> receiver(CompletableFuture<INDArray> done) {
         return Behaviors.setup(ctx -> {
             ActorRefResolver refs = ActorRefResolver.get(ctx.getSystem());

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * {@code bench stream}: one statistic between two nodes on 127.0.0.1 (Artery TCP, Protobuf chunks with CRCs,
  * one ack per chunk, 8 in flight), for a sweep of chunk sizes, and at the engine's 1 MiB chunks also over mutual
  * TLS (what a cluster off loopback runs), against a plain socket copy of the same bytes over the same loopback in
- * the same run (the machine's own limit).
+ * the same run (the machine's own limit); and Artery's own floor: the same bytes as plain {@code byte[]} messages.
  */
 final class StreamBench {
     private StreamBench() {
@@ -74,6 +74,14 @@ final class StreamBench {
                 t.add(transport, kib, bytes / (double) (1 << 20), chunks[0], ms, rate, raw, bytes / (raw / 1e3) / (1 << 20), ms / raw);
                 log.printf("  %s, chunks of %d KiB: %.0f MiB/s%n", transport, kib, rate);
             }
+            // Artery's own floor: the same bytes as plain byte[] messages of 1 MiB, nothing of ours on the way
+            int kib = 1024;
+            double floorMs = Measure.medianMillis(1, reps, () -> StreamProbe.sendRawBytes(a.system(), b.system(), bytes, kib * 1024,
+                    transport + "-raw" + run[0]++));
+            double rate = bytes / (floorMs / 1e3) / (1 << 20);
+            t.add(transport + " byte[] (Artery alone)", kib, bytes / (double) (1 << 20), (bytes + kib * 1024 - 1) / (kib * 1024), floorMs,
+                    rate, raw, bytes / (raw / 1e3) / (1 << 20), floorMs / raw);
+            log.printf("  %s, plain byte[] messages of %d KiB (Artery alone): %.0f MiB/s%n", transport, kib, rate);
         }
     }
 
