@@ -42,15 +42,6 @@ public final class LoraExporter {
         int in = Matrices.cols(delta);
         int r = Math.max(1, Math.min(rank, Math.min(out, in)));
         Lapack.Svd svd = Lapack.svd(Matrices.toArray(delta), out, in);
-        double total = 0;
-        double kept = 0;
-        for (int k = 0; k < svd.k(); k++) {
-            double e = svd.s()[k] * svd.s()[k];
-            total += e;
-            if (k < r) {
-                kept += e;
-            }
-        }
         double[] a = new double[r * in];
         double[] b = new double[out * r];
         for (int k = 0; k < r; k++) {
@@ -62,7 +53,7 @@ public final class LoraExporter {
                 b[i * r + k] = root * svd.u()[i * svd.k() + k];
             }
         }
-        return new Factorised(Matrices.of(a, r, in), Matrices.of(b, out, r), r, total == 0 ? 1.0 : kept / total);
+        return new Factorised(Matrices.of(a, r, in), Matrices.of(b, out, r), r, energyKept(svd.s(), r));
     }
 
     /**
@@ -83,15 +74,6 @@ public final class LoraExporter {
         INDArray core = Blas.mmul(Matrices.of(qb.r(), inner, inner), Matrices.of(qa.r(), inner, inner).transpose());
         Lapack.Svd svd = Lapack.svd(Matrices.toArray(core), inner, inner);
         int r = Math.max(1, Math.min(rank, inner));
-        double total = 0;
-        double kept = 0;
-        for (int k = 0; k < svd.k(); k++) {
-            double e = svd.s()[k] * svd.s()[k];
-            total += e;
-            if (k < r) {
-                kept += e;
-            }
-        }
         // B' = Q_b·U_r·√S_r, A' = √S_r·V_rᵀ·Q_aᵀ
         double[] ur = new double[inner * r];
         double[] vr = new double[r * inner];
@@ -104,7 +86,21 @@ public final class LoraExporter {
         }
         INDArray b = Blas.mmul(Matrices.of(qb.q(), out, inner), Matrices.of(ur, inner, r));
         INDArray a = Blas.mmul(Matrices.of(vr, r, inner), Matrices.of(qa.q(), in, inner).transpose());
-        return new Factorised(a, b, r, total == 0 ? 1.0 : kept / total);
+        return new Factorised(a, b, r, energyKept(svd.s(), r));
+    }
+
+    /** The share of Σ s_k² in the first {@code r} singular values (1 for a zero matrix). */
+    private static double energyKept(double[] s, int r) {
+        double total = 0;
+        double kept = 0;
+        for (int k = 0; k < s.length; k++) {
+            double e = s[k] * s[k];
+            total += e;
+            if (k < r) {
+                kept += e;
+            }
+        }
+        return total == 0 ? 1.0 : kept / total;
     }
 
     /**

@@ -59,40 +59,28 @@ public final class Blas {
 
     /** a·b by one {@code dgemm} straight on native memory, the result dense C-ordered float64. */
     public static INDArray mmul(INDArray a, INDArray b) {
-        INDArray ad = dense(a);
-        INDArray bd = dense(b);
-        int m = Matrices.rows(ad);
-        int k = Matrices.cols(ad);
-        int n = Matrices.cols(bd);
-        if (Matrices.rows(bd) != k) {
-            throw new IllegalArgumentException("mmul: " + m + "x" + k + " times " + Matrices.rows(bd) + "x" + n);
-        }
-        INDArray c = uninitialized(m, n);
-        try {
-            openblas.cblas_dgemm(openblas.CblasRowMajor, openblas.CblasNoTrans, openblas.CblasNoTrans, m, n, k,
-                    1.0, pointer(ad), k, pointer(bd), n, 0.0, pointer(c), n);
-        } finally {
-            Reference.reachabilityFence(ad);
-            Reference.reachabilityFence(bd);
-            Reference.reachabilityFence(c);
-        }
-        return c;
+        return gemm(false, a, b);
     }
 
     /** aᵀb [n×m] of a [rows×n] and b [rows×m] by one {@code dgemm} on native memory, dense C-ordered. */
     public static INDArray crossGram(INDArray a, INDArray b) {
+        return gemm(true, a, b);
+    }
+
+    /** op(a)·b, op(a) = aᵀ when {@code transposeA}, by one row-major {@code dgemm} into a fresh C-ordered matrix. */
+    private static INDArray gemm(boolean transposeA, INDArray a, INDArray b) {
         INDArray ad = dense(a);
         INDArray bd = dense(b);
-        int rows = Matrices.rows(ad);
-        int n = Matrices.cols(ad);
-        int m = Matrices.cols(bd);
-        if (Matrices.rows(bd) != rows) {
-            throw new IllegalArgumentException("crossGram: " + rows + " rows against " + Matrices.rows(bd));
+        int m = transposeA ? Matrices.cols(ad) : Matrices.rows(ad);
+        int k = transposeA ? Matrices.rows(ad) : Matrices.cols(ad);
+        int n = Matrices.cols(bd);
+        if (Matrices.rows(bd) != k) {
+            throw new IllegalArgumentException("product of " + m + "x" + k + " and " + Matrices.rows(bd) + "x" + n + " matrices");
         }
-        INDArray c = uninitialized(n, m);
+        INDArray c = uninitialized(m, n);
         try {
-            openblas.cblas_dgemm(openblas.CblasRowMajor, openblas.CblasTrans, openblas.CblasNoTrans, n, m, rows,
-                    1.0, pointer(ad), n, pointer(bd), m, 0.0, pointer(c), m);
+            openblas.cblas_dgemm(openblas.CblasRowMajor, transposeA ? openblas.CblasTrans : openblas.CblasNoTrans, openblas.CblasNoTrans,
+                    m, n, k, 1.0, pointer(ad), Matrices.cols(ad), pointer(bd), n, 0.0, pointer(c), n);
         } finally {
             Reference.reachabilityFence(ad);
             Reference.reachabilityFence(bd);
