@@ -15,7 +15,10 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 public final class Entities {
     /** One merge supervisor per job, sharded by job id (role "supervisor"). */
     public static final EntityTypeKey<Message> SUPERVISOR = EntityTypeKey.create(Message.class, "MergeSupervisor");
-    /** One layer solver per job and layer, sharded by {@link #solverId} (role "solver"). */
+    /**
+     * One layer solver per job and input, sharded by {@link #solverId} of the first layer reading that input
+     * ({@link io.iteris.actors.cluster.JobSpecs#statisticsLayer}); it solves every layer of the group (role "solver").
+     */
     public static final EntityTypeKey<Message> SOLVER = EntityTypeKey.create(Message.class, "LayerSolver");
     /** Inference workers, several per node with the "worker" role. */
     public static final ServiceKey<Message> WORKERS = ServiceKey.create(Message.class, "iteris-inference-worker");
