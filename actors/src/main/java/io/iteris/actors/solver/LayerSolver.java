@@ -52,8 +52,10 @@ import java.util.function.Consumer;
  * running sums taken in shard order ({@link ShardSum}: one in×in matrix per statistic, whatever the number of
  * shards), and on {@link SolveLayer} solves, stores ΔW in the checkpoint store and reports {@link LayerSolved} to the
  * supervisor. Layers that read the same input share one solver: the one of the group's first layer
- * ({@link JobSpecs#statisticsLayer}), which holds the statistics once and solves every layer of the group. G = XᵀX is summed once (iteration 0, or when refilled) and kept, and so are the adaptive coefficients
- * of its first solve: both depend only on the task models, which never change. What it lacks (never sent, or lost when its node died) it
+ * ({@link JobSpecs#statisticsLayer}), which holds the statistics once and solves every layer of the group.
+ * G = XᵀX is summed once (iteration 0, or when refilled) and kept, and so are the adaptive coefficients of each
+ * layer's first solve: both depend only on the task models, which never change. What it lacks (never sent, or
+ * lost when its node died) it
  * names in {@link MissingStatistics}, and the supervisor has it recomputed.
  *
  * <p>It takes statistics only once it knows its job ({@link SolverJob}, or the spec of a {@link SolveLayer}):

@@ -2,11 +2,11 @@ package io.iteris.actors.stream;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
+import io.iteris.core.linalg.Blas;
 import io.iteris.core.linalg.Matrices;
 import io.iteris.protocol.StatisticChunk;
 import io.iteris.protocol.StatisticKey;
 import io.iteris.protocol.StatisticKind;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.lang.ref.Reference;
@@ -37,7 +37,7 @@ public final class StatisticStreams {
 
     public static List<StatisticChunk> chunks(String jobId, StatisticKey key, INDArray matrix, long rows, int chunkBytes, String replyTo) {
         int dim = Matrices.rows(matrix);
-        INDArray dense = denseDouble(matrix);
+        INDArray dense = Blas.dense(matrix);
         boolean packed = symmetric(key.getKind());
         ByteBuffer all = packed ? upperTriangle(littleEndianBytes(dense), dim) : littleEndianBytes(dense);
         int total = all.remaining();
@@ -74,12 +74,6 @@ public final class StatisticStreams {
     /** Bytes of a packed upper triangle. */
     public static long packedBytes(int dim) {
         return (long) dim * (dim + 1) / 2 * Double.BYTES;
-    }
-
-    /** The matrix as a dense C-ordered float64 array: itself when it already is one. */
-    static INDArray denseDouble(INDArray matrix) {
-        INDArray m = matrix.dataType() == DataType.DOUBLE ? matrix : matrix.castTo(DataType.DOUBLE);
-        return m.isView() || m.ordering() != 'c' || m.data().length() != m.length() || m.offset() != 0 ? m.dup('c') : m;
     }
 
     /**

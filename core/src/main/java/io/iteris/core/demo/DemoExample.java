@@ -36,20 +36,20 @@ public final class DemoExample {
             return java.util.stream.IntStream.range(0, dims.length - 1).mapToObj(k -> "layers." + k + ".proj").toList();
         }
 
-        /** Projections beside each chain layer (projections − 1 of them per layer, reading its input, like k and v beside q). */
-        public Map<String, String> parallel() {
-            Map<String, String> out = new LinkedHashMap<>();
-            for (String l : layers()) {
-                for (int j = 2; j <= projections; j++) {
-                    out.put(l + j, l);
-                }
-            }
-            return out;
+        /** Chain layer k and the projections beside it, reading its input (like q, then k and v): k.proj, k.proj2, … */
+        public List<String> projectionsOf(int k) {
+            String chain = layers().get(k);
+            return java.util.stream.IntStream.rangeClosed(1, projections).mapToObj(j -> j == 1 ? chain : chain + j).toList();
         }
 
-        /** Every layer a task's LoRA targets: the chain and the projections beside it. */
-        public List<String> allLayers() {
-            return new MlpSpec(layers(), dims, false, parallel()).allLayers();
+        /** Projections beside each chain layer (projections − 1 of them per layer), each to the layer it runs beside. */
+        public Map<String, String> parallel() {
+            Map<String, String> out = new LinkedHashMap<>();
+            for (int k = 0; k < dims.length - 1; k++) {
+                List<String> group = projectionsOf(k);
+                group.subList(1, group.size()).forEach(extra -> out.put(extra, group.get(0)));
+            }
+            return out;
         }
 
         /** {@code layers} square layers of {@code width}, {@code tasks} tasks named task0, task1, ... */
@@ -93,8 +93,8 @@ public final class DemoExample {
             int out = dims[k + 1];
             base.add(layers.get(k) + ".weight", DType.F32, new long[]{out, in}, gaussian(rng, out * in, 1.0 / Math.sqrt(in)));
             base.add(layers.get(k) + ".bias", DType.F32, new long[]{out}, gaussian(rng, out, 0.05));
-            for (int j = 2; j <= shape.projections(); j++) {
-                base.add(layers.get(k) + j + ".weight", DType.F32, new long[]{out, in}, gaussian(rng, out * in, 1.0 / Math.sqrt(in)));
+            for (String extra : shape.projectionsOf(k).subList(1, shape.projections())) {
+                base.add(extra + ".weight", DType.F32, new long[]{out, in}, gaussian(rng, out * in, 1.0 / Math.sqrt(in)));
             }
         }
         base.write(dir.resolve("base/model.safetensors"));
@@ -139,16 +139,12 @@ public final class DemoExample {
     private static void writeAdapter(Path dir, SplittableRandom rng, Shape shape) {
         Map<String, LoraModule> factors = new LinkedHashMap<>();
         int rank = shape.rank();
-        List<String> layers = shape.layers();
-        List<String> targets = new java.util.ArrayList<>(List.of("proj"));
-        for (int j = 2; j <= shape.projections(); j++) {
-            targets.add("proj" + j);
-        }
-        for (int k = 0; k < layers.size(); k++) {
+        // PEFT target names: the projections' last name segment (proj, proj2, ...)
+        List<String> targets = shape.projectionsOf(0).stream().map(n -> n.substring(n.lastIndexOf('.') + 1)).toList();
+        for (int k = 0; k < shape.layers().size(); k++) {
             int in = shape.dims()[k];
             int out = shape.dims()[k + 1];
-            for (int j = 1; j <= shape.projections(); j++) {
-                String name = j == 1 ? layers.get(k) : layers.get(k) + j;
+            for (String name : shape.projectionsOf(k)) {
                 INDArray a = Matrices.of(gaussian(rng, rank * in, 1.0 / Math.sqrt(in)), rank, in);
                 INDArray b = Matrices.of(gaussian(rng, out * rank, 0.35 / Math.sqrt(rank)), out, rank);
                 factors.put(name, new LoraModule(name, a, b, 2.0));

@@ -38,11 +38,6 @@ public final class ShardInference {
         }
     }
 
-    /** Per layer, the layer whose statistics it shares (itself when it reads an input of its own). */
-    public Map<String, String> leaders() {
-        return leaders;
-    }
-
     public int taskCount() {
         return shards.size();
     }

@@ -29,9 +29,4 @@ public final class StatisticsSharing {
         }
         return out;
     }
-
-    /** The layers whose statistics are computed: each group's first. */
-    public static List<String> statisticsLayers(Map<String, String> leaders) {
-        return leaders.entrySet().stream().filter(e -> e.getKey().equals(e.getValue())).map(Map.Entry::getKey).toList();
-    }
 }

@@ -32,16 +32,13 @@ public final class Lapack {
      * ({@code dpotrf} on its native memory, no copy); returns LAPACK's info (0: done, &gt; 0: not positive definite).
      */
     public static int choleskyInPlace(org.nd4j.linalg.api.ndarray.INDArray a) {
+        Blas.requireDense(a, "choleskyInPlace");
         int n = Matrices.rows(a);
         try {
-            return openblas.LAPACKE_dpotrf(openblas.LAPACK_COL_MAJOR, (byte) 'L', n, Blas.pointer(Blas.dense(a) == a ? a : fail()), n);
+            return openblas.LAPACKE_dpotrf(openblas.LAPACK_COL_MAJOR, (byte) 'L', n, Blas.pointer(a), n);
         } finally {
             java.lang.ref.Reference.reachabilityFence(a);
         }
-    }
-
-    private static org.nd4j.linalg.api.ndarray.INDArray fail() {
-        throw new IllegalArgumentException("choleskyInPlace needs a dense C-ordered float64 matrix");
     }
 
     /** Solves A X = B by LU with partial pivoting ({@code dgesv}). Returns false when A is exactly singular. */

@@ -71,15 +71,6 @@ public final class Matrices {
         return m.add(m.transpose()).muli(0.5);
     }
 
-    /** Adds {@code value} to the diagonal in place. */
-    public static INDArray addToDiagonal(INDArray m, double value) {
-        long n = Math.min(m.size(0), m.size(1));
-        for (long i = 0; i < n; i++) {
-            m.putScalar(i, i, m.getDouble(i, i) + value);
-        }
-        return m;
-    }
-
     /** The values in C order as a fresh array. */
     public static double[] toArray(INDArray m) {
         return m.castTo(DataType.DOUBLE).dup('c').data().asDouble();

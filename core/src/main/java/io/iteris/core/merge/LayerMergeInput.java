@@ -38,8 +38,4 @@ public record LayerMergeInput(String layer, INDArray w0, List<TaskLayer> tasks, 
     public boolean allLora() {
         return tasks.stream().allMatch(t -> t.lora() != null);
     }
-
-    public LayerMergeInput withTasks(List<TaskLayer> newTasks) {
-        return new LayerMergeInput(layer, w0, newTasks, iteration, coefficients);
-    }
 }

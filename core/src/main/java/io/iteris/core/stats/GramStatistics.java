@@ -13,7 +13,8 @@ import java.util.List;
  *
  * <p>They are plain sums over rows, so statistics of disjoint shards of the samples add up exactly to the
  * statistics of the whole; only sums taken in the same order are bit-identical, hence {@link #sumInOrder}.
- * G and H are symmetric and computed by {@code dsyrk} (half the FLOPs of a general product), exactly symmetric.
+ * G and H are symmetric: {@link Blas#gram} computes their upper triangle (half the FLOPs of a general product)
+ * and mirrors it, so they are exactly symmetric.
  *
  * <p>G may be absent ({@link #hasG}): X never changes, so after the first solve G is needed only for what was
  * computed from it then (the adaptive coefficients, kept by the caller) or when ρ > 0, and is not recomputed.
