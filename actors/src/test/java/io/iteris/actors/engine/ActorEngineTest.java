@@ -71,9 +71,35 @@ class ActorEngineTest {
         assertSameTensors(tmp.resolve("out-local/adapter_model.safetensors"), tmp.resolve("out-actors/adapter_model.safetensors"));
     }
 
+    @Test
+    void theRivalMethodsMergeOnTheActorEngineExactlyAsInTheLocalLoop() throws Exception {
+        io.iteris.core.demo.DemoExample.Shape shape = io.iteris.core.demo.DemoExample.Shape.uniform(3, 12, 3, 2, 8, 3);
+        Path ex = tmp.resolve("rivals");
+        io.iteris.core.demo.DemoExample.generate(ex, shape, 9);
+        try (IterisNode node = node(tmp.resolve("work-rivals"), 2)) {
+            for (String method : List.of("regmean_pp", "tsv", "iso_cts", "knots")) {
+                Path localOut = tmp.resolve("local-" + method);
+                Path actorOut = tmp.resolve("actors-" + method);
+                io.iteris.core.engine.Merger.Result local = io.iteris.core.engine.Merger.run(settings(ex, shape, localOut, method), null);
+                io.iteris.core.engine.Merger.Result actors = new ActorEngine(node).submit(
+                        io.iteris.core.engine.Merger.loadForSubmission(settings(ex, shape, actorOut, method), true), "rival-" + method, null);
+                assertEquals(local.outcome().iterations().size(), actors.outcome().iterations().size(), method + ": solves");
+                for (String layer : local.outcome().deltas().keySet()) {
+                    assertArrayEquals(local.outcome().deltas().get(layer).data().asDouble(),
+                            actors.outcome().deltas().get(layer).data().asDouble(), method + " " + layer);
+                }
+                assertSameTensors(localOut.resolve("adapter_model.safetensors"), actorOut.resolve("adapter_model.safetensors"));
+            }
+        }
+    }
+
     private static io.iteris.core.config.MergeSettings settings(Path ex, io.iteris.core.demo.DemoExample.Shape shape, Path out) {
+        return settings(ex, shape, out, "iteris");
+    }
+
+    private static io.iteris.core.config.MergeSettings settings(Path ex, io.iteris.core.demo.DemoExample.Shape shape, Path out, String method) {
         Map<String, Object> m = new java.util.HashMap<>();
-        m.put("iteris.merge.method", "iteris");
+        m.put("iteris.merge.method", method);
         m.put("iteris.merge.base", ex.resolve("base/model.safetensors").toString());
         m.put("iteris.merge.calibration", ex.resolve("calibration.safetensors").toString());
         m.put("iteris.merge.shard-size", 4);

@@ -129,19 +129,15 @@ public final class LocalMergeEngine {
         return out;
     }
 
-    /** Whether IterIS's early-stop tolerance ends the loop after this solve. */
+    /** Whether the method's loop ends after this solve (IterIS's early stop, RegMean++'s fixed point). */
     public static boolean converged(MergeMethod method, IterationReport report) {
         return converged(method, report.iteration(), report.maxRelativeChange());
     }
 
     public static boolean converged(MergeMethod method, int iteration, double maxRelativeChange) {
-        if (!(method instanceof io.iteris.core.merge.IterisMethod im)) {
-            return false;
-        }
-        double tol = im.params().earlyStopTolerance();
-        boolean stop = tol > 0 && iteration > 0 && maxRelativeChange < tol;
+        boolean stop = method.converged(iteration, maxRelativeChange);
         if (stop) {
-            log.info("stopping early: change {} < tolerance {}", maxRelativeChange, tol);
+            log.info("{} stops after solve {}: largest relative change {}", method.name(), iteration + 1, maxRelativeChange);
         }
         return stop;
     }

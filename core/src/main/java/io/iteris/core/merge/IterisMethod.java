@@ -27,6 +27,13 @@ public final class IterisMethod extends DescribedMethod {
         return params.iterations();
     }
 
+    /** IterIS's early stop: the change between two solves fell below {@code early_stop_tolerance}. */
+    @Override
+    public boolean converged(int iteration, double maxRelativeChange) {
+        double tol = params.earlyStopTolerance();
+        return tol > 0 && iteration > 0 && maxRelativeChange < tol;
+    }
+
     @Override
     public Map<String, Object> parameters() {
         return params.asMap();

@@ -34,6 +34,14 @@ public interface MergeMethod {
         return 1;
     }
 
+    /**
+     * Whether an iterative method's loop ends after solve {@code iteration} (0-based), given the largest relative
+     * change of ΔW from the solve before; the engines ask after every solve but the last.
+     */
+    default boolean converged(int iteration, double maxRelativeChange) {
+        return false;
+    }
+
     /** The method's parameters, for reports. */
     Map<String, Object> parameters();
 

@@ -18,6 +18,10 @@ public final class MergeMethods {
     static {
         REGISTRY.put(IterisMethod.NAME, IterisMethod::new);
         REGISTRY.put(RegMeanMethod.NAME, RegMeanMethod::new);
+        REGISTRY.put(RegMeanPlusPlusMethod.NAME, RegMeanPlusPlusMethod::new);
+        REGISTRY.put(TsvMethod.NAME, TsvMethod::new);
+        REGISTRY.put(IsoCtsMethod.NAME, IsoCtsMethod::new);
+        REGISTRY.put(KnotsMethod.NAME, KnotsMethod::new);
         REGISTRY.put(TiesMethod.NAME, TiesMethod::new);
         REGISTRY.put(DareMethod.NAME, DareMethod::new);
         REGISTRY.put(TaskArithmeticMethod.NAME, TaskArithmeticMethod::new);

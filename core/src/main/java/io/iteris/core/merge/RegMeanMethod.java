@@ -34,7 +34,7 @@ public final class RegMeanMethod extends DescribedMethod {
     public RegMeanMethod(double nondiagScale) {
         super(NAME, "RegMean", "https://arxiv.org/abs/2212.09849", DataNeeds.FEATURES);
         if (!(nondiagScale >= 0 && nondiagScale <= 1)) {
-            throw new IllegalArgumentException("regmean nondiag_scale must lie in [0, 1], got " + nondiagScale);
+            throw new IllegalArgumentException("nondiag_scale must lie in [0, 1], got " + nondiagScale);
         }
         this.nondiagScale = nondiagScale;
     }
@@ -46,12 +46,21 @@ public final class RegMeanMethod extends DescribedMethod {
 
     @Override
     public LayerMergeResult mergeLayer(LayerMergeInput input) {
+        return regress(input, GramStatistics::g, NAME);
+    }
+
+    /**
+     * RegMean's solve on the Gram matrices {@code gram} picks from each task's statistics: G = XᵀX of the task
+     * model's own inputs (RegMean), or H = X̃ᵀX̃ of the merged model's (RegMean++).
+     */
+    LayerMergeResult regress(LayerMergeInput input, java.util.function.Function<GramStatistics, INDArray> gram, String method) {
         List<TaskLayer> shrunk = new ArrayList<>();
-        List<Long> dead = deadInputs(input);
+        List<Long> dead = deadInputs(input, gram);
         for (TaskLayer t : input.tasks()) {
-            INDArray g = shrink(t.stats().g());
+            INDArray raw = gram.apply(t.stats());
+            INDArray g = shrink(raw);
             if (!dead.isEmpty()) {
-                g = g == t.stats().g() ? g.dup() : g;
+                g = g == raw ? g.dup() : g;
                 for (long j : dead) {
                     g.putScalar(j, j, 1.0);
                 }
@@ -66,14 +75,14 @@ public final class RegMeanMethod extends DescribedMethod {
                 throw e;
             }
             throw new IllegalArgumentException("layer " + input.layer() + ": " + singular.getMessage() + "; set "
-                    + "iteris.methods.regmean.nondiag_scale below 1 (now " + nondiagScale + "; e.g. 0.9) or add calibration samples"
+                    + "iteris.methods." + method + ".nondiag_scale below 1 (now " + nondiagScale + "; e.g. 0.9) or add calibration samples"
                     + " (RegMean's Gram matrices are singular with fewer calibration rows than the layer's " + input.w0().size(1) + " inputs)", e);
         }
         return new LayerMergeResult(r.delta(), Map.of(), r.solver(), r.factors());
     }
 
     /** Inputs with no signal in any task's calibration rows (zero Gram diagonal everywhere). */
-    private static List<Long> deadInputs(LayerMergeInput input) {
+    private static List<Long> deadInputs(LayerMergeInput input, java.util.function.Function<GramStatistics, INDArray> gram) {
         List<Long> dead = new ArrayList<>();
         long n = input.w0().size(1);
         for (long j = 0; j < n; j++) {
@@ -82,7 +91,7 @@ public final class RegMeanMethod extends DescribedMethod {
                 if (t.stats() == null) {
                     throw new IllegalArgumentException("layer " + input.layer() + ", task " + t.task() + ": RegMean needs features");
                 }
-                sum += t.stats().g().getDouble(j, j);
+                sum += gram.apply(t.stats()).getDouble(j, j);
             }
             if (sum == 0) {
                 dead.add(j);

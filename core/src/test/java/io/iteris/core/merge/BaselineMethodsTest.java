@@ -19,7 +19,8 @@ class BaselineMethodsTest {
 
     @Test
     void registryKnowsEveryMethodAndNamesThemWhenAskedForAnother() {
-        assertEquals(List.of("iteris", "regmean", "ties", "dare", "task_arithmetic", "average"), List.copyOf(MergeMethods.names()));
+        assertEquals(List.of("iteris", "regmean", "regmean_pp", "tsv", "iso_cts", "knots", "ties", "dare", "task_arithmetic", "average"),
+                List.copyOf(MergeMethods.names()));
         for (String name : MergeMethods.names()) {
             assertEquals(name, MergeMethods.create(name).name());
         }
