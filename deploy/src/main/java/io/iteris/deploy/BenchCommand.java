@@ -41,6 +41,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--calibration", defaultValue = "32", description = "quality: calibration samples per task")
     int calibration;
 
+    @Option(names = "--methods", split = ",", description = "quality: the rivals to compare IterIS with (default: every method)")
+    List<String> methods = List.of();
+
+    @Option(names = "--augment", defaultValue = "0", description = "quality, image suite: shifted copies (up to 2 pixels) added per "
+            + "calibration image, a label-free augmentation (default 0)")
+    int augment;
+
     @Option(names = "--quick", description = "small sizes and few repetitions: a smoke run")
     boolean quick;
 
@@ -84,10 +91,13 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("bench quality needs --out DIR");
             }
             if (suite.equals("text")) {
+                if (augment > 0) {
+                    throw new IllegalArgumentException("--augment applies to the image suite only");
+                }
                 QualityRun.run(suite, example != null ? example : Installation.home().resolve("examples/text"), Installation.minilm(), out,
-                        calibration, quick, System.out);
+                        calibration, 0, methods, quick, System.out);
             } else {
-                QualityRun.run(suite, ex, null, out, calibration, quick, System.out);
+                QualityRun.run(suite, ex, null, out, calibration, augment, methods, quick, System.out);
             }
             return 0;
         }

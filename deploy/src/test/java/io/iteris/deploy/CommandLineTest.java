@@ -195,22 +195,28 @@ class CommandLineTest {
             assertTrue(Files.size(out.resolve(f)) > 100, f);
         }
         java.util.List<String> csv = Files.readAllLines(out.resolve("quality.csv"));
-        assertEquals("suite,tasks_merged,method,task,accuracy,normalised_accuracy", csv.get(0));
+        assertEquals("suite,tasks_merged,method,task,accuracy,normalised_accuracy,draw", csv.get(0));
         java.util.Map<String, Double> mean = new java.util.HashMap<>();
         java.util.Map<String, Integer> count = new java.util.HashMap<>();
+        java.util.Set<String> redrawn = new java.util.HashSet<>();
         for (String line : csv.subList(1, csv.size())) {
             String[] f = line.split(",");
-            assertEquals(6, f.length, line);
+            assertEquals(7, f.length, line);
             double acc = Double.parseDouble(f[4]);
             assertTrue(acc >= 0 && acc <= 1, line);
-            if (f[0].equals("all")) {
+            if (f[0].equals("all") && f[6].equals("0")) {
                 mean.merge(f[2], acc, Double::sum);
                 count.merge(f[2], 1, Integer::sum);
+            } else if (f[0].equals("all")) {
+                redrawn.add(f[2]);
             }
         }
-        for (String m : java.util.List.of("base", "individual", "iteris", "regmean", "ties", "dare", "task_arithmetic", "average")) {
+        for (String m : java.util.List.of("base", "individual", "iteris", "iteris_label_free", "regmean", "regmean_pp", "tsv", "iso_cts",
+                "knots", "ties", "dare", "task_arithmetic", "average")) {
             assertEquals(5, count.get(m), "five tasks for " + m);
         }
+        assertEquals(java.util.Set.of("iteris", "iteris_label_free", "regmean", "regmean_pp"), redrawn,
+                "the methods that read calibration data are repeated on a second draw, the others are not");
         assertTrue(mean.get("iteris") > mean.get("base"), "merging improves over the base model on average");
         assertTrue(csv.stream().anyMatch(l -> l.startsWith("pairs,2,")) && csv.stream().anyMatch(l -> l.startsWith("iterations-")));
     }
@@ -240,13 +246,14 @@ class CommandLineTest {
             String[] f = line.split(",");
             double acc = Double.parseDouble(f[4]);
             assertTrue(acc >= 0 && acc <= 1, line);
-            if (f[0].equals("all")) {
-                mean.merge(f[2], acc / 3, Double::sum);
+            if (f[0].equals("all") && f[6].equals("0")) {
+                mean.merge(f[2], acc / 6, Double::sum);
                 count.merge(f[2], 1, Integer::sum);
             }
         }
-        for (String m : java.util.List.of("base", "individual", "iteris", "regmean", "ties", "dare", "task_arithmetic", "average")) {
-            assertEquals(3, count.get(m), "three text tasks for " + m);
+        for (String m : java.util.List.of("base", "individual", "iteris", "iteris_label_free", "regmean", "regmean_pp", "tsv", "iso_cts",
+                "knots", "ties", "dare", "task_arithmetic", "average")) {
+            assertEquals(6, count.get(m), "six text tasks for " + m);
         }
         // The heads are fixed random projections: the base with them is near chance, the skill is in the LoRAs.
         assertTrue(mean.get("individual") > mean.get("base") + 0.2, "the trained LoRAs beat the frozen base with the same heads: " + mean);

@@ -41,6 +41,49 @@ public record ImageSet(byte[] pixels, int[] labels, int rows, int cols) {
         return new ImageSet(px, lb, rows, cols);
     }
 
+    /**
+     * {@code copies} shifted copies of every image, copy by copy: each moves the image by (dx, dy), drawn uniformly
+     * from [−maxShift, maxShift]² without (0, 0), uncovered pixels black. Labels are kept (the calibration never
+     * reads them).
+     */
+    public ImageSet shiftedCopies(int copies, int maxShift, long seed) {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+        int p = pixelsPerImage();
+        byte[] px = new byte[size() * copies * p];
+        int[] lb = new int[size() * copies];
+        for (int c = 0; c < copies; c++) {
+            for (int i = 0; i < size(); i++) {
+                int dx;
+                int dy;
+                do {
+                    dx = rng.nextInt(-maxShift, maxShift + 1);
+                    dy = rng.nextInt(-maxShift, maxShift + 1);
+                } while (dx == 0 && dy == 0);
+                int out = (c * size() + i) * p;
+                for (int r = 0; r < rows; r++) {
+                    int sr = r - dy;
+                    for (int col = 0; col < cols; col++) {
+                        int sc = col - dx;
+                        if (sr >= 0 && sr < rows && sc >= 0 && sc < cols) {
+                            px[out + r * cols + col] = pixels[i * p + sr * cols + sc];
+                        }
+                    }
+                }
+                lb[c * size() + i] = labels[i];
+            }
+        }
+        return new ImageSet(px, lb, rows, cols);
+    }
+
+    /** This set followed by another of the same image size. */
+    public ImageSet concat(ImageSet other) {
+        byte[] px = Arrays.copyOf(pixels, pixels.length + other.pixels.length);
+        System.arraycopy(other.pixels, 0, px, pixels.length, other.pixels.length);
+        int[] lb = Arrays.copyOf(labels, labels.length + other.labels.length);
+        System.arraycopy(other.labels, 0, lb, labels.length, other.labels.length);
+        return new ImageSet(px, lb, rows, cols);
+    }
+
     /** Pixels scaled to [0, 1], [n, rows·cols] float64. */
     public INDArray features() {
         double[] v = new double[pixels.length];

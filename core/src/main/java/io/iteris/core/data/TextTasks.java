@@ -15,16 +15,24 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The text benchmark's three real classification tasks, tokenised for a BERT encoder: SpamAssassin ham or
- * spam, the topic of a fortune (computers, science or politics), and the sex a first name is given to.
+ * The text benchmark's six real classification tasks, tokenised for a BERT encoder: SpamAssassin ham or
+ * spam, the topic of a fortune (computers, science or politics), the sex a first name is given to, the language
+ * of a fortune (English, German, Italian, Spanish or Polish), the party of the president whose State of the Union
+ * address a passage comes from, and whether an English word's valence is negative or positive.
  * Each is balanced over its classes and split, from one seed, into calibration (IterIS's unlabelled
  * samples), validation, test and training examples. Token ids are padded with −1 to the split's longest.
  */
 public final class TextTasks {
     public enum Split { TRAIN, CALIBRATION, VALIDATION, TEST }
 
-    /** A task: its classes, the tokens its texts are cut to, and how many examples per class it keeps. */
-    public record Task(String name, List<String> classes, int maxTokens, int perClass) {
+    /**
+     * A task: its classes, the tokens its texts are cut to, how many examples per class it keeps and how many of
+     * them are test examples ({@value #TEST}, or fewer where the source is too small to leave enough to train on).
+     */
+    public record Task(String name, List<String> classes, int maxTokens, int perClass, int test) {
+        public Task(String name, List<String> classes, int maxTokens, int perClass) {
+            this(name, classes, maxTokens, perClass, TEST);
+        }
     }
 
     /** Examples of one split: token ids [N][T] (−1 = padding) and labels [N]. */
@@ -46,11 +54,15 @@ public final class TextTasks {
     public static final List<String> TOPICS = List.of("computers", "science", "politics");
     public static final List<Task> TASKS = List.of(
             new Task("spam", List.of("ham", "spam"), 48, 1800),
-            new Task("topic", TOPICS, 40, 600),
-            new Task("names", List.of("female", "male"), 8, 3400));
-    public static final int CALIBRATION = 64;
-    public static final int VALIDATION = 150;
-    public static final int TEST = 400;
+            new Task("topic", TOPICS, 40, 620, 700),
+            new Task("names", List.of("female", "male"), 8, 3400),
+            new Task("language", TextSources.LANGUAGES, 40, 1000),
+            new Task("sotu", List.of("democratic", "republican"), 48, 2500),
+            new Task("valence", List.of("negative", "positive"), 8, 870, 600));
+    /** Calibration samples per task: merges take a window of them, so the benchmark can repeat over draws. */
+    public static final int CALIBRATION = 256;
+    public static final int VALIDATION = 300;
+    public static final int TEST = 1000;
     static final long SEED = 11L;
 
     private final Map<String, TextSet> sets;
@@ -81,6 +93,9 @@ public final class TextTasks {
                 case "spam" -> TextSources.spam(sources);
                 case "topic" -> TextSources.fortunes(sources, TOPICS);
                 case "names" -> TextSources.names(sources);
+                case "language" -> TextSources.languages(sources);
+                case "sotu" -> TextSources.stateOfTheUnion(sources);
+                case "valence" -> TextSources.valence(sources);
                 default -> throw new IllegalStateException(task.name());
             };
             List<String> texts = new ArrayList<>();
@@ -104,7 +119,7 @@ public final class TextTasks {
                 int n = switch (split) {
                     case CALIBRATION -> CALIBRATION;
                     case VALIDATION -> VALIDATION;
-                    case TEST -> TEST;
+                    case TEST -> task.test();
                     case TRAIN -> texts.size() - start;
                 };
                 List<long[]> seqs = new ArrayList<>();

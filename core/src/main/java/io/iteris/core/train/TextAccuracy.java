@@ -26,6 +26,11 @@ public final class TextAccuracy {
      * @param head [W (classes×hidden), b (classes)]
      */
     public static double of(ModelRunner runner, Map<String, INDArray> weights, TextTasks.TextSet set, INDArray[] head) {
+        return Accuracy.agreement(predictions(runner, weights, set, head), set.labels());
+    }
+
+    /** The class the head picks for each text of the set. */
+    public static int[] predictions(ModelRunner runner, Map<String, INDArray> weights, TextTasks.TextSet set, INDArray[] head) {
         INDArray hidden = runner.run(weights, samples(set), false).output();
         int h = (int) hidden.size(2);
         int t = set.tokens();
@@ -33,7 +38,7 @@ public final class TextAccuracy {
         double[] w = Matrices.toArray(head[0]);
         double[] b = Matrices.toArray(head[1].reshape(1, -1));
         int classes = b.length;
-        int correct = 0;
+        int[] picked = new int[set.size()];
         double[] pooled = new double[h];
         for (int i = 0; i < set.size(); i++) {
             java.util.Arrays.fill(pooled, 0);
@@ -59,10 +64,8 @@ public final class TextAccuracy {
                     best = c;
                 }
             }
-            if (best == set.labels()[i]) {
-                correct++;
-            }
+            picked[i] = best;
         }
-        return (double) correct / set.size();
+        return picked;
     }
 }

@@ -36,7 +36,10 @@ public final class TextLoras {
     public static final Map<String, TextLoraTrainer.Schedule> SCHEDULES = Map.of(
             "spam", new TextLoraTrainer.Schedule(140, 16, 5e-3, RANK, ALPHA, 51, HEAD_GAIN),
             "topic", new TextLoraTrainer.Schedule(180, 16, 5e-3, RANK, ALPHA, 52, HEAD_GAIN),
-            "names", new TextLoraTrainer.Schedule(240, 32, 5e-3, RANK, ALPHA, 53, HEAD_GAIN));
+            "names", new TextLoraTrainer.Schedule(240, 32, 5e-3, RANK, ALPHA, 53, HEAD_GAIN),
+            "language", new TextLoraTrainer.Schedule(200, 16, 5e-3, RANK, ALPHA, 54, HEAD_GAIN),
+            "sotu", new TextLoraTrainer.Schedule(200, 16, 5e-3, RANK, ALPHA, 55, HEAD_GAIN),
+            "valence", new TextLoraTrainer.Schedule(200, 32, 5e-3, RANK, ALPHA, 56, HEAD_GAIN));
 
     private TextLoras() {
     }
@@ -83,10 +86,13 @@ public final class TextLoras {
         return out;
     }
 
-    private static void writeCalibration(TextTasks data, Path file) {
+    /** Calibration texts per task in {@code calibration.safetensors}, what {@code iteris merge} reads (the pool holds more). */
+    public static final int MERGE_CALIBRATION = 64;
+
+    public static void writeCalibration(TextTasks data, Path file) {
         SafetensorsWriter w = new SafetensorsWriter().metadata("tokenizer", BASE_NAME + " WordPiece; -1 marks padding");
         for (TextTasks.Task task : TextTasks.TASKS) {
-            TextTasks.TextSet s = data.split(task, TextTasks.Split.CALIBRATION);
+            TextTasks.TextSet s = data.split(task, TextTasks.Split.CALIBRATION).slice(0, MERGE_CALIBRATION);
             w.add(task.name() + ".input_ids", DType.I32, new long[]{s.size(), s.tokens()}, TextTasks.flat(s.ids()));
         }
         w.write(file);

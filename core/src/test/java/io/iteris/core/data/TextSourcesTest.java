@@ -43,4 +43,46 @@ class TextSourcesTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TextSources.spam(dir));
         assertTrue(e.getMessage().contains("text-sources.sh") && e.getMessage().contains("easy-ham-1"), e.getMessage());
     }
+
+    @Test
+    void languagesReadEveryPackagesFortunesLatin1OrUtf8AndLeaveOutOffensiveAndLongOnes() throws Exception {
+        Path en = dir.resolve("fortunes/usr/share/games/fortunes");
+        Files.createDirectories(en.resolve("off"));
+        Files.writeString(en.resolve("science"), "Short one.\n%\n" + "x".repeat(TextSources.FORTUNE_CHARS + 1) + "\n%\nShort one.\n");
+        Files.writeString(en.resolve("off/rude"), "Not this.\n");
+        Files.write(en.resolve("science.dat"), new byte[]{1, 2, 3});
+        for (String lang : List.of("de", "it", "es", "pl")) {
+            Path d = dir.resolve("fortunes-" + lang + "/usr/share/games/fortunes/" + lang);
+            Files.createDirectories(d);
+            Files.write(d.resolve("quotes"), (lang.equals("de") ? "Grüße\n" : "Ciao " + lang + "\n")
+                    .getBytes(lang.equals("pl") ? java.nio.charset.StandardCharsets.ISO_8859_1 : java.nio.charset.StandardCharsets.UTF_8));
+        }
+        Files.write(dir.resolve("fortunes-pl/usr/share/games/fortunes/pl/latin1"), new byte[]{'Z', (byte) 0xF3, 'b', '\n'});
+        List<List<String>> byLanguage = TextSources.languages(dir);
+        assertEquals(List.of("Short one."), byLanguage.get(0), "long, offensive, index and duplicate entries dropped");
+        assertEquals(List.of("Grüße"), byLanguage.get(1));
+        assertEquals(List.of("Zób", "Ciao pl"), byLanguage.get(4), "files in name order; one that is not UTF-8 is read as Latin-1");
+    }
+
+    @Test
+    void stateOfTheUnionPassagesAreWholeSentencesOfPresidentsOfTheTwoParties() throws Exception {
+        Path d = dir.resolve("sotu/package/data");
+        Files.createDirectories(d);
+        String sentence = "We have made progress on the economy of this great nation this year. ";
+        Files.writeString(d.resolve("1995_a_d.json"), "{\"party\":\"Democratic\",\"text\":\"" + sentence.repeat(4) + "\"}");
+        Files.writeString(d.resolve("1985_b_r.json"), "{\"party\":\"Republican\",\"text\":\"" + sentence.repeat(3) + "\"}");
+        Files.writeString(d.resolve("1800_c_w.json"), "{\"party\":\"Whig\",\"text\":\"" + sentence.repeat(4) + "\"}");
+        List<List<String>> parties = TextSources.stateOfTheUnion(dir);
+        String passage = sentence.repeat(3).trim();
+        assertEquals(List.of(passage), parties.get(0), "passages of at least 200 characters; a shorter tail is dropped");
+        assertEquals(List.of(passage), parties.get(1));
+    }
+
+    @Test
+    void valenceSplitsAfinnWordsBySignAndDropsNeutralOnes() throws Exception {
+        Path d = dir.resolve("afinn-111/package/data");
+        Files.createDirectories(d);
+        Files.writeString(d.resolve("words.csv"), "word,valence\nabandon,-2\ncool stuff,3\nmeh,0\nwin,4\n");
+        assertEquals(List.of(List.of("abandon"), List.of("cool stuff", "win")), TextSources.valence(dir));
+    }
 }

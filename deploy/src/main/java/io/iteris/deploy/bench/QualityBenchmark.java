@@ -15,18 +15,23 @@ import java.util.Map;
 
 /**
  * How much of each task's skill survives a merge, on real tasks ({@link BenchTasks}): every method's
- * hyper-parameters chosen on the validation split, then accuracy on the test split for the merge of all
- * tasks, for every pair and triple of tasks, and IterIS per iteration and per calibration size.
+ * hyper-parameters chosen on the validation split, then test accuracy of the published adapter for the merge of
+ * all tasks (repeated over calibration draws), for every pair (and triple) of tasks, and IterIS per solve and per
+ * calibration size. IterIS is also run without labels ({@link LabelFreeIteris}).
  */
 final class QualityBenchmark {
-    static final List<String> METHODS = List.of("iteris", "regmean", "ties", "dare", "task_arithmetic", "average");
+    /** Every method the benchmark knows, IterIS first (it is the reference the rivals are compared with). */
+    static final List<String> METHODS = List.of("iteris", "regmean", "regmean_pp", "tsv", "iso_cts", "knots", "ties", "dare",
+            "task_arithmetic", "average");
+    static final String LABEL_FREE = "iteris_label_free";
+
     static final BenchTasks.Split VAL = BenchTasks.Split.VALIDATION;
     static final BenchTasks.Split TEST = BenchTasks.Split.TEST;
     /** The suite name of the rows of the merge of every task. */
     static final String ALL = "all";
 
-    /** One merge's accuracy on each of its tasks. */
-    record Row(String suite, int tasksMerged, String method, String task, double accuracy, double normalised) {
+    /** One merge's accuracy on one of its tasks; {@code draw} is the calibration draw (0 where not repeated). */
+    record Row(String suite, int tasksMerged, String method, String task, int draw, double accuracy, double normalised) {
     }
 
     /** A method with the parameters chosen for it. */
@@ -34,16 +39,25 @@ final class QualityBenchmark {
     }
 
     private final BenchTasks suite;
+    /** The methods this run compares: all of {@link #METHODS}, or the ones asked for (IterIS always). */
+    final List<String> methods;
     private final boolean quick;
     private final int calibration;
     private final PrintStream log;
     final List<Row> rows = new ArrayList<>();
     final Map<String, Tuned> tuned = new LinkedHashMap<>();
+    final List<LabelFreeIteris.Choice> labelFree = new ArrayList<>();
     final double[] individual;
     final double[] base;
 
-    QualityBenchmark(BenchTasks suite, int calibration, boolean quick, PrintStream log) {
+    QualityBenchmark(BenchTasks suite, int calibration, List<String> methods, boolean quick, PrintStream log) {
         this.suite = suite;
+        for (String m : methods) {
+            if (!METHODS.contains(m)) {
+                throw new IllegalArgumentException("unknown method '" + m + "' for bench quality; known: " + String.join(", ", METHODS));
+            }
+        }
+        this.methods = METHODS.stream().filter(m -> m.equals("iteris") || methods.isEmpty() || methods.contains(m)).toList();
         this.calibration = calibration;
         this.quick = quick;
         this.log = log;
@@ -60,8 +74,27 @@ final class QualityBenchmark {
         return suite.merges();
     }
 
+    /** Every row label of the merges of every task, in table order: IterIS tuned on labels, without labels, the rivals. */
+    List<String> reported() {
+        List<String> r = new ArrayList<>(methods);
+        r.add(1, LABEL_FREE);
+        return r;
+    }
+
     BenchTasks suite() {
         return suite;
+    }
+
+    boolean quick() {
+        return quick;
+    }
+
+    int calibration() {
+        return calibration;
+    }
+
+    int draws() {
+        return suite.draws(quick);
     }
 
     List<String> taskNames() {
@@ -78,18 +111,49 @@ final class QualityBenchmark {
         return MergeMethods.create(name, ConfigFactory.parseMap(m));
     }
 
+    /** Whether a method reads calibration data (its result depends on the draw). */
+    static boolean needsData(String method) {
+        return MergeMethods.create(method).dataNeeds() != MergeMethod.DataNeeds.NONE;
+    }
+
     /** Candidate parameters per method; the validation split decides among them. */
     List<Map<String, Object>> grid(String method) {
+        boolean small = quick || suite.validationItems() > 0;
+        // the summing rivals peak near 1/T, the flattening ones (Iso-C) above 1: the grid spans both
+        double[] lambdas = quick ? new double[]{1.0} : small ? new double[]{0.3, 0.6, 1.0, 1.4} : new double[]{0.2, 0.4, 0.7, 1.0, 1.3, 1.6};
         List<Map<String, Object>> g = new ArrayList<>();
         switch (method) {
             case "iteris" -> {
-                for (double a : quick ? new double[]{1e-4} : new double[]{1e-6, 1e-5, 1e-4, 1e-3, 1e-2}) {
-                    g.add(Map.of("alpha_1", a, "alpha_2", a, "iterations", quick ? 3 : 10));
+                for (double a : suite.iterisAlphas(quick)) {
+                    g.add(Map.of("alpha_1", a, "alpha_2", a, "iterations", suite.maxSolves(quick)));
                 }
             }
-            case "regmean" -> {
-                for (double s : quick ? new double[]{0.9} : new double[]{0.5, 0.7, 0.9, 1.0}) {
+            case "regmean", "regmean_pp" -> {
+                for (double s : quick ? new double[]{0.9} : small ? new double[]{0.9, 1.0} : new double[]{0.5, 0.7, 0.9, 1.0}) {
                     g.add(Map.of("nondiag_scale", s));
+                }
+            }
+            case "tsv" -> {
+                for (double k : quick ? new double[]{1.0} : new double[]{0.5, 1.0}) {
+                    for (double l : lambdas) {
+                        g.add(Map.of("keep_fraction", k, "lambda", l));
+                    }
+                }
+            }
+            case "iso_cts" -> {
+                for (double c : quick ? new double[]{0.8} : new double[]{1.0, 0.8, 0.5}) {
+                    for (double l : lambdas) {
+                        g.add(Map.of("common_fraction", c, "lambda", l));
+                    }
+                }
+            }
+            case "knots" -> {
+                for (String merge : quick ? new String[]{"ties"} : new String[]{"ties", "dare"}) {
+                    for (double d : quick ? new double[]{0.5} : small ? new double[]{0.2, 0.6} : new double[]{0.2, 0.5, 0.8}) {
+                        for (double l : lambdas) {
+                            g.add(Map.of("merge", merge, "density", d, "lambda", l, "seed", 42));
+                        }
+                    }
                 }
             }
             case "ties" -> {
@@ -101,13 +165,13 @@ final class QualityBenchmark {
             }
             case "dare" -> {
                 for (double d : quick ? new double[]{0.5} : new double[]{0.3, 0.5, 0.7}) {
-                    for (double l : quick ? new double[]{0.5} : new double[]{0.3, 0.5, 0.7, 1.0}) {
+                    for (double l : quick ? new double[]{0.5} : small ? new double[]{0.3, 0.6, 1.0} : new double[]{0.3, 0.5, 0.7, 1.0}) {
                         g.add(Map.of("density", d, "lambda", l, "seed", 42));
                     }
                 }
             }
             case "task_arithmetic" -> {
-                for (double l : quick ? new double[]{0.5} : new double[]{0.2, 0.4, 0.6, 0.8, 1.0}) {
+                for (double l : quick ? new double[]{0.5} : small ? new double[]{0.3, 0.6, 1.0} : new double[]{0.2, 0.4, 0.6, 0.8, 1.0}) {
                     g.add(Map.of("lambda", l));
                 }
             }
@@ -117,39 +181,41 @@ final class QualityBenchmark {
     }
 
     /** Mean over the masked tasks of merged ÷ own-LoRA accuracy on a split. */
-    double normalisedMean(MergeInputs in, Map<String, INDArray> deltas, int mask, BenchTasks.Split split) {
+    double normalisedMean(MergeInputs in, Map<String, INDArray> deltas, int mask, BenchTasks.Split split, int limit) {
         double sum = 0;
         int n = 0;
         for (int i = 0; i < taskCount(); i++) {
             if ((mask & (1 << i)) != 0) {
-                sum += suite.accuracy(in, deltas, i, split) / suite.individualAccuracy(i, split);
+                sum += suite.accuracy(in, deltas, i, split, limit) / suite.individualAccuracy(i, split, limit);
                 n++;
             }
         }
         return sum / n;
     }
 
-    /** Chooses every method's parameters (and IterIS's iteration count) on the merge of every task, validation split. */
+    /** Chooses every method's parameters (and IterIS's number of solves) on the merge of every task, validation split, draw 0. */
     void tune() {
         int all = BenchTasks.all(taskCount());
         MergeInputs in = suite.inputs(all);
-        for (String m : METHODS) {
+        int limit = suite.validationItems();
+        for (String m : methods) {
             Tuned best = null;
             for (Map<String, Object> params : grid(m)) {
                 double[] perIteration = new double[20];
                 Map<String, INDArray> d;
+                boolean perSolve = m.equals("iteris");
                 try {
-                    d = suite.merge(method(m, params), all, calibration,
-                            (report, merged) -> perIteration[report.iteration()] = normalisedMean(in, merged, all, VAL));
+                    d = suite.merge(method(m, params), all, calibration, 0, perSolve
+                            ? (report, merged) -> perIteration[report.iteration()] = normalisedMean(in, merged, all, VAL, limit) : null);
                 } catch (IllegalArgumentException e) {
                     // e.g. plain RegMean (nondiag_scale 1) on fewer calibration rows than inputs: singular
                     log.printf("  %s %s cannot merge these tasks: %s%n", m, params, e.getMessage());
                     continue;
                 }
-                if (!m.equals("iteris")) {
-                    perIteration[0] = normalisedMean(in, d, all, VAL);
+                if (!perSolve) {
+                    perIteration[0] = normalisedMean(in, d, all, VAL, limit);
                 }
-                int solves = m.equals("iteris") ? ((Number) params.get("iterations")).intValue() : 1;
+                int solves = perSolve ? ((Number) params.get("iterations")).intValue() : 1;
                 for (int k = 0; k < solves; k++) {
                     if (best == null || perIteration[k] > best.validationScore() + 1e-12) {
                         best = new Tuned(m, params, k + 1, perIteration[k]);
@@ -158,11 +224,11 @@ final class QualityBenchmark {
             }
             tuned.put(m, best);
             log.printf("  tuned %-16s %s%s: validation mean normalised accuracy %.4f%n", m, best.params(),
-                    m.equals("iteris") ? ", iterations " + best.iterations() : "", best.validationScore());
+                    m.equals("iteris") ? ", solves " + best.iterations() : "", best.validationScore());
         }
     }
 
-    /** The tuned method, IterIS with its chosen iteration count. */
+    /** The tuned method, IterIS with its chosen number of solves. */
     MergeMethod tunedMethod(String m) {
         Tuned t = tuned.get(m);
         Map<String, Object> p = new HashMap<>(t.params());
@@ -172,78 +238,92 @@ final class QualityBenchmark {
         return method(m, p);
     }
 
-    /** Test accuracy of every tuned method on the masked tasks, as rows of {@code suiteName}. */
-    void evaluateSubset(String suiteName, int mask) {
-        MergeInputs in = suite.inputs(mask);
-        int count = Integer.bitCount(mask);
-        for (String m : METHODS) {
-            Map<String, INDArray> d = suite.merge(tunedMethod(m), mask, calibration, null);
-            addRows(suiteName, count, m, in, d, mask);
+    /**
+     * The merge of every task on each calibration draw: every tuned method (data-free ones once, their result does
+     * not depend on the draw), and IterIS with α and solves chosen without labels on the draw's own held-out samples.
+     */
+    void allTasks() {
+        int all = BenchTasks.all(taskCount());
+        MergeInputs in = suite.inputs(all);
+        for (int i = 0; i < taskCount(); i++) {
+            String t = taskNames().get(i);
+            rows.add(new Row(ALL, taskCount(), "base", t, 0, base[i], base[i] / individual[i]));
+            rows.add(new Row(ALL, taskCount(), "individual", t, 0, individual[i], 1.0));
+        }
+        LabelFreeIteris labelFreeIteris = new LabelFreeIteris(this);
+        for (int draw = 0; draw < draws(); draw++) {
+            for (String m : methods) {
+                if (draw == 0 || needsData(m)) {
+                    addRows(ALL, m, in, suite.merge(tunedMethod(m), all, calibration, draw, null), all, draw, 0);
+                }
+            }
+            LabelFreeIteris.Choice choice = labelFreeIteris.choose(all, draw);
+            labelFree.add(choice);
+            log.printf("  draw %d: label-free IterIS chose alpha %.0e and %d solves (agreement %.4f)%n", draw, choice.alpha(),
+                    choice.solves(), choice.agreement());
+            addRows(ALL, LABEL_FREE, in, choice.deltas(), all, draw, 0);
         }
     }
 
-    private void addRows(String suiteName, int count, String m, MergeInputs in, Map<String, INDArray> d, int mask) {
+    /** Test accuracy of every tuned method on the masked tasks (draw 0), as rows of {@code suiteName}. */
+    void evaluateSubset(String suiteName, int mask) {
+        MergeInputs in = suite.inputs(mask);
+        for (String m : methods) {
+            addRows(suiteName, m, in, suite.merge(tunedMethod(m), mask, calibration, 0, null), mask, 0, suite.subsetTestItems());
+        }
+    }
+
+    void addRows(String suiteName, String m, MergeInputs in, Map<String, INDArray> d, int mask, int draw, int limit) {
         for (int i = 0; i < taskCount(); i++) {
             if ((mask & (1 << i)) != 0) {
-                String task = taskNames().get(i);
-                double acc = suite.accuracy(in, d, i, TEST);
-                rows.add(new Row(suiteName, count, m, task, acc, acc / individual[i]));
+                double acc = suite.accuracy(in, d, i, TEST, limit);
+                rows.add(new Row(suiteName, Integer.bitCount(mask), m, taskNames().get(i), draw, acc,
+                        acc / suite.individualAccuracy(i, TEST, limit)));
             }
         }
     }
 
-    /** The merge of every task, plus the base alone and each LoRA alone as references. */
-    void allTasks() {
-        int all = BenchTasks.all(taskCount());
-        for (int i = 0; i < taskCount(); i++) {
-            String t = taskNames().get(i);
-            rows.add(new Row(ALL, taskCount(), "base", t, base[i], base[i] / individual[i]));
-            rows.add(new Row(ALL, taskCount(), "individual", t, individual[i], 1.0));
-        }
-        evaluateSubset(ALL, all);
-    }
-
-    /** Every pair and every triple of tasks. */
+    /** Every pair of tasks, and every triple where the suite measures them. */
     void subsets() {
         int n = taskCount();
         int done = 0;
         for (int mask = 1; mask < (1 << n); mask++) {
             int c = Integer.bitCount(mask);
-            if ((c == 2 || c == 3) && c < n && (!quick || done < 2)) {
+            if ((c == 2 || (c == 3 && suite.triples())) && c < n && (!quick || done < 2)) {
                 evaluateSubset(c == 2 ? "pairs" : "triples", mask);
                 done++;
             }
         }
     }
 
-    /** IterIS test accuracy after each of 1..K solves (tuned alpha), K = 10. */
+    /** IterIS test accuracy after each of 1..K solves (tuned alpha). */
     Map<Integer, double[]> iterationSweep() {
         int all = BenchTasks.all(taskCount());
         MergeInputs in = suite.inputs(all);
         Map<String, Object> p = new HashMap<>(tuned.get("iteris").params());
-        p.put("iterations", quick ? 3 : 10);
+        p.put("iterations", suite.maxSolves(quick));
         Map<Integer, double[]> out = new LinkedHashMap<>();
-        suite.merge(method("iteris", p), all, calibration, (report, merged) -> {
+        suite.merge(method("iteris", p), all, calibration, 0, (report, merged) -> {
             double[] acc = perTask(in, merged);
             out.put(report.iteration() + 1, acc);
             for (int i = 0; i < acc.length; i++) {
                 rows.add(new Row("iterations-" + (report.iteration() + 1), taskCount(), "iteris",
-                        taskNames().get(i), acc[i], acc[i] / individual[i]));
+                        taskNames().get(i), 0, acc[i], acc[i] / individual[i]));
             }
         });
         return out;
     }
 
-    /** Tuned IterIS test accuracy with 8…128 calibration samples per task. */
+    /** Tuned IterIS test accuracy with 4…128 calibration samples per task. */
     Map<Integer, double[]> calibrationSweep() {
         int all = BenchTasks.all(taskCount());
         MergeInputs in = suite.inputs(all);
         Map<Integer, double[]> out = new LinkedHashMap<>();
         for (int samples : suite.calibrationSizes(quick)) {
-            double[] acc = perTask(in, suite.merge(tunedMethod("iteris"), all, samples, null));
+            double[] acc = perTask(in, suite.merge(tunedMethod("iteris"), all, samples, 0, null));
             out.put(samples, acc);
             for (int i = 0; i < acc.length; i++) {
-                rows.add(new Row("calibration-" + samples, taskCount(), "iteris", taskNames().get(i),
+                rows.add(new Row("calibration-" + samples, taskCount(), "iteris", taskNames().get(i), 0,
                         acc[i], acc[i] / individual[i]));
             }
         }

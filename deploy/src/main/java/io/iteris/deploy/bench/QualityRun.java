@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -17,20 +18,22 @@ public final class QualityRun {
     }
 
     /** The image suite (examples/fashion) or the text suite (examples/text on all-MiniLM-L6-v2). */
-    public static void run(String suiteName, Path example, Path minilm, Path out, int calibration, boolean quick, PrintStream log) {
+    public static void run(String suiteName, Path example, Path minilm, Path out, int calibration, int augment, List<String> methods,
+                           boolean quick, PrintStream log) {
         long t0 = System.nanoTime();
         try {
             Files.createDirectories(out);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create " + out, e);
         }
-        log.printf("quality benchmark: %d calibration samples per task%s%n", calibration, quick ? " (quick run)" : "");
+        log.printf("quality benchmark: %d calibration samples per task%s%s%n", calibration,
+                augment > 0 ? " and " + augment + " shifted copies of each" : "", quick ? " (quick run)" : "");
         BenchTasks suite = switch (suiteName) {
-            case "image" -> new ImageSuite(example);
+            case "image" -> new ImageSuite(example, augment);
             case "text" -> new TextSuite(example, minilm, quick);
             default -> throw new IllegalArgumentException("unknown suite '" + suiteName + "'; available: image, text");
         };
-        QualityBenchmark b = new QualityBenchmark(suite, calibration, quick, log);
+        QualityBenchmark b = new QualityBenchmark(suite, calibration, methods, quick, log);
         int n = b.taskCount();
         Map<Integer, double[]> iterations;
         Map<Integer, double[]> samples;
@@ -54,6 +57,9 @@ public final class QualityRun {
         r.chart(out.resolve("calibration.png"), "IterIS: test accuracy by calibration samples per task (" + n + " tasks)",
                 "calibration samples per task", samples, true);
         String five = r.allTaskTable();
+        String separation = r.separationTable();
+        String labelFree = r.labelFreeTable();
+        String interference = r.interferenceTable();
         String subsets = r.subsetTable();
         String iter = r.sweepTable("solves", iterations);
         String cal = r.sweepTable("samples", samples);
@@ -61,10 +67,13 @@ public final class QualityRun {
         log.println("All " + n + " tasks merged (test accuracy):");
         log.print(five);
         log.println();
+        log.print(separation);
+        log.println();
         log.println("Merges of fewer tasks:");
         log.print(subsets);
         double seconds = (System.nanoTime() - t0) / 1e9;
-        AtomicFiles.writeString(out.resolve("report.md"), report(suite, n, r, five, subsets, iter, cal, calibration, quick, seconds));
+        AtomicFiles.writeString(out.resolve("report.md"), report(b, n, r, five + "\n" + separation + "\n## IterIS without labels\n\n" + labelFree,
+                subsets + "\n### Pairwise interference\n\n" + interference, iter, cal, calibration, quick, seconds));
         log.printf(Locale.ROOT, "%nwrote quality.csv, iterations.png, calibration.png and report.md to %s (%.0f s)%n", out, seconds);
     }
 
@@ -72,15 +81,21 @@ public final class QualityRun {
         progress.update(done, 5, name + ", " + b.merges() + " merges so far");
     }
 
-    private static String report(BenchTasks suite, int n, QualityReport r, String all, String subsets, String iter, String cal,
+    private static String report(QualityBenchmark b, int n, QualityReport r, String all, String subsets, String iter, String cal,
                                  int calibration, boolean quick, double seconds) {
+        BenchTasks suite = b.suite();
         return "# " + suite.title() + "\n\n"
                 + (quick ? "**Quick run: small grids and few merges; not the numbers to quote.**\n\n" : "")
                 + suite.description(calibration) + "; accuracies are on the test split, which "
-                + "nothing is tuned on. Normalised accuracy = merged accuracy ÷ the task's own LoRA accuracy.\n\n"
+                + "nothing is tuned on, of the published adapter (each merged update cut to the summed input rank, as `iteris merge` "
+                + "writes it). Normalised accuracy = merged accuracy ÷ the task's own LoRA accuracy. The merge of every task is repeated on "
+                + b.draws() + " disjoint calibration draws (methods that read no data give one result); ± is one standard error, "
+                + "from the draws and the test items together, and two methods count as separated when their difference exceeds two of its "
+                + "standard errors. Merges of fewer tasks use draw 0" + (suite.subsetTestItems() > 0 ? " and the first "
+                + suite.subsetTestItems() + " test items per task" : "") + ".\n\n"
                 + "## Hyper-parameters, chosen on the validation split (all " + n + " tasks merged)\n\n" + r.tuningTable()
                 + "\n## All " + n + " tasks merged\n\n" + all
-                + "\n## Merges of fewer tasks (" + (n > 3 ? "every pair and triple" : "every pair") + ")\n\n" + subsets
+                + "\n## Merges of fewer tasks (" + (suite.triples() && n > 3 ? "every pair and triple" : "every pair") + ")\n\n" + subsets
                 + "\n## IterIS per solve\n\n![accuracy per solve](iterations.png)\n\n" + iter
                 + "\n## IterIS by calibration size\n\n![accuracy by calibration size](calibration.png)\n\n" + cal
                 + String.format(Locale.ROOT, "%nEvery row is in `quality.csv`. Run time %.0f s.%n", seconds);

@@ -14,7 +14,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * The text tasks (spam, fortune topic, first-name sex) on all-MiniLM-L6-v2 through ONNX Runtime: only the
+ * The text tasks (spam, fortune topic, first-name sex, language, State of the Union party, word valence) on all-MiniLM-L6-v2 through ONNX Runtime: only the
  * encoder's query/value LoRAs merge; each task keeps its own head, as users of task heads do.
  */
 final class TextSuite extends BenchTasks {
@@ -43,22 +43,78 @@ final class TextSuite extends BenchTasks {
     }
 
     @Override
-    INDArray calibration(String task, int samples) {
+    INDArray calibration(String task, int from, int count) {
+        return TextAccuracy.samples(pool(task, from, count));
+    }
+
+    private TextTasks.TextSet pool(String task, int from, int count) {
         TextTasks.TextSet pool = data.split(TextTasks.task(task), TextTasks.Split.CALIBRATION);
-        if (samples > pool.size()) {
-            throw new IllegalArgumentException(samples + " calibration samples asked for, but task " + task + " ships " + pool.size());
+        if (from + count > pool.size()) {
+            throw new IllegalArgumentException("calibration samples up to " + (from + count) + " asked for, but task " + task
+                    + " ships " + pool.size());
         }
-        return TextAccuracy.samples(pool.slice(0, samples));
+        return pool.slice(from, from + count);
     }
 
     @Override
-    double accuracy(MergeInputs in, Map<String, INDArray> deltas, int task, Split split) {
+    int calibrationPool() {
+        return TextTasks.CALIBRATION;
+    }
+
+    @Override
+    int[] predictions(MergeInputs in, Map<String, INDArray> deltas, int task, int from, int count) {
+        String name = taskNames().get(task);
+        return TextAccuracy.predictions(runner, in.mergedWeights(deltas), pool(name, from, count), heads.get(name));
+    }
+
+    @Override
+    double accuracy(MergeInputs in, Map<String, INDArray> deltas, int task, Split split, int limit) {
         TextTasks.Task t = TextTasks.task(taskNames().get(task));
-        TextTasks.TextSet set = data.split(t, split == Split.VALIDATION ? TextTasks.Split.VALIDATION : TextTasks.Split.TEST);
-        if (quick && set.size() > QUICK_EXAMPLES) {
-            set = set.slice(0, QUICK_EXAMPLES);
-        }
-        return TextAccuracy.of(runner, in.mergedWeights(deltas), set, heads.get(t.name()));
+        return TextAccuracy.of(runner, in.mergedWeights(deltas), set(task, split, limit), heads.get(t.name()));
+    }
+
+    private TextTasks.TextSet set(int task, Split split, int limit) {
+        TextTasks.TextSet set = data.split(TextTasks.task(taskNames().get(task)),
+                split == Split.VALIDATION ? TextTasks.Split.VALIDATION : TextTasks.Split.TEST);
+        int n = quick ? QUICK_EXAMPLES : limit;
+        return n > 0 && set.size() > n ? set.slice(0, n) : set;
+    }
+
+    @Override
+    int size(int task, Split split, int limit) {
+        return set(task, split, limit).size();
+    }
+
+    /** Three draws of 64 texts; the fourth window of the 256-text pool is the label-free choice's held-out set. */
+    @Override
+    int draws(boolean quick) {
+        return quick ? 2 : 3;
+    }
+
+    @Override
+    double[] iterisAlphas(boolean quick) {
+        return quick ? new double[]{1e-4} : new double[]{1e-5, 1e-4, 1e-3};
+    }
+
+    @Override
+    int maxSolves(boolean quick) {
+        return quick ? 2 : 6;
+    }
+
+    /** MiniLM runs ~150 texts a second here: tuning reads 150 validation texts per task, not all 300. */
+    @Override
+    int validationItems() {
+        return 150;
+    }
+
+    @Override
+    int subsetTestItems() {
+        return 400;
+    }
+
+    @Override
+    boolean triples() {
+        return false;
     }
 
     @Override
