@@ -108,7 +108,7 @@ class BadInputTest {
 
     @Test
     void aCorruptedAdapterFileIsNamed() throws IOException {
-        Path bad = TestSupport.copy(EXAMPLE.resolve("adapters/spread"), tmp.resolve("bad-adapter"));
+        Path bad = io.iteris.core.TestFiles.copyTree(EXAMPLE.resolve("adapters/spread"), tmp.resolve("bad-adapter"));
         Path weights = bad.resolve("adapter_model.safetensors");
         byte[] b = Files.readAllBytes(weights);
         Files.write(weights, java.util.Arrays.copyOf(b, b.length / 2));

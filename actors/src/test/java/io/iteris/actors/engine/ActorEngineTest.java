@@ -37,12 +37,12 @@ class ActorEngineTest {
     void resultsAreByteIdenticalForAnyWorkerCountAndToTheLocalEngine() throws Exception {
         for (String name : List.of("e2e_mlp_feedback", "e2e_mlp_feedforward")) {
             Path local = tmp.resolve("local");
-            VectorSuite.CaseCheck reference = VectorSuite.run(TestData.vectors(name), local, MergeEngine.LOCAL);
+            VectorSuite.CaseCheck reference = VectorSuite.run(io.iteris.core.TestVectors.of(name), local, MergeEngine.LOCAL);
             assertTrue(reference.passed());
             for (int workers = 1; workers <= 3; workers++) {
                 Path out = tmp.resolve("actors-" + workers);
                 try (IterisNode node = node(tmp.resolve("work-" + workers), workers)) {
-                    VectorSuite.CaseCheck check = VectorSuite.run(TestData.vectors(name), out, new ActorEngine(node));
+                    VectorSuite.CaseCheck check = VectorSuite.run(io.iteris.core.TestVectors.of(name), out, new ActorEngine(node));
                     assertTrue(check.passed(), name + " with " + workers + " workers: " + check);
                 }
                 for (String file : List.of("result_default.safetensors", "baselines.safetensors")) {

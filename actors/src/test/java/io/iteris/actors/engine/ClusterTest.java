@@ -41,7 +41,7 @@ class ClusterTest {
 
     @Test
     void threeNodesMergeTogetherWithSolversAndWorkSpreadOverNodes() throws Exception {
-        E2eCase e2e = E2eCase.open(TestData.vectors("e2e_mlp_feedback"));
+        E2eCase e2e = E2eCase.open(io.iteris.core.TestVectors.of("e2e_mlp_feedback"));
         MergeOutcome expected = MergeEngine.LOCAL.merge(e2e.iterisSettings("default", 2, tmp.resolve("local")), null);
         int p1 = Nodes.freePort();
         Path shared = tmp.resolve("shared");

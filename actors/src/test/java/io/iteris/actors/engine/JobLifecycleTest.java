@@ -48,7 +48,7 @@ class JobLifecycleTest {
     }
 
     private Merger.LoadedJob job(String out) {
-        E2eCase e2e = E2eCase.open(TestData.vectors("e2e_mlp_feedback"));
+        E2eCase e2e = E2eCase.open(io.iteris.core.TestVectors.of("e2e_mlp_feedback"));
         return Merger.load(e2e.iterisSettings("default", 2, tmp.resolve(out)));
     }
 

@@ -52,7 +52,7 @@ class RecoveryTest {
     }
 
     private void resumeAfterNodeLoss(String journal) throws Exception {
-        E2eCase e2e = E2eCase.open(TestData.vectors("e2e_mlp_feedback"));
+        E2eCase e2e = E2eCase.open(io.iteris.core.TestVectors.of("e2e_mlp_feedback"));
         var settings = e2e.settings("iteris", Map.of("iterations", ITERATIONS, "alpha_1", 1e-4, "alpha_2", 1e-4),
                 null, 2, tmp.resolve("out"));
         MergeOutcome expected = MergeEngine.LOCAL.merge(settings, null);
