@@ -21,6 +21,9 @@ public final class TrainTextCommand implements Callable<Integer> {
     @Option(names = "--example", description = "where to write (default: examples/text in the iteris home)")
     Path example;
 
+    @Option(names = "--only", split = ",", description = "train only these tasks; the others keep their adapters and heads in --example")
+    java.util.Set<String> only = java.util.Set.of();
+
     @Option(names = "--step-scale", defaultValue = "1", description = "multiply every task's training steps (default: 1)")
     double stepScale;
 
@@ -40,7 +43,10 @@ public final class TrainTextCommand implements Callable<Integer> {
         for (TextTasks.Task t : TextTasks.TASKS) {
             System.out.printf("%s: %d training examples, classes %s%n", t.name(), data.split(t, TextTasks.Split.TRAIN).size(), t.classes());
         }
-        TextLoras.train(data, OnnxTensorSource.open(Installation.minilm()), dir, stepScale, System.out::println);
+        for (String t : only) {
+            TextTasks.task(t);
+        }
+        TextLoras.train(data, OnnxTensorSource.open(Installation.minilm()), dir, stepScale, only, System.out::println);
         System.out.println("wrote the text adapters, heads and tokenised splits to " + dir);
         return 0;
     }

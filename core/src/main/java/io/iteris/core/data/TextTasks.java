@@ -17,8 +17,8 @@ import java.util.SplittableRandom;
 /**
  * The text benchmark's six real classification tasks, tokenised for a BERT encoder: SpamAssassin ham or
  * spam, the topic of a fortune (computers, science or politics), the sex a first name is given to, the language
- * of a fortune (English, German, Italian, Spanish or Polish), the party of the president whose State of the Union
- * address a passage comes from, and whether an English word's valence is negative or positive.
+ * of a fortune (English, German, Italian, Spanish or Polish), the era of the State of the Union address a passage
+ * comes from (1790–1899 or 1946 on), and whether an English word's valence is negative or positive.
  * Each is balanced over its classes and split, from one seed, into calibration (IterIS's unlabelled
  * samples), validation, test and training examples. Token ids are padded with −1 to the split's longest.
  */
@@ -57,7 +57,7 @@ public final class TextTasks {
             new Task("topic", TOPICS, 40, 620, 700),
             new Task("names", List.of("female", "male"), 8, 3400),
             new Task("language", TextSources.LANGUAGES, 40, 1000),
-            new Task("sotu", List.of("democratic", "republican"), 48, 2500),
+            new Task("sotu", List.of("early", "modern"), 48, 2500),
             new Task("valence", List.of("negative", "positive"), 8, 870, 600));
     /** Calibration samples per task: merges take a window of them, so the benchmark can repeat over draws. */
     public static final int CALIBRATION = 256;

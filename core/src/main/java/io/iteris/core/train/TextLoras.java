@@ -44,11 +44,27 @@ public final class TextLoras {
     private TextLoras() {
     }
 
-    public static void train(TextTasks data, TensorSource base, Path out, double stepScale, Consumer<String> log) {
+    /**
+     * @param only the tasks to train (empty: all); the others keep their adapters and heads in {@code out}, which the
+     *             seeded splits leave valid (each task's split depends on its own seed and sources only)
+     */
+    public static void train(TextTasks data, TensorSource base, Path out, double stepScale, java.util.Set<String> only,
+                             Consumer<String> log) {
+        Map<String, INDArray[]> kept = only.isEmpty() ? Map.of() : heads(out.resolve("heads.safetensors"), false);
         data.write(out.resolve("data.safetensors"));
         writeCalibration(data, out.resolve("calibration.safetensors"));
         SafetensorsWriter heads = new SafetensorsWriter();
         for (TextTasks.Task task : TextTasks.TASKS) {
+            if (!only.isEmpty() && !only.contains(task.name())) {
+                INDArray[] h = kept.get(task.name());
+                if (h == null) {
+                    throw new IllegalArgumentException(out.resolve("heads.safetensors") + ": no head of task " + task.name()
+                            + " to keep; train every task");
+                }
+                heads.add(task.name() + ".weight", DType.F32, h[0].shape(), Matrices.toArray(h[0]));
+                heads.add(task.name() + ".bias", DType.F32, new long[]{h[1].length()}, Matrices.toArray(h[1]));
+                continue;
+            }
             TextTasks.TextSet train = data.split(task, TextTasks.Split.TRAIN);
             TextLoraTrainer.Schedule s = SCHEDULES.get(task.name());
             s = new TextLoraTrainer.Schedule(Math.max(1, (int) Math.round(s.steps() * stepScale)), s.batch(), s.learningRate(),
@@ -72,10 +88,17 @@ public final class TextLoras {
 
     /** Task → its head [W (classes×hidden), b (classes)]. */
     public static Map<String, INDArray[]> heads(Path file) {
+        return heads(file, true);
+    }
+
+    private static Map<String, INDArray[]> heads(Path file, boolean every) {
         TensorSource src = TensorSource.open(file);
         Map<String, INDArray[]> out = new LinkedHashMap<>();
         for (TextTasks.Task task : TextTasks.TASKS) {
             String w = task.name() + ".weight";
+            if (!every && !src.contains(w)) {
+                continue;
+            }
             if (!src.contains(w)) {
                 throw new SafetensorsException(file, w, "missing: every text task needs its head");
             }

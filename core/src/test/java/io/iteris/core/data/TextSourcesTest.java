@@ -65,13 +65,13 @@ class TextSourcesTest {
     }
 
     @Test
-    void stateOfTheUnionPassagesAreWholeSentencesOfPresidentsOfTheTwoParties() throws Exception {
+    void stateOfTheUnionPassagesAreWholeSentencesOfTheTwoEras() throws Exception {
         Path d = dir.resolve("sotu/package/data");
         Files.createDirectories(d);
         String sentence = "We have made progress on the economy of this great nation this year. ";
-        Files.writeString(d.resolve("1995_a_d.json"), "{\"party\":\"Democratic\",\"text\":\"" + sentence.repeat(4) + "\"}");
-        Files.writeString(d.resolve("1985_b_r.json"), "{\"party\":\"Republican\",\"text\":\"" + sentence.repeat(3) + "\"}");
-        Files.writeString(d.resolve("1800_c_w.json"), "{\"party\":\"Whig\",\"text\":\"" + sentence.repeat(4) + "\"}");
+        Files.writeString(d.resolve("1895_a_d.json"), "{\"year\":1895,\"text\":\"" + sentence.repeat(4) + "\"}");
+        Files.writeString(d.resolve("1985_b_r.json"), "{\"year\":1985,\"text\":\"" + sentence.repeat(3) + "\"}");
+        Files.writeString(d.resolve("1920_c_r.json"), "{\"year\":1920,\"text\":\"" + sentence.repeat(4) + "\"}");
         List<List<String>> parties = TextSources.stateOfTheUnion(dir);
         String passage = sentence.repeat(3).trim();
         assertEquals(List.of(passage), parties.get(0), "passages of at least 200 characters; a shorter tail is dropped");

@@ -8,16 +8,14 @@ import java.util.Map;
 /**
  * IterIS with its ridge α and number of solves chosen without a single label, as its users must: each candidate
  * merge is scored by how often the merged model picks the class each task's own LoRA model picks, on unlabelled
- * calibration samples the merge did not see (the pool after the draws' windows). The LoRA models are the
+ * calibration samples the merge did not see (as many as it merges on, the pool's window after the draws'). The LoRA models are the
  * teachers the merge is meant to reproduce, so agreement with them is the quantity a label-free user can measure.
  */
 final class LabelFreeIteris {
     /** The choice on one draw: α, solves, its held-out agreement, and that merge's published updates. */
-    record Choice(int draw, double alpha, int solves, double agreement, Map<String, INDArray> deltas) {
+    record Choice(int draw, double alpha1, double alpha2, int solves, double agreement, Map<String, INDArray> deltas) {
     }
 
-    /** Held-out samples per task the choice is made on, where the pool has them. */
-    static final int HELD_OUT = 128;
     private final QualityBenchmark b;
 
     LabelFreeIteris(QualityBenchmark b) {
@@ -28,16 +26,15 @@ final class LabelFreeIteris {
         BenchTasks suite = b.suite();
         int samples = b.calibration();
         int heldOut = suite.window(samples, b.draws());
-        // as many held-out samples as the pool has after the draws' windows, up to 128 per task: agreement on a few
-        // dozen samples moves by several points from one draw to the next
-        int count = Math.min(suite.calibrationPool() - heldOut, Math.max(samples, HELD_OUT));
+        int count = samples;
         Choice[] best = new Choice[1];
-        for (double alpha : suite.iterisAlphas(b.quick())) {
-            Map<String, Object> p = Map.of("alpha_1", alpha, "alpha_2", alpha, "iterations", suite.maxSolves(b.quick()));
+        for (Map<String, Object> p : b.grid("iteris")) {
+            double alpha1 = ((Number) p.get("alpha_1")).doubleValue();
+            double alpha2 = ((Number) p.get("alpha_2")).doubleValue();
             suite.merge(QualityBenchmark.method("iteris", p), mask, samples, draw, (report, merged) -> {
                 double agreement = suite.agreement(merged, mask, heldOut, count);
                 if (best[0] == null || agreement > best[0].agreement() + 1e-12) {
-                    best[0] = new Choice(draw, alpha, report.iteration() + 1, agreement, new HashMap<>(merged));
+                    best[0] = new Choice(draw, alpha1, alpha2, report.iteration() + 1, agreement, new HashMap<>(merged));
                 }
             });
         }

@@ -119,13 +119,14 @@ final class QualityBenchmark {
     /** Candidate parameters per method; the validation split decides among them. */
     List<Map<String, Object>> grid(String method) {
         boolean small = quick || suite.validationItems() > 0;
-        // the summing rivals peak near 1/T, the flattening ones (Iso-C) above 1: the grid spans both
-        double[] lambdas = quick ? new double[]{1.0} : small ? new double[]{0.3, 0.6, 1.0, 1.4} : new double[]{0.2, 0.4, 0.7, 1.0, 1.3, 1.6};
+        double[] lambdas = quick ? new double[]{1.0} : small ? new double[]{0.3, 0.6, 1.0, 1.4} : new double[]{0.4, 0.7, 1.0, 1.3, 1.6};
         List<Map<String, Object>> g = new ArrayList<>();
         switch (method) {
             case "iteris" -> {
                 for (double a : suite.iterisAlphas(quick)) {
-                    g.add(Map.of("alpha_1", a, "alpha_2", a, "iterations", suite.maxSolves(quick)));
+                    for (double ratio : suite.iterisRidgeRatios(quick)) {
+                        g.add(Map.of("alpha_1", a * ratio, "alpha_2", a, "iterations", suite.maxSolves(quick)));
+                    }
                 }
             }
             case "regmean", "regmean_pp" -> {
@@ -259,8 +260,8 @@ final class QualityBenchmark {
             }
             LabelFreeIteris.Choice choice = labelFreeIteris.choose(all, draw);
             labelFree.add(choice);
-            log.printf("  draw %d: label-free IterIS chose alpha %.0e and %d solves (agreement %.4f)%n", draw, choice.alpha(),
-                    choice.solves(), choice.agreement());
+            log.printf("  draw %d: label-free IterIS chose alpha_1 %.0e, alpha_2 %.0e and %d solves (agreement %.4f)%n", draw,
+                    choice.alpha1(), choice.alpha2(), choice.solves(), choice.agreement());
             addRows(ALL, LABEL_FREE, in, choice.deltas(), all, draw, 0);
         }
     }

@@ -220,11 +220,12 @@ final class QualityReport {
         QualityBenchmark.Tuned t = b.tuned.get("iteris");
         double[] labelled = perDraw("iteris");
         double[] free = perDraw(QualityBenchmark.LABEL_FREE);
-        StringBuilder sb = new StringBuilder("| draw | label-free α | solves | held-out agreement | test mean normalised | label-tuned (α "
-                + t.params().get("alpha_1") + ", " + t.iterations() + " solves) |\n|---:|---:|---:|---:|---:|---:|\n");
+        StringBuilder sb = new StringBuilder("| draw | label-free α1 | α2 | solves | held-out agreement | test mean normalised | label-tuned (α1 "
+                + t.params().get("alpha_1") + ", α2 " + t.params().get("alpha_2") + ", " + t.iterations()
+                + " solves) |\n|---:|---:|---:|---:|---:|---:|---:|\n");
         for (LabelFreeIteris.Choice c : b.labelFree) {
-            sb.append(String.format(Locale.ROOT, "| %d | %.0e | %d | %.4f | %.3f | %.3f |%n", c.draw(), c.alpha(), c.solves(), c.agreement(),
-                    free[c.draw()], labelled[c.draw()]));
+            sb.append(String.format(Locale.ROOT, "| %d | %.0e | %.0e | %d | %.4f | %.3f | %.3f |%n", c.draw(), c.alpha1(), c.alpha2(), c.solves(),
+                    c.agreement(), free[c.draw()], labelled[c.draw()]));
         }
         return sb.toString();
     }
