@@ -3,6 +3,7 @@ package io.iteris.actors.node;
 import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
 import io.iteris.actors.cluster.JobCache;
+import io.iteris.actors.metrics.ProcessMemory;
 import io.iteris.protocol.DescribeNode;
 import io.iteris.protocol.JobEnded;
 import io.iteris.protocol.NodeDescription;

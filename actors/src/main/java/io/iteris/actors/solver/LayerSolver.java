@@ -2,6 +2,7 @@ package io.iteris.actors.solver;
 
 import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
+import io.iteris.actors.metrics.NodeMetrics;
 import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.actors.stream.ChunkAssembler;
@@ -188,9 +189,12 @@ public final class LayerSolver extends AbstractBehavior<Message> {
                 ack.setAccepted(false);
                 getContext().getLog().warn("layer {}: refused chunk {} #{}: {}", layer, key, c.getChunkIndex(),
                         bad != null ? bad : "corrupted, or inconsistent with its statistic's other chunks");
-            } else if (a.complete()) {
-                assembling.remove(key);
-                sumOf(key).add(key.getShard(), a.matrix(), a.rows());
+            } else {
+                NodeMetrics.get(getContext().getSystem()).received(c.getData().size());
+                if (a.complete()) {
+                    assembling.remove(key);
+                    sumOf(key).add(key.getShard(), a.matrix(), a.rows());
+                }
             }
         }
         refs.<Message>resolveActorRef(c.getReplyTo()).tell(ack.build());

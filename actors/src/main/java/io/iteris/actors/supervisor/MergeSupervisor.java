@@ -2,6 +2,7 @@ package io.iteris.actors.supervisor;
 
 import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
+import io.iteris.actors.metrics.NodeMetrics;
 import io.iteris.actors.cluster.EngineSettings;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.core.engine.LocalMergeEngine;
@@ -130,7 +131,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         this.passivate = passivate;
         this.lastError = lastError;
         this.refs = ActorRefResolver.get(ctx.getSystem());
-        this.events = new EventLog(jobId, ctx.getSystem().address().toString());
+        this.events = new EventLog(jobId, ctx.getSystem().address().toString(), NodeMetrics.get(ctx.getSystem()));
         this.outbox = new JobOutbox(ctx.getSystem(), jobId);
     }
 

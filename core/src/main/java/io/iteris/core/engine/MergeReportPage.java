@@ -9,8 +9,10 @@ import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.CategorySeries.CategorySeriesRenderStyle;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,7 +47,7 @@ public final class MergeReportPage {
         StringBuilder page = new StringBuilder("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>iteris merge report</title>"
                 + "<style>body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse}"
                 + "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f4f4f4}td:first-child{text-align:left}"
-                + "img{max-width:100%}</style></head><body>\n");
+                + "img{max-width:100%}table.numbers{font-size:85%}</style></head><body>\n");
         page.append("<h1>Merge report: ").append(esc(r.path("method").asText())).append("</h1>\n<p>Base model <code>")
                 .append(esc(r.path("base").asText())).append("</code>; output ").append(esc(r.path("output_format").asText()))
                 .append(", forward passes in ").append(esc(r.path("precision").asText())).append(". Method: <a href=\"")
@@ -63,44 +65,118 @@ public final class MergeReportPage {
         List<String> tasks = new ArrayList<>();
         r.path("adapters").forEach(a -> tasks.add(a.path("name").asText()));
         section(page, "Convergence: relative change of ΔW per iteration", () -> changeChart(r.path("iterations")),
-                "‖ΔW(k) − ΔW(k−1)‖_F / ‖ΔW(k)‖_F per layer; the thick line is the largest over layers (log scale; zero is not drawn).");
+                "‖ΔW(k) − ΔW(k−1)‖_F / ‖ΔW(k)‖_F per layer; the thick line is the largest over layers (log scale). A layer whose "
+                        + "change was exactly 0 (converged) is drawn on the bottom line, marked with a black diamond.",
+                changeTable(r.path("iterations")));
         section(page, "Time per iteration", () -> timeChart(r.path("iterations")),
                 "Wall time of each iteration, with the time spent in forward passes and statistics (inference) and in solves. "
                         + "On the actor engine these two are sums over workers and layers that run in parallel, and the wall time "
-                        + "not spent in them is transfer and coordination.");
-        section(page, "Coefficients ω per task and layer", () -> layerChart(r.path("layers"), "omega", tasks, true, "ω"),
-                "Adaptive weights of the last solve: manual × ‖W0+ΔW_i‖²_F / ‖X_i(W0+ΔW_i)ᵀ‖²_F (log scale).");
+                        + "not spent in them is transfer and coordination.", timeTable(r.path("iterations")));
+        section(page, "Coefficients ω per task and layer", () -> layerChart(r.path("layers"), "omega", tasks, true, "omega"),
+                "Adaptive weights of the last solve: manual × ‖W0+ΔW_i‖²_F / ‖X_i(W0+ΔW_i)ᵀ‖²_F (log scale).",
+                layerTable(r.path("layers"), "omega", tasks, "%.3e"));
         section(page, "SVD energy kept per layer", () -> layerChart(r.path("layers"), "svd_energy_kept", List.of("energy kept"), false, "fraction"),
-                "Share of each layer's ‖ΔW‖²_F that the re-factorised LoRA keeps at the output rank (1 = exact).");
+                "Share of each layer's ‖ΔW‖²_F that the re-factorised LoRA keeps at the output rank (1 = exact).",
+                layerTable(r.path("layers"), "svd_energy_kept", List.of("energy kept"), "%.6f"));
         page.append("<h2>Timings (ms)</h2>\n<table>");
         r.path("timings_ms").fields().forEachRemaining(e -> page.append(row(e.getKey(), String.format(Locale.ROOT, "%.1f", e.getValue().asDouble()))));
         page.append("</table>\n<p>Everything on this page comes from <code>merge-report.json</code> beside it.</p>\n</body></html>\n");
         AtomicFiles.writeString(html, page.toString());
     }
 
+    /**
+     * The convergence chart as a PNG (for the node console's job page too), or null when no solve changed anything.
+     * {@code iterations} as in merge-report.json: {iteration, max_relative_change, relative_change: {layer: value}}.
+     */
+    public static byte[] changeChartPng(JsonNode iterations) {
+        Chart<?, ?> c = changeChart(iterations);
+        try {
+            return c == null ? null : BitmapEncoder.getBitmapBytes(c, BitmapEncoder.BitmapFormat.PNG);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static Chart<?, ?> changeChart(JsonNode iterations) {
         Map<String, List<double[]>> series = new LinkedHashMap<>();
         List<double[]> max = new ArrayList<>();
+        List<double[]> converged = new ArrayList<>();
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = 0;
         for (JsonNode it : iterations) {
-            int k = it.path("iteration").asInt();
-            it.path("relative_change").fields().forEachRemaining(e -> {
-                if (e.getValue().asDouble() > 0) {
-                    series.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(new double[]{k, e.getValue().asDouble()});
+            for (Iterator<Map.Entry<String, JsonNode>> f = it.path("relative_change").fields(); f.hasNext(); ) {
+                double v = f.next().getValue().asDouble();
+                if (v > 0) {
+                    lo = Math.min(lo, v);
+                    hi = Math.max(hi, v);
                 }
-            });
-            if (it.path("max_relative_change").asDouble() > 0) {
-                max.add(new double[]{k, it.path("max_relative_change").asDouble()});
             }
         }
-        if (max.isEmpty()) {
+        if (hi == 0) {
             return null;
         }
-        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).xAxisTitle("iteration").yAxisTitle("relative change of ΔW").build();
-        c.getStyler().setYAxisLogarithmic(true).setXAxisDecimalPattern("0");
+        // whole decades, so the log axis is labelled at each one; a change of exactly 0 (the layer converged)
+        // sits on the floor, a decade below the smallest change, marked
+        double top = Math.pow(10, Math.ceil(Math.log10(hi)));
+        double floor = Math.pow(10, Math.floor(Math.log10(lo)) - 1);
+        for (JsonNode it : iterations) {
+            int k = it.path("iteration").asInt();
+            boolean anyZero = false;
+            for (Iterator<Map.Entry<String, JsonNode>> f = it.path("relative_change").fields(); f.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = f.next();
+                double v = e.getValue().asDouble();
+                series.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(new double[]{k, v > 0 ? v : floor});
+                anyZero |= v == 0;
+            }
+            if (anyZero) {
+                converged.add(new double[]{k, floor});
+            }
+            if (it.has("max_relative_change")) {
+                max.add(new double[]{k, Math.max(floor, it.path("max_relative_change").asDouble())});
+            }
+        }
+        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).xAxisTitle("iteration (solve)").yAxisTitle("relative change of ΔW").build();
+        c.getStyler().setYAxisLogarithmic(true).setYAxisLogarithmicDecadeOnly(true).setYAxisMin(floor).setYAxisMax(top)
+                .setYAxisDecimalPattern("0E0").setXAxisDecimalPattern("0").setXAxisTickMarkSpacingHint(60);
         c.getStyler().setLegendVisible(series.size() <= 16).setLegendPosition(Styler.LegendPosition.OutsideE);
-        series.forEach((layer, pts) -> c.addSeries(layer, col(pts, 0), col(pts, 1)));
-        c.addSeries("max over layers", col(max, 0), col(max, 1)).setLineWidth(4f);
+        series.forEach((layer, pts) -> c.addSeries(layer, col(pts, 0), col(pts, 1)).setMarker(SeriesMarkers.CIRCLE));
+        c.addSeries("max over layers", col(max, 0), col(max, 1)).setMarker(SeriesMarkers.NONE).setLineWidth(4f);
+        if (!converged.isEmpty()) {
+            c.addSeries("converged (change 0)", col(converged, 0), col(converged, 1)).setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter)
+                    .setMarker(SeriesMarkers.DIAMOND).setMarkerColor(java.awt.Color.BLACK);
+        }
         return c;
+    }
+
+    /** The convergence chart's numbers: one row per layer, one column per solve ("converged" where the change was 0). */
+    public static String changeTable(JsonNode iterations) {
+        List<String> its = new ArrayList<>();
+        Map<String, Map<String, String>> rows = new LinkedHashMap<>();
+        for (JsonNode it : iterations) {
+            if (!it.has("relative_change")) {
+                continue;
+            }
+            String k = it.path("iteration").asText();
+            its.add(k);
+            it.path("relative_change").fields().forEachRemaining(e -> rows.computeIfAbsent(e.getKey(), x -> new LinkedHashMap<>())
+                    .put(k, e.getValue().asDouble() == 0 ? "converged" : String.format(Locale.ROOT, "%.2e", e.getValue().asDouble())));
+            rows.computeIfAbsent("max over layers", x -> new LinkedHashMap<>())
+                    .put(k, String.format(Locale.ROOT, "%.2e", it.path("max_relative_change").asDouble()));
+        }
+        if (its.isEmpty()) {
+            return "";
+        }
+        Map<String, String> max = rows.remove("max over layers");
+        rows.put("max over layers", max);
+        List<String> header = new ArrayList<>(List.of("layer \\ solve"));
+        header.addAll(its);
+        StringBuilder sb = new StringBuilder("<table class=\"numbers\">").append(header(header));
+        rows.forEach((layer, v) -> {
+            List<String> cells = new ArrayList<>(List.of(layer));
+            its.forEach(k -> cells.add(v.getOrDefault(k, "")));
+            sb.append(row(cells.toArray(String[]::new)));
+        });
+        return sb.append("</table>\n").toString();
     }
 
     private static Chart<?, ?> timeChart(JsonNode iterations) {
@@ -147,8 +223,14 @@ public final class MergeReportPage {
         boolean positive = values.stream().flatMap(List::stream).allMatch(v -> v > 0);
         CategoryChart c = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).xAxisTitle("layer").yAxisTitle(yTitle).build();
         if (log && positive) {
-            // bars grow from zero, which a log axis cannot show: points and lines instead
-            c.getStyler().setDefaultSeriesRenderStyle(CategorySeriesRenderStyle.Line);
+            // bars grow from zero, which a log axis cannot show; layers are categories, so points without lines between
+            // them, on whole decades so the axis is labelled at each one
+            double lo = values.stream().flatMap(List::stream).mapToDouble(Double::doubleValue).min().orElseThrow();
+            double hi = values.stream().flatMap(List::stream).mapToDouble(Double::doubleValue).max().orElseThrow();
+            double bottom = Math.pow(10, Math.floor(Math.log10(lo)));
+            double top = Math.pow(10, Math.ceil(Math.log10(hi)));
+            c.getStyler().setDefaultSeriesRenderStyle(CategorySeriesRenderStyle.Scatter).setYAxisLogarithmicDecadeOnly(true)
+                    .setYAxisMin(bottom).setYAxisMax(top > bottom ? top : bottom * 10).setYAxisDecimalPattern("0E0");
         }
         c.getStyler().setYAxisLogarithmic(log && positive).setXAxisLabelRotation(x.size() > 6 ? 60 : 0);
         c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
@@ -161,8 +243,41 @@ public final class MergeReportPage {
         return c;
     }
 
-    /** A chart and its caption; a chart that cannot be drawn is named on the page rather than failing the merge. */
-    private static void section(StringBuilder page, String title, Supplier<Chart<?, ?>> chart, String caption) {
+    private static String timeTable(JsonNode iterations) {
+        StringBuilder sb = new StringBuilder("<table class=\"numbers\">").append(header(List.of("iteration", "wall s", "inference s", "solve s")));
+        for (JsonNode it : iterations) {
+            double inf = it.path("inference_ms").asDouble();
+            double sol = it.path("solve_ms").asDouble();
+            sb.append(row(it.path("iteration").asText(), String.format(Locale.ROOT, "%.3f", it.path("wall_ms").asDouble(inf + sol) / 1e3),
+                    String.format(Locale.ROOT, "%.3f", inf / 1e3), String.format(Locale.ROOT, "%.3f", sol / 1e3)));
+        }
+        return sb.append("</table>\n").toString();
+    }
+
+    private static String layerTable(JsonNode layers, String key, List<String> names, String format) {
+        List<String> head = new ArrayList<>(List.of("layer"));
+        head.addAll(names);
+        StringBuilder sb = new StringBuilder("<table class=\"numbers\">").append(header(head));
+        for (Iterator<Map.Entry<String, JsonNode>> it = layers.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode v = e.getValue().path(key);
+            if (v.isMissingNode()) {
+                continue;
+            }
+            List<String> cells = new ArrayList<>(List.of(e.getKey()));
+            for (int i = 0; i < names.size(); i++) {
+                cells.add(String.format(Locale.ROOT, format, v.isArray() ? v.path(i).asDouble() : v.asDouble()));
+            }
+            sb.append(row(cells.toArray(String[]::new)));
+        }
+        return sb.append("</table>\n").toString();
+    }
+
+    /**
+     * A chart, its caption and its numbers; a chart that cannot be drawn is named on the page rather than failing
+     * the merge.
+     */
+    private static void section(StringBuilder page, String title, Supplier<Chart<?, ?>> chart, String caption, String table) {
         String img;
         try {
             Chart<?, ?> c = chart.get();
@@ -174,11 +289,18 @@ public final class MergeReportPage {
         } catch (IOException | RuntimeException e) {
             img = "<p><em>chart not drawn: " + esc(String.valueOf(e.getMessage())) + "</em></p>";
         }
-        page.append("<h2>").append(esc(title)).append("</h2>\n").append(img).append("\n<p>").append(esc(caption)).append("</p>\n");
+        page.append("<h2>").append(esc(title)).append("</h2>\n").append(img).append("\n<p>").append(esc(caption)).append("</p>\n")
+                .append(table);
     }
 
     private static double[] col(List<double[]> pts, int i) {
         return pts.stream().mapToDouble(p -> p[i]).toArray();
+    }
+
+    private static String header(List<String> cells) {
+        StringBuilder sb = new StringBuilder("<tr>");
+        cells.forEach(c -> sb.append("<th>").append(esc(c)).append("</th>"));
+        return sb.append("</tr>\n").toString();
     }
 
     private static String row(String... cells) {

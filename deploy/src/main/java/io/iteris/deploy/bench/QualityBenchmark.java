@@ -119,7 +119,7 @@ final class QualityBenchmark {
     /** Candidate parameters per method; the validation split decides among them. */
     List<Map<String, Object>> grid(String method) {
         boolean small = quick || suite.validationItems() > 0;
-        double[] lambdas = quick ? new double[]{1.0} : small ? new double[]{0.3, 0.6, 1.0, 1.4} : new double[]{0.4, 0.7, 1.0, 1.3, 1.6};
+        double[] lambdas = quick ? new double[]{1.0} : small ? new double[]{0.2, 0.3, 0.45, 0.6, 1.0, 1.4} : new double[]{0.4, 0.7, 1.0, 1.3, 1.6};
         List<Map<String, Object>> g = new ArrayList<>();
         switch (method) {
             case "iteris" -> {
@@ -166,13 +166,13 @@ final class QualityBenchmark {
             }
             case "dare" -> {
                 for (double d : quick ? new double[]{0.5} : new double[]{0.3, 0.5, 0.7}) {
-                    for (double l : quick ? new double[]{0.5} : small ? new double[]{0.3, 0.6, 1.0} : new double[]{0.3, 0.5, 0.7, 1.0}) {
+                    for (double l : quick ? new double[]{0.5} : small ? new double[]{0.2, 0.3, 0.45, 0.6, 1.0} : new double[]{0.3, 0.5, 0.7, 1.0}) {
                         g.add(Map.of("density", d, "lambda", l, "seed", 42));
                     }
                 }
             }
             case "task_arithmetic" -> {
-                for (double l : quick ? new double[]{0.5} : small ? new double[]{0.3, 0.6, 1.0} : new double[]{0.2, 0.4, 0.6, 0.8, 1.0}) {
+                for (double l : quick ? new double[]{0.5} : small ? new double[]{0.2, 0.3, 0.45, 0.6, 1.0} : new double[]{0.2, 0.4, 0.6, 0.8, 1.0}) {
                     g.add(Map.of("lambda", l));
                 }
             }

@@ -93,7 +93,7 @@ final class TextSuite extends BenchTasks {
 
     @Override
     double[] iterisAlphas(boolean quick) {
-        return quick ? new double[]{1e-4} : new double[]{1e-5, 1e-4, 1e-3};
+        return quick ? new double[]{1e-4} : new double[]{1e-6, 1e-5, 1e-4, 1e-3};
     }
 
     @Override

@@ -1,6 +1,6 @@
 package io.iteris.deploy.cluster;
 
-import io.iteris.actors.node.ProcessMemory;
+import io.iteris.actors.metrics.ProcessMemory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,4 +1,4 @@
-package io.iteris.actors.node;
+package io.iteris.actors.metrics;
 
 import java.io.IOException;
 import java.nio.file.Files;
