@@ -7,7 +7,9 @@
 #   deploy/certs.sh DIR --renew NAME...    a new key and certificate for existing names (rotation: restart each node after)
 #   deploy/certs.sh DIR --trust FILE NAME...  also trust the CA certificate FILE (PEM) in those names' trust stores
 #                                          (CA rotation: trust the new CA everywhere before issuing from it)
-# Settings: ITERIS_CERT_DAYS (validity of node certificates, default 825), ITERIS_CA_DAYS (default 3650).
+# Settings: ITERIS_CERT_DAYS (validity of node certificates, default 825), ITERIS_CA_DAYS (default 3650),
+# ITERIS_CERT_SAN (subject alternative names of the node certificates, e.g. ip:10.0.0.5,dns:node1: HTTPS clients of the
+# node consoles check the host they dial against them).
 # No password ever goes on a command line: keytool reads them from the files (-storepass:file).
 set -euo pipefail
 
@@ -62,7 +64,8 @@ for name in "${names[@]}"; do
     -keystore "$tmp/keystore.p12" -storetype PKCS12 -storepass:file "$tmp/password"
   run -certreq -alias node -keystore "$tmp/keystore.p12" -storepass:file "$tmp/password" -file "$tmp/node.csr"
   run -gencert -rfc -alias ca -keystore "$ca/ca.p12" -storepass:file "$ca/password" -validity "$days" \
-    -ext ku:c=digitalSignature,keyEncipherment -ext eku=serverAuth,clientAuth -infile "$tmp/node.csr" -outfile "$tmp/node.crt"
+    -ext ku:c=digitalSignature,keyEncipherment -ext eku=serverAuth,clientAuth ${ITERIS_CERT_SAN:+-ext "san=$ITERIS_CERT_SAN"} \
+    -infile "$tmp/node.csr" -outfile "$tmp/node.crt"
   run -importcert -noprompt -alias ca -file "$ca/ca.crt" -keystore "$tmp/keystore.p12" -storepass:file "$tmp/password"
   run -importcert -noprompt -alias node -file "$tmp/node.crt" -keystore "$tmp/keystore.p12" -storepass:file "$tmp/password"
   if [ -f "$d/truststore.p12" ]; then

@@ -7,6 +7,9 @@
 #   deploy/local-cluster.sh kill PORT    SIGKILL the node on PORT (no shutdown, no leaving: a crash)
 #   deploy/local-cluster.sh restart PORT start the node on PORT again with its recorded command line
 #   deploy/local-cluster.sh stop         stop them all (TERM, then KILL after 30 s), and a PostgreSQL this script started
+# Every node serves its web console and /metrics (HTTPS with a bearer token under TLS, the token in
+# $ITERIS_CLUSTER_DIR/console-token; plain HTTP on loopback without): `start` writes their URLs to
+# $ITERIS_CLUSTER_DIR/console-urls, one per line; ports from ITERIS_CLUSTER_HTTP_PORT (default 8558) up, 0: no console.
 # `start` writes $ITERIS_CLUSTER_DIR/client-flags: the flags merge, status and events need to reach this cluster:
 #   bin/iteris merge --config merge.conf --out DIR $(cat "$ITERIS_CLUSTER_DIR/client-flags")
 # Settings: ITERIS_CLUSTER_DIR (default $TMPDIR/iteris-local-cluster), ITERIS_CLUSTER_PORT (first port, default 25520),
@@ -18,6 +21,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${ITERIS_CLUSTER_DIR:-${TMPDIR:-/tmp}/iteris-local-cluster}"
 port0="${ITERIS_CLUSTER_PORT:-25520}"
+http0="${ITERIS_CLUSTER_HTTP_PORT:-8558}"
 node_cmd="${ITERIS_NODE_CMD:-$here/bin/iteris}"
 
 alive() { # PID: running (a killed process not yet reaped by its parent is a zombie: not alive)
@@ -68,8 +72,13 @@ start() {
   local tls=on
   [ "${ITERIS_CLUSTER_TLS:-on}" = off ] && tls=off
   if [ "$tls" = on ]; then
-    "$here/deploy/certs.sh" "$dir/tls" "${names[@]}" >/dev/null
+    # the consoles answer on 127.0.0.1: the certificates name it, so a client checking them against the CA accepts them
+    ITERIS_CERT_SAN="ip:127.0.0.1,dns:localhost" "$here/deploy/certs.sh" "$dir/tls" "${names[@]}" >/dev/null
+    if [ "$http0" != 0 ] && [ ! -s "$dir/console-token" ]; then
+      (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/console-token")
+    fi
   fi
+  : >"$dir/console-urls"
   local common=(--journal "$journal" --store "$dir/store")
   [ -n "$user" ] && common+=(--journal-user "$user")
   [ -n "$pwfile" ] && common+=(--journal-password-file "$pwfile")
@@ -77,6 +86,11 @@ start() {
     local port=$((port0 + i))
     local args=(node --seed "$seeds" --port "$port" --work-dir "$dir/node-$port" "${common[@]}")
     [ "$tls" = on ] && args+=(--tls "$dir/tls/node-$port")
+    if [ "$http0" != 0 ]; then
+      args+=(--http-port $((http0 + i)))
+      [ "$tls" = on ] && args+=(--http-token-file "$dir/console-token")
+      echo "$([ "$tls" = on ] && echo https || echo http)://127.0.0.1:$((http0 + i))/" >>"$dir/console-urls"
+    fi
     { printf 'recorded_cmd=%q\n' "$node_cmd"; printf 'recorded_args=('; printf '%q ' "${args[@]}"; printf ')\n'; } >"$dir/node-$port.cmd"
     launch "$port"
   done
@@ -90,6 +104,8 @@ start() {
   echo "journal: $journal"
   echo "store: $dir/store"
   echo "client flags: $dir/client-flags"
+  [ "$http0" != 0 ] && echo "consoles: $dir/console-urls$([ "$tls" = on ] && echo " (token in $dir/console-token, CA $dir/tls/ca/ca.crt)")"
+  return 0
 }
 
 status() {

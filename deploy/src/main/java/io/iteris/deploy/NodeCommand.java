@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
 import io.iteris.actors.node.IterisNode;
 import io.iteris.actors.node.NodeConfig;
+import io.iteris.deploy.console.Console;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -59,6 +60,15 @@ public final class NodeCommand implements Callable<Integer> {
         }
     }
 
+    @Option(names = "--http-port", paramLabel = "P",
+            description = "serve the web console, its JSON API and /metrics on port P (iteris.engine.http.port; default 0: off):"
+                    + " on 127.0.0.1 without TLS, over HTTPS on the node's host with --tls")
+    Integer httpPort;
+
+    @Option(names = "--http-token-file", paramLabel = "FILE",
+            description = "the bearer token the console asks for over HTTPS, in a file (iteris.engine.http.token-file)")
+    Path httpTokenFile;
+
     @Option(names = "--insecure", description = "allow plain TCP on a non-loopback address (iteris.engine.insecure): anyone who reaches the port can join")
     boolean insecure;
 
@@ -90,8 +100,18 @@ public final class NodeCommand implements Callable<Integer> {
                     + (node.tls() ? "; is this node's certificate signed by the cluster's CA?" : "; is the cluster up, and does it need --tls?") + ")");
         }
         Config c = node.system().settings().config();
+        Console console;
+        try {
+            console = Console.startIfEnabled(node);
+        } catch (IllegalArgumentException e) {
+            node.close();
+            throw e;
+        }
         System.out.printf("iteris node up at %s, roles %s, %s, store %s%n", node.system().address(), c.getStringList("pekko.cluster.roles"),
                 node.tls() ? "mutual TLS" : "plain TCP", node.storeDir());
+        if (console != null) {
+            System.out.printf("console at %s%n", console.url());
+        }
         node.system().getWhenTerminated().toCompletableFuture().get();
         return 0;
     }
@@ -112,6 +132,8 @@ public final class NodeCommand implements Callable<Integer> {
         ClusterOptions.putIfGiven(m, "iteris.engine.roles", roles);
         ClusterOptions.putIfGiven(m, "iteris.engine.workers-per-node", workers);
         ClusterOptions.putIfGiven(m, "iteris.engine.worker.device", device);
+        ClusterOptions.putIfGiven(m, "iteris.engine.http.port", httpPort);
+        ClusterOptions.putIfGiven(m, "iteris.engine.http.token-file", httpTokenFile == null ? null : httpTokenFile.toAbsolutePath().toString());
         ClusterOptions.putIfGiven(m, "iteris.engine.join-timeout", joinTimeout == null ? null : joinTimeout.toMillis() + "ms");
         if (insecure) {
             m.put("iteris.engine.insecure", true);

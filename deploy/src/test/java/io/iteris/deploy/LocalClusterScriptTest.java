@@ -79,6 +79,7 @@ class LocalClusterScriptTest {
                 "ITERIS_CLUSTER_DIR", clusterDir.toString(),
                 "ITERIS_CLUSTER_PORT", String.valueOf(port0),
                 "ITERIS_CLUSTER_JOURNAL", journal,
+                "ITERIS_CLUSTER_HTTP_PORT", "0", // the consoles are ConsoleTest's
                 "ITERIS_NODE_CMD", Path.of(System.getProperty("java.home"), "bin", "java") + " -Xss16m -Xmx1g -cp "
                         + System.getProperty("java.class.path") + " io.iteris.deploy.Main");
         Path example = ROOT.resolve("examples/fashion");

@@ -35,8 +35,13 @@ public final class ClusterNodes {
      * @param gc run a full GC on each node first, so heap_used_bytes is the heap after GC
      */
     public static List<NodeDescription> describe(ActorSystem<?> system, boolean gc, Duration timeout) {
+        return describe(system, gc, timeout, false);
+    }
+
+    /** As {@link #describe(ActorSystem, boolean, Duration)}, this node included when {@code withSelf} (a node's console). */
+    public static List<NodeDescription> describe(ActorSystem<?> system, boolean gc, Duration timeout, boolean withSelf) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        String self = system.address().toString();
+        String self = withSelf ? "" : system.address().toString();
         Set<ActorRef<Message>> agents;
         while (true) {
             Set<String> members = new TreeSet<>();
@@ -47,9 +52,9 @@ public final class ClusterNodes {
             }
             agents = find(system, timeout);
             Set<String> listed = new TreeSet<>();
-            agents.forEach(a -> listed.add(a.path().address().toString()));
+            agents.forEach(a -> listed.add(address(system, a)));
             if ((listed.containsAll(members) && converged(system)) || System.nanoTime() > deadline) {
-                agents.removeIf(a -> !members.contains(a.path().address().toString()));
+                agents.removeIf(a -> !members.contains(address(system, a)));
                 break;
             }
             sleep();
@@ -72,6 +77,12 @@ public final class ClusterNodes {
         }
         out.sort(Comparator.comparing(NodeDescription::getAddress));
         return out;
+    }
+
+    /** The node an agent runs on (this node's own agent has a local address, without host and port). */
+    private static String address(ActorSystem<?> system, ActorRef<?> agent) {
+        var a = agent.path().address();
+        return (a.hasLocalScope() ? system.address() : a).toString();
     }
 
     /**

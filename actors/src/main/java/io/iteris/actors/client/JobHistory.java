@@ -12,6 +12,7 @@ import org.apache.pekko.stream.javadsl.Source;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /** A job's events read back from the journal: for {@code iteris events}, and to rebuild a finished job's outcome. */
@@ -23,12 +24,23 @@ public final class JobHistory {
         return PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     }
 
+    /** Every event recorded for the job so far, in order, without blocking the caller. */
+    public static CompletionStage<List<EventEnvelope>> eventsAsync(ActorSystem<?> system, String jobId) {
+        return journal(system).currentEventsByPersistenceId(Entities.supervisorPersistenceId(jobId).id(), 0, Long.MAX_VALUE)
+                .runWith(Sink.seq(), system);
+    }
+
+    /** The ids of every job this journal holds, without blocking the caller. */
+    public static CompletionStage<List<String>> jobIdsAsync(ActorSystem<?> system) {
+        String prefix = Entities.supervisorPersistenceId("").id();
+        return journal(system).currentPersistenceIds().filter(id -> id.startsWith(prefix))
+                .map(id -> id.substring(prefix.length())).runWith(Sink.seq(), system);
+    }
+
     /** Every event recorded for the job so far, in order. */
     public static List<EventEnvelope> events(ActorSystem<?> system, String jobId) {
-        Source<EventEnvelope, ?> src = journal(system)
-                .currentEventsByPersistenceId(Entities.supervisorPersistenceId(jobId).id(), 0, Long.MAX_VALUE);
         try {
-            return src.runWith(Sink.seq(), system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+            return eventsAsync(system, jobId).toCompletableFuture().get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("cannot read the journal for job " + jobId + ": " + e.getMessage(), e);
         }
@@ -36,18 +48,21 @@ public final class JobHistory {
 
     /** The ids of every job this journal holds. */
     public static List<String> jobIds(ActorSystem<?> system) {
-        String prefix = Entities.supervisorPersistenceId("").id();
         try {
-            return journal(system).currentPersistenceIds().filter(id -> id.startsWith(prefix))
-                    .map(id -> id.substring(prefix.length())).runWith(Sink.seq(), system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+            return jobIdsAsync(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("cannot list the jobs in the journal: " + e.getMessage(), e);
         }
     }
 
-    /** Follows the job's events as they are written; {@code onEvent} sees each once. */
+    /** The job's events from the first, then each as it is written (the stream does not end by itself). */
     public static Source<EventEnvelope, ?> follow(ActorSystem<?> system, String jobId) {
-        return journal(system).eventsByPersistenceId(Entities.supervisorPersistenceId(jobId).id(), 0, Long.MAX_VALUE);
+        return follow(system, jobId, 0);
+    }
+
+    /** The job's events from sequence number {@code from}, then each as it is written. */
+    public static Source<EventEnvelope, org.apache.pekko.NotUsed> follow(ActorSystem<?> system, String jobId, long from) {
+        return journal(system).eventsByPersistenceId(Entities.supervisorPersistenceId(jobId).id(), from, Long.MAX_VALUE);
     }
 
     /** The job's state as its events tell it. */

@@ -46,6 +46,11 @@ public final class NodeMetrics implements Extension {
         }
     };
 
+    /** Histogram buckets from 1 ms to an hour, a few per decade: solves and units span that range across model sizes. */
+    private static final Duration[] BUCKETS = {Duration.ofMillis(1), Duration.ofMillis(3), Duration.ofMillis(10), Duration.ofMillis(30),
+            Duration.ofMillis(100), Duration.ofMillis(300), Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(10),
+            Duration.ofSeconds(30), Duration.ofSeconds(100), Duration.ofSeconds(300), Duration.ofSeconds(1000), Duration.ofHours(1)};
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private final Map<String, AtomicLong> jobs = new ConcurrentHashMap<>();
@@ -75,12 +80,10 @@ public final class NodeMetrics implements Extension {
         bytesSent = bytes("sent");
         bytesReceived = bytes("received");
         solve = Timer.builder("iteris.solve").description("Time to solve one layer (per solve recorded by a supervisor on this node)")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofHours(1))
-                .register(registry);
+                .serviceLevelObjectives(BUCKETS).register(registry);
         inference = Timer.builder("iteris.inference")
                 .description("Inference and statistics time of one work unit (per unit recorded by a supervisor on this node)")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofHours(1))
-                .register(registry);
+                .serviceLevelObjectives(BUCKETS).register(registry);
     }
 
     public static NodeMetrics get(ActorSystem<?> system) {

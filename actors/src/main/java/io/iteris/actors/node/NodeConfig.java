@@ -101,7 +101,7 @@ public final class NodeConfig {
     }
 
     /** A secret read from a file (its first line), which must exist and should not be readable by others. */
-    static String secret(Path file, String what) {
+    public static String secret(Path file, String what) {
         try {
             String s = Files.readString(file).lines().findFirst().orElse("").strip();
             if (s.isEmpty()) {

@@ -1,0 +1,112 @@
+package io.iteris.deploy.console;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.Message;
+import io.iteris.actors.client.JobStatus;
+import io.iteris.actors.supervisor.Progress;
+import io.iteris.actors.supervisor.SupervisorState;
+import io.iteris.protocol.IterationCompleted;
+import io.iteris.protocol.JobResumed;
+import io.iteris.protocol.LayerSolved;
+import org.apache.pekko.persistence.query.EventEnvelope;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** One job as the console shows it, from its journal: the JSON of {@code /api/jobs/{id}} and what the pages draw. */
+record JobView(JobStatus status) {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    static JobView of(String jobId, List<EventEnvelope> events) {
+        return new JobView(JobStatus.of(jobId, events));
+    }
+
+    String id() {
+        return status.jobId();
+    }
+
+    SupervisorState state() {
+        return status.state();
+    }
+
+    /** new, running, publishing, completed, failed. */
+    String stateName() {
+        return state().status().name().toLowerCase(Locale.ROOT);
+    }
+
+    boolean finished() {
+        return state().finished();
+    }
+
+    /** The solve running now, 1-based (the last one once finished). */
+    int iteration() {
+        SupervisorState s = state();
+        return s.running() ? s.iteration() + 1 : s.completedIterations().size();
+    }
+
+    int iterations() {
+        return state().spec() == null ? 0 : state().spec().getIterations();
+    }
+
+    /**
+     * Per solve, the relative change of every layer as merge-report.json has it (1-based iteration,
+     * relative_change {layer: value}, max_relative_change), so the report's convergence chart draws it.
+     */
+    ArrayNode changes() {
+        ArrayNode out = JSON.createArrayNode();
+        Map<Integer, IterationCompleted> done = new TreeMap<>();
+        state().completedIterations().forEach(c -> done.put(c.getIteration(), c));
+        new TreeMap<>(state().history()).forEach((it, layers) -> {
+            ObjectNode n = out.addObject().put("iteration", it + 1);
+            if (layers.values().stream().anyMatch(LayerSolved::getHasChange)) {
+                ObjectNode rc = n.putObject("relative_change");
+                double max = 0;
+                for (Map.Entry<String, LayerSolved> e : new TreeMap<>(layers).entrySet()) {
+                    rc.put(e.getKey(), e.getValue().getRelativeChange());
+                    max = Math.max(max, e.getValue().getRelativeChange());
+                }
+                n.put("max_relative_change", done.containsKey(it) ? done.get(it).getMaxRelativeChange() : max);
+            }
+            n.put("layers_solved", layers.size());
+            n.put("completed", done.containsKey(it));
+        });
+        return out;
+    }
+
+    ObjectNode toJson() {
+        SupervisorState s = state();
+        ObjectNode n = JSON.createObjectNode().put("id", id()).put("state", stateName());
+        if (s.spec() != null) {
+            n.put("method", s.spec().getMethod()).put("adapters", s.spec().getAdaptersCount()).put("layers", s.spec().getLayersCount());
+        }
+        n.put("iteration", iteration()).put("iterations", iterations());
+        n.put("units_done", s.running() ? s.unitsDone() : 0).put("units", s.running() ? s.units().size() : 0);
+        n.put("layers_solved", s.running() ? s.solved().size() : 0);
+        n.set("units_per_node", JSON.valueToTree(status.unitsPerNode()));
+        n.set("reassigned", JSON.valueToTree(status.reassigned()));
+        ArrayNode resumed = n.putArray("resumed");
+        for (JobResumed r : status.resumed()) {
+            resumed.addObject().put("node", r.getNode()).put("iteration", r.getIteration() + 1).put("at_millis", r.getAtMillis())
+                    .put("reason", r.getError().isEmpty() ? "its node was lost" : r.getError());
+        }
+        n.put("events", status.events()).put("first_event_millis", status.firstMillis()).put("last_event_millis", status.lastMillis());
+        if (s.status() == SupervisorState.Status.COMPLETED) {
+            n.put("output", s.outcome());
+        } else if (s.status() == SupervisorState.Status.FAILED) {
+            n.put("error", s.outcome());
+        }
+        n.set("changes", changes());
+        return n;
+    }
+
+    /** One journaled event as the console streams it. */
+    static ObjectNode event(EventEnvelope e) {
+        Message m = (Message) e.event();
+        return JSON.createObjectNode().put("seq", e.sequenceNr()).put("at_millis", e.timestamp())
+                .put("event", m.getDescriptorForType().getName()).put("text", Progress.describe(m));
+    }
+}

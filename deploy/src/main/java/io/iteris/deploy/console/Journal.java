@@ -1,0 +1,69 @@
+package io.iteris.deploy.console;
+
+import io.iteris.actors.client.JobHistory;
+import org.apache.pekko.actor.typed.ActorSystem;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The console's view of the journal, never blocking a thread: jobs are read from their events on each request,
+ * except finished ones, which cannot change and are kept.
+ */
+final class Journal {
+    private final ActorSystem<?> system;
+    private final Map<String, JobView> finished = new ConcurrentHashMap<>();
+
+    Journal(ActorSystem<?> system) {
+        this.system = system;
+    }
+
+    /** The job, or empty when the journal has no event of it. */
+    CompletionStage<Optional<JobView>> job(String id) {
+        JobView kept = finished.get(id);
+        if (kept != null) {
+            return CompletableFuture.completedFuture(Optional.of(kept));
+        }
+        return JobHistory.eventsAsync(system, id).thenApply(events -> {
+            if (events.isEmpty()) {
+                return Optional.empty();
+            }
+            JobView v = JobView.of(id, events);
+            if (v.finished()) {
+                finished.put(id, v);
+            }
+            return Optional.of(v);
+        });
+    }
+
+    /** Every job, the most recently active first. */
+    CompletionStage<List<JobView>> jobs() {
+        return JobHistory.jobIdsAsync(system).thenCompose(ids -> {
+            List<CompletableFuture<Optional<JobView>>> each = new ArrayList<>();
+            ids.forEach(id -> each.add(job(id).toCompletableFuture()));
+            return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(x -> {
+                List<JobView> out = new ArrayList<>();
+                each.forEach(f -> f.join().ifPresent(out::add));
+                out.sort(Comparator.comparingLong((JobView v) -> v.status().lastMillis()).reversed());
+                return out;
+            });
+        });
+    }
+
+    /** Jobs per state, every state named (0 where none): the iteris_jobs gauge. */
+    static Map<String, Integer> countByState(List<JobView> jobs) {
+        Map<String, Integer> n = new TreeMap<>();
+        for (var s : io.iteris.actors.supervisor.SupervisorState.Status.values()) {
+            n.put(s.name().toLowerCase(java.util.Locale.ROOT), 0);
+        }
+        jobs.forEach(j -> n.merge(j.stateName(), 1, Integer::sum));
+        return n;
+    }
+}
