@@ -29,7 +29,7 @@ final class Pages {
             b.append("<tr class=\"node\"><td>").append(esc(n.path("host_port").asText()))
                     .append(n.path("leader").asBoolean() ? " <span class=\"tag\">leader</span>" : "")
                     .append(n.path("self").asBoolean() ? " <span class=\"tag\">this node</span>" : "").append("</td>")
-                    .append(td(String.join(", ", roles))).append(td(n.path("status").asText()))
+                    .append(td(roles.isEmpty() ? "none (a client)" : String.join(", ", roles))).append(td(n.path("status").asText()))
                     .append(n.path("reachable").asBoolean() ? td("yes") : "<td class=\"bad\">no</td>")
                     .append(td(d ? n.path("supervisors").asText() : "?")).append(td(d ? n.path("solvers").asText() : "?"))
                     .append(td(d ? n.path("workers").asText() : "?"))
