@@ -42,13 +42,20 @@ class ConfigPrecedenceTest {
         assertEquals("/shared/iteris-store", c.getString("iteris.engine.store-dir"));
         assertEquals("keep-majority", c.getString("pekko.cluster.split-brain-resolver.active-strategy"));
 
-        Config flagged = node("--seed", "10.0.0.1:25520", "--config", CLUSTER_CONF.toString(), "--workers", "3", "--journal-user", "bob");
+        assertEquals(8558, c.getInt("iteris.engine.http.port"));
+        assertEquals("/etc/iteris/console-token", c.getString("iteris.engine.http.token-file"));
+
+        Config flagged = node("--seed", "10.0.0.1:25520", "--config", CLUSTER_CONF.toString(), "--workers", "3", "--journal-user", "bob",
+                "--http-port", "9000");
         assertEquals("bob", flagged.getString("iteris.engine.journal-user"));
         assertEquals(3, flagged.getInt("iteris.engine.workers-per-node"));
+        assertEquals(9000, flagged.getInt("iteris.engine.http.port"));
+        assertEquals("/etc/iteris/console-token", flagged.getString("iteris.engine.http.token-file"), "a flag not given");
 
         Config defaults = node("--seed", "127.0.0.1:25520");
         assertEquals("", defaults.getString("iteris.engine.journal-user"));
         assertEquals(2, defaults.getInt("iteris.engine.workers-per-node"));
+        assertEquals(0, defaults.getInt("iteris.engine.http.port"), "the console is off by default");
     }
 
     @Test

@@ -144,7 +144,7 @@ class ConsoleTest {
         for (String console : consoles) {
             String text = get(console + "metrics");
             assertEquals(1.0, metric(text, "iteris_jobs{state=\"completed\"}"), "every node reads the jobs from the shared journal");
-            assertTrue(text.contains("jvm_memory_used_bytes{") && text.contains("jvm_gc_pause_seconds"), "JVM metrics");
+            assertTrue(text.contains("jvm_memory_used_bytes{") && text.contains("jvm_threads_live_threads"), "JVM metrics");
             assertTrue(metric(text, "process_resident_memory_bytes") > 0, "the node's resident memory");
             for (String name : List.of("iteris_iterations_completed_total", "iteris_work_units_total{outcome=\"completed\"}",
                     "iteris_work_units_total{outcome=\"reassigned\"}", "iteris_solve_seconds_count", "iteris_inference_seconds_count",
@@ -172,7 +172,12 @@ class ConsoleTest {
         assertTrue(job.contains("<span id=\"job-id\">" + jobId + "</span>"), job);
         assertTrue(job.contains("class=\"state completed\">completed</span>"), job);
         assertTrue(job.contains("<span id=\"job-iteration\">iteration 4 of 4</span>"), job);
-        assertTrue(job.contains("report</a>") && job.contains("<img alt=\"relative change of ΔW per iteration\""), job);
+        assertTrue(job.contains("report</a>"), job);
+        // the merge report's charts, from the job's events: convergence, time per iteration, ω (the SVD energy only in the report)
+        for (String chart : List.of("Convergence: relative change of ΔW per iteration", "Time per iteration", "Coefficients ω per task and layer")) {
+            assertTrue(job.contains("<img alt=\"" + chart + "\""), chart + " in " + job);
+        }
+        assertTrue(job.contains("<tr><td>layers.0.proj</td><td>converged</td>"), "the first layer's inputs never change: converged at once");
         String nodes = dom(chromium.get(), consoles.get(0));
         Matcher rows = Pattern.compile("<tr class=\"node\">").matcher(nodes);
         int n = 0;
@@ -182,8 +187,12 @@ class ConsoleTest {
         assertEquals(3, n, "a row per node: " + nodes);
         String jobs = dom(chromium.get(), consoles.get(2) + "jobs");
         assertTrue(jobs.contains(jobId) && jobs.contains(">completed<"), jobs);
-        assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(consoles.get(0) + "jobs/" + jobId + "/change.png")).build(),
-                HttpResponse.BodyHandlers.discarding()).statusCode(), "the job page's chart");
+        for (int chart = 0; chart < 3; chart++) {
+            HttpResponse<byte[]> png = http.send(HttpRequest.newBuilder(URI.create(consoles.get(0) + "jobs/" + jobId + "/chart/" + chart)).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals(200, png.statusCode(), "chart " + chart);
+            assertEquals("image/png", png.headers().firstValue("Content-Type").orElse(""));
+        }
     }
 
     /** On a TLS node the console is HTTPS with the node's certificate and asks for the token, by header or sign-in cookie. */

@@ -37,6 +37,50 @@ public final class MergeReportPage {
     private MergeReportPage() {
     }
 
+    /** One chart of the report with its caption and the table of its numbers. */
+    public record Section(String title, String caption, String table, Supplier<Chart<?, ?>> chart) {
+        /** Whether there is anything to draw (a merge before its second solve has no change to show). */
+        public boolean drawable() {
+            return chart.get() != null;
+        }
+
+        /** The chart as a PNG, or null when there is nothing to draw. */
+        public byte[] png() {
+            Chart<?, ?> c = chart.get();
+            try {
+                return c == null ? null : BitmapEncoder.getBitmapBytes(c, BitmapEncoder.BitmapFormat.PNG);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /**
+     * The report's charts, from a merge-report.json (or the part of one a running job has: the node console draws
+     * the same charts from the job's events).
+     */
+    public static List<Section> sections(JsonNode r) {
+        List<String> tasks = new ArrayList<>();
+        r.path("adapters").forEach(a -> tasks.add(a.path("name").asText()));
+        return List.of(
+                new Section("Convergence: relative change of ΔW per iteration",
+                        "‖ΔW(k) − ΔW(k−1)‖_F / ‖ΔW(k)‖_F per layer; the thick line is the largest over layers (log scale). A layer whose "
+                                + "change was exactly 0 (converged) is drawn on the bottom line, marked with a black diamond.",
+                        changeTable(r.path("iterations")), () -> changeChart(r.path("iterations"))),
+                new Section("Time per iteration",
+                        "Wall time of each iteration, with the time spent in forward passes and statistics (inference) and in solves. "
+                                + "On the actor engine these two are sums over workers and layers that run in parallel, and the wall time "
+                                + "not spent in them is transfer and coordination.",
+                        timeTable(r.path("iterations")), () -> timeChart(r.path("iterations"))),
+                new Section("Coefficients ω per task and layer",
+                        "Adaptive weights of the last solve: manual × ‖W0+ΔW_i‖²_F / ‖X_i(W0+ΔW_i)ᵀ‖²_F (log scale).",
+                        layerTable(r.path("layers"), "omega", tasks, "%.3e"), () -> layerChart(r.path("layers"), "omega", tasks, true, "omega")),
+                new Section("SVD energy kept per layer",
+                        "Share of each layer's ‖ΔW‖²_F that the re-factorised LoRA keeps at the output rank (1 = exact).",
+                        layerTable(r.path("layers"), "svd_energy_kept", List.of("energy kept"), "%.6f"),
+                        () -> layerChart(r.path("layers"), "svd_energy_kept", List.of("energy kept"), false, "fraction")));
+    }
+
     public static void write(Path reportJson, Path html) {
         JsonNode r;
         try {
@@ -62,39 +106,13 @@ public final class MergeReportPage {
         r.path("parameters").fields().forEachRemaining(e -> page.append(row(e.getKey(), e.getValue().asText())));
         page.append("</table>\n");
 
-        List<String> tasks = new ArrayList<>();
-        r.path("adapters").forEach(a -> tasks.add(a.path("name").asText()));
-        section(page, "Convergence: relative change of ΔW per iteration", () -> changeChart(r.path("iterations")),
-                "‖ΔW(k) − ΔW(k−1)‖_F / ‖ΔW(k)‖_F per layer; the thick line is the largest over layers (log scale). A layer whose "
-                        + "change was exactly 0 (converged) is drawn on the bottom line, marked with a black diamond.",
-                changeTable(r.path("iterations")));
-        section(page, "Time per iteration", () -> timeChart(r.path("iterations")),
-                "Wall time of each iteration, with the time spent in forward passes and statistics (inference) and in solves. "
-                        + "On the actor engine these two are sums over workers and layers that run in parallel, and the wall time "
-                        + "not spent in them is transfer and coordination.", timeTable(r.path("iterations")));
-        section(page, "Coefficients ω per task and layer", () -> layerChart(r.path("layers"), "omega", tasks, true, "omega"),
-                "Adaptive weights of the last solve: manual × ‖W0+ΔW_i‖²_F / ‖X_i(W0+ΔW_i)ᵀ‖²_F (log scale).",
-                layerTable(r.path("layers"), "omega", tasks, "%.3e"));
-        section(page, "SVD energy kept per layer", () -> layerChart(r.path("layers"), "svd_energy_kept", List.of("energy kept"), false, "fraction"),
-                "Share of each layer's ‖ΔW‖²_F that the re-factorised LoRA keeps at the output rank (1 = exact).",
-                layerTable(r.path("layers"), "svd_energy_kept", List.of("energy kept"), "%.6f"));
+        for (Section sec : sections(r)) {
+            section(page, sec);
+        }
         page.append("<h2>Timings (ms)</h2>\n<table>");
         r.path("timings_ms").fields().forEachRemaining(e -> page.append(row(e.getKey(), String.format(Locale.ROOT, "%.1f", e.getValue().asDouble()))));
         page.append("</table>\n<p>Everything on this page comes from <code>merge-report.json</code> beside it.</p>\n</body></html>\n");
         AtomicFiles.writeString(html, page.toString());
-    }
-
-    /**
-     * The convergence chart as a PNG (for the node console's job page too), or null when no solve changed anything.
-     * {@code iterations} as in merge-report.json: {iteration, max_relative_change, relative_change: {layer: value}}.
-     */
-    public static byte[] changeChartPng(JsonNode iterations) {
-        Chart<?, ?> c = changeChart(iterations);
-        try {
-            return c == null ? null : BitmapEncoder.getBitmapBytes(c, BitmapEncoder.BitmapFormat.PNG);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static Chart<?, ?> changeChart(JsonNode iterations) {
@@ -273,24 +291,20 @@ public final class MergeReportPage {
         return sb.append("</table>\n").toString();
     }
 
-    /**
-     * A chart, its caption and its numbers; a chart that cannot be drawn is named on the page rather than failing
-     * the merge.
-     */
-    private static void section(StringBuilder page, String title, Supplier<Chart<?, ?>> chart, String caption, String table) {
+    /** A chart, its caption and its numbers; a chart that cannot be drawn is named on the page rather than failing the merge. */
+    private static void section(StringBuilder page, Section sec) {
         String img;
         try {
-            Chart<?, ?> c = chart.get();
-            if (c == null) {
+            byte[] png = sec.png();
+            if (png == null) {
                 return;
             }
-            byte[] png = BitmapEncoder.getBitmapBytes(c, BitmapEncoder.BitmapFormat.PNG);
-            img = "<img alt=\"" + esc(title) + "\" src=\"data:image/png;base64," + Base64.getEncoder().encodeToString(png) + "\">";
-        } catch (IOException | RuntimeException e) {
+            img = "<img alt=\"" + esc(sec.title()) + "\" src=\"data:image/png;base64," + Base64.getEncoder().encodeToString(png) + "\">";
+        } catch (RuntimeException e) {
             img = "<p><em>chart not drawn: " + esc(String.valueOf(e.getMessage())) + "</em></p>";
         }
-        page.append("<h2>").append(esc(title)).append("</h2>\n").append(img).append("\n<p>").append(esc(caption)).append("</p>\n")
-                .append(table);
+        page.append("<h2>").append(esc(sec.title())).append("</h2>\n").append(img).append("\n<p>").append(esc(sec.caption())).append("</p>\n")
+                .append(sec.table());
     }
 
     private static double[] col(List<double[]> pts, int i) {

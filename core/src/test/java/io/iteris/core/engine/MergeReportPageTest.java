@@ -58,7 +58,7 @@ class MergeReportPageTest {
         JsonNode its = new ObjectMapper().readTree("""
                 [{"iteration":2,"max_relative_change":0.1,"relative_change":{"l0":0.1,"l1":0}},
                  {"iteration":3,"max_relative_change":0,"relative_change":{"l0":0,"l1":0}}]""");
-        byte[] png = MergeReportPage.changeChartPng(its);
+        byte[] png = MergeReportPage.sections(new ObjectMapper().createObjectNode().set("iterations", its)).get(0).png();
         assertNotNull(png, "a chart although the last solve changed nothing");
         BufferedImage img = ImageIO.read(new ByteArrayInputStream(png));
         assertEquals(MergeReportPage.WIDTH, img.getWidth());

@@ -75,7 +75,7 @@ final class ConsoleRoutes extends AllDirectives {
         Route jobs = pathEnd(() -> get(() -> onSuccess(journal.jobs(), all -> html(Pages.jobs(all, Instant.now())))));
         Route job = pathPrefix(PathMatchers.segment(), id -> concat(
                 pathEnd(() -> get(() -> withJob(id, this::jobPage))),
-                path("change.png", () -> get(() -> withJob(id, this::changePng))),
+                path(PathMatchers.segment("chart").slash(PathMatchers.integerSegment()), n -> get(() -> withJob(id, j -> chartPng(j, n)))),
                 path(PathMatchers.segment("files").slash(PathMatchers.segment()), name -> get(() -> withJob(id, j -> outputFile(j, name))))));
         return concat(cluster, pathPrefix("jobs", () -> concat(jobs, job)));
     }
@@ -128,9 +128,11 @@ final class ConsoleRoutes extends AllDirectives {
         });
     }
 
-    private Route changePng(JobView j) {
-        byte[] png = MergeReportPage.changeChartPng(j.changes());
-        return png == null ? complete(StatusCodes.NOT_FOUND, "no solve has changed ΔW yet")
+    /** The job page's n-th chart, drawn as the merge report draws it. */
+    private Route chartPng(JobView j, int n) {
+        List<MergeReportPage.Section> sections = MergeReportPage.sections(j.report());
+        byte[] png = n < 0 || n >= sections.size() ? null : sections.get(n).png();
+        return png == null ? complete(StatusCodes.NOT_FOUND, "job " + j.id() + " has no chart " + n + " yet")
                 : complete(HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.create(MediaTypes.IMAGE_PNG), png)));
     }
 

@@ -54,7 +54,8 @@ record JobView(JobStatus status) {
 
     /**
      * Per solve, the relative change of every layer as merge-report.json has it (1-based iteration,
-     * relative_change {layer: value}, max_relative_change), so the report's convergence chart draws it.
+     * relative_change {layer: value}, max_relative_change) and, once the iteration completed, its wall, inference
+     * and solve times, so the report's charts draw them.
      */
     ArrayNode changes() {
         ArrayNode out = JSON.createArrayNode();
@@ -73,8 +74,36 @@ record JobView(JobStatus status) {
             }
             n.put("layers_solved", layers.size());
             n.put("completed", done.containsKey(it));
+            if (done.containsKey(it)) {
+                n.put("wall_ms", (double) (done.get(it).getAtMillis() - state().startedAt(it)));
+                n.put("inference_ms", state().inferenceNanos(it) / 1e6);
+                n.put("solve_ms", layers.values().stream().mapToLong(LayerSolved::getSolveNanos).sum() / 1e6);
+            }
         });
         return out;
+    }
+
+    /** What merge-report.json would say so far: the tasks, the iterations, and each layer's ω from its last solve. */
+    ObjectNode report() {
+        ObjectNode r = JSON.createObjectNode();
+        ArrayNode adapters = r.putArray("adapters");
+        if (state().spec() != null) {
+            state().spec().getAdaptersList().forEach(a -> adapters.addObject().put("name", a.getName()));
+        }
+        ArrayNode its = r.putArray("iterations");
+        changes().forEach(c -> {
+            if (c.path("completed").asBoolean()) {
+                its.add(c);
+            }
+        });
+        ObjectNode layers = r.putObject("layers");
+        new TreeMap<>(state().history()).forEach((it, solved) -> solved.forEach((layer, s) -> {
+            if (s.getDiagnosticsMap().containsKey("omega")) {
+                ArrayNode omega = layers.putObject(layer).putArray("omega");
+                s.getDiagnosticsMap().get("omega").getValuesList().forEach(omega::add);
+            }
+        }));
+        return r;
     }
 
     ObjectNode toJson() {

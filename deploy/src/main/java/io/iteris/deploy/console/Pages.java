@@ -80,13 +80,21 @@ final class Pages {
         }
         b.append("<h2>Work units done per node</h2>\n<table id=\"units-per-node\"><tr><th>node</th><th>units</th></tr>\n");
         n.path("units_per_node").fields().forEachRemaining(e -> b.append("<tr>").append(td(e.getKey())).append(td(e.getValue().asText())).append("</tr>\n"));
-        b.append("</table>\n<h2>Change per iteration</h2>\n");
-        ArrayNode changes = (ArrayNode) n.path("changes");
-        if (changes.findValue("relative_change") == null) {
-            b.append("<p>No solve has changed ΔW yet (the first solve has nothing to compare with).</p>\n");
-        } else {
-            b.append("<img alt=\"relative change of ΔW per iteration\" src=\"/jobs/").append(esc(j.id())).append("/change.png?at=")
-                    .append(j.status().events()).append("\">\n").append(MergeReportPage.changeTable(changes));
+        b.append("</table>\n");
+        // the merge report's charts, drawn from the events so far (the SVD energy comes only with the published adapter)
+        List<MergeReportPage.Section> sections = MergeReportPage.sections(j.report());
+        boolean any = false;
+        for (int i = 0; i < sections.size(); i++) {
+            MergeReportPage.Section s = sections.get(i);
+            if (s.drawable()) {
+                any = true;
+                b.append("<h2>").append(esc(s.title())).append("</h2>\n<img alt=\"").append(esc(s.title())).append("\" src=\"/jobs/")
+                        .append(esc(j.id())).append("/chart/").append(i).append("?at=").append(j.status().events()).append("\">\n<p>")
+                        .append(esc(s.caption())).append("</p>\n").append(s.table());
+            }
+        }
+        if (!any) {
+            b.append("<p>No iteration has completed yet: its charts appear when one has.</p>\n");
         }
         b.append("<h2>Failures handled</h2>\n");
         if (n.path("reassigned").isEmpty() && n.path("resumed").isEmpty()) {
