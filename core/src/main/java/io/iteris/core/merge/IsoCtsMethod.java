@@ -100,15 +100,11 @@ public final class IsoCtsMethod extends DescribedMethod {
             }
             return Spectral.ofDense(m);
         }
-        List<INDArray> bs = new ArrayList<>();
         List<INDArray> as = new ArrayList<>();
-        for (TaskLayer t : input.tasks()) {
-            bs.add(t.lora().b().mul(t.lora().scale() * t.manualCoef()));
-            as.add(t.lora().a());
-        }
+        input.tasks().forEach(t -> as.add(t.lora().a()));
         int out = Matrices.rows(input.w0());
         int in = Matrices.cols(input.w0());
-        return Spectral.ofFactors(Spectral.hstack(bs, out), Spectral.vstack(as, in), 1.0);
+        return Spectral.ofFactors(Spectral.hstack(Spectral.weightedLeftFactors(input), out), Spectral.vstack(as, in), 1.0);
     }
 
     /** (I − U_k U_kᵀ)·m_i·ΔW_i: the part of the task's update outside the common space. */

@@ -111,11 +111,7 @@ public final class KnotsMethod extends DescribedMethod {
             }
             return Spectral.ofDense(Spectral.hstack(parts, out));
         }
-        List<INDArray> bs = new ArrayList<>();
-        for (TaskLayer t : input.tasks()) {
-            bs.add(t.lora().b().mul(t.lora().scale() * t.manualCoef()));
-        }
-        Lapack.Qr qr = Lapack.thinQr(Matrices.toArray(Spectral.hstack(bs, out)), out, inner);
+        Lapack.Qr qr = Lapack.thinQr(Matrices.toArray(Spectral.hstack(Spectral.weightedLeftFactors(input), out)), out, inner);
         // core = R_b·blockdiag(A_1…A_T) [inner × T·in]: block i is R_b's columns of task i times A_i
         INDArray rb = Matrices.of(qr.r(), inner, inner);
         double[] core = new double[inner * tasks * in];

@@ -111,31 +111,32 @@ final class Spectral {
 
     /** Columns of several matrices side by side: [x_1 | x_2 | …], each with {@code rows} rows. */
     static INDArray hstack(java.util.List<INDArray> parts, int rows) {
-        int cols = parts.stream().mapToInt(Matrices::cols).sum();
-        double[] out = new double[rows * cols];
-        int offset = 0;
-        for (INDArray p : parts) {
-            int c = Matrices.cols(p);
-            double[] d = Matrices.toArray(p);
-            for (int i = 0; i < rows; i++) {
-                System.arraycopy(d, i * c, out, i * cols + offset, c);
-            }
-            offset += c;
-        }
-        return Matrices.of(out, rows, cols);
+        parts.forEach(p -> check(Matrices.rows(p) == rows, "rows"));
+        return org.nd4j.linalg.factory.Nd4j.hstack(parts).dup('c');
     }
 
     /** Rows of several matrices stacked: [x_1; x_2; …], each with {@code cols} columns. */
     static INDArray vstack(java.util.List<INDArray> parts, int cols) {
-        int rows = parts.stream().mapToInt(Matrices::rows).sum();
-        double[] out = new double[rows * cols];
-        int offset = 0;
-        for (INDArray p : parts) {
-            double[] d = Matrices.toArray(p);
-            System.arraycopy(d, 0, out, offset, d.length);
-            offset += d.length;
+        parts.forEach(p -> check(Matrices.cols(p) == cols, "columns"));
+        return org.nd4j.linalg.factory.Nd4j.vstack(parts).dup('c');
+    }
+
+    private static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new IllegalArgumentException("stacked matrices disagree in their " + what);
         }
-        return Matrices.of(out, rows, cols);
+    }
+
+    /**
+     * m_i·s_i·B_i of every task (out × r_i each): the left factors of the tasks' weighted LoRA updates, which
+     * Iso-CTS sums and KnOTS aligns. Only when every update is a LoRA.
+     */
+    static java.util.List<INDArray> weightedLeftFactors(LayerMergeInput input) {
+        java.util.List<INDArray> bs = new java.util.ArrayList<>();
+        for (TaskLayer t : input.tasks()) {
+            bs.add(t.lora().b().mul(t.lora().scale() * t.manualCoef()));
+        }
+        return bs;
     }
 
     /** diag(s)·m, scaling row j of m [k×n] by s_j (or column j of m [n×k] when {@code columns}). */
