@@ -44,6 +44,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--methods", split = ",", description = "quality: the rivals to compare IterIS with (default: every method)")
     List<String> methods = List.of();
 
+    @Option(names = "--ridge-ratios", split = ",", defaultValue = "1", paramLabel = "R[,R...]",
+            description = "quality: ratios α1/α2 IterIS's grid tries with each α2 (default 1, equal ridges as in the paper). Where no"
+                    + " calibration row reaches, IterIS keeps Σλ1_iΔW_i / Σλ2_i of the tasks' update: the ratio sets how much")
+    double[] ridgeRatios;
+
     @Option(names = "--augment", defaultValue = "0", description = "quality, image suite: shifted copies (up to 2 pixels) added per "
             + "calibration image, a label-free augmentation (default 0)")
     int augment;
@@ -94,10 +99,10 @@ public final class BenchCommand implements Callable<Integer> {
                 if (augment > 0) {
                     throw new IllegalArgumentException("--augment applies to the image suite only");
                 }
-                QualityRun.run(suite, example != null ? example : Installation.home().resolve("examples/text"), Installation.minilm(), out,
-                        calibration, 0, methods, quick, System.out);
+                QualityRun.run(new QualityRun.Options(suite, example != null ? example : Installation.home().resolve("examples/text"),
+                        Installation.minilm(), out, calibration, 0, ridgeRatios, methods, quick), System.out);
             } else {
-                QualityRun.run(suite, ex, null, out, calibration, augment, methods, quick, System.out);
+                QualityRun.run(new QualityRun.Options(suite, ex, null, out, calibration, augment, ridgeRatios, methods, quick), System.out);
             }
             return 0;
         }

@@ -189,8 +189,13 @@ class CommandLineTest {
     @Test
     void quickQualityBenchmarkWritesEveryOutputAndMergingBeatsTheBase() throws IOException {
         Path out = tmp.resolve("bench");
-        Run r = run("bench", "quality", "--quick", "--example", FASHION.toString(), "--out", out.toString());
+        Run bad = run("bench", "quality", "--quick", "--ridge-ratios", "1,0", "--example", FASHION.toString(), "--out", out.toString());
+        assertTrue(bad.code() != 0 && bad.err().contains("--ridge-ratios: each ratio α1/α2 must be positive, got 0.0"), bad.err());
+        Run r = run("bench", "quality", "--quick", "--ridge-ratios", "1,2", "--example", FASHION.toString(), "--out", out.toString());
         assertEquals(0, r.code(), r.err());
+        // the chosen IterIS ridges are one of the grid's: α1 = α2 or α1 = 2·α2
+        String tuned = Files.readAllLines(out.resolve("report.md")).stream().filter(l -> l.startsWith("| iteris ")).findFirst().orElseThrow();
+        assertTrue(tuned.contains("alpha_1=1.0E-4") || tuned.contains("alpha_1=2.0E-4"), tuned);
         for (String f : java.util.List.of("quality.csv", "report.md", "iterations.png", "calibration.png")) {
             assertTrue(Files.size(out.resolve(f)) > 100, f);
         }

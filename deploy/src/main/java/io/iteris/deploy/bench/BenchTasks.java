@@ -97,15 +97,6 @@ abstract class BenchTasks {
     /** IterIS's relative ridges α1 = α2 to choose among, and the most solves tried. */
     abstract double[] iterisAlphas(boolean quick);
 
-    /**
-     * Ratios α1/α2 to try with each α2 (1: equal ridges). Where no calibration row reaches, IterIS's solution is
-     * Σλ1_iΔW_i / Σλ2_i: the ratio sets how much of the tasks' summed update it keeps there. {1, 2, 4} raised the
-     * image suite's validation score from 0.721 to 0.738 at 32 samples (docs/quality.md); not in the default grids yet.
-     */
-    double[] iterisRidgeRatios(boolean quick) {
-        return new double[]{1};
-    }
-
     abstract int maxSolves(boolean quick);
 
     /** Validation items per task for tuning (0: all), and test items per task for merges of fewer tasks. */

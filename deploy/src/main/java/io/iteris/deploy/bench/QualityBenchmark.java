@@ -43,6 +43,8 @@ final class QualityBenchmark {
     final List<String> methods;
     private final boolean quick;
     private final int calibration;
+    /** α1/α2 tried with each α2 of IterIS's grid. */
+    private final double[] ridgeRatios;
     private final PrintStream log;
     final List<Row> rows = new ArrayList<>();
     final Map<String, Tuned> tuned = new LinkedHashMap<>();
@@ -50,8 +52,14 @@ final class QualityBenchmark {
     final double[] individual;
     final double[] base;
 
-    QualityBenchmark(BenchTasks suite, int calibration, List<String> methods, boolean quick, PrintStream log) {
+    QualityBenchmark(BenchTasks suite, int calibration, double[] ridgeRatios, List<String> methods, boolean quick, PrintStream log) {
         this.suite = suite;
+        for (double r : ridgeRatios) {
+            if (!(r > 0)) {
+                throw new IllegalArgumentException("--ridge-ratios: each ratio α1/α2 must be positive, got " + r);
+            }
+        }
+        this.ridgeRatios = ridgeRatios.clone();
         for (String m : methods) {
             if (!METHODS.contains(m)) {
                 throw new IllegalArgumentException("unknown method '" + m + "' for bench quality; known: " + String.join(", ", METHODS));
@@ -124,7 +132,7 @@ final class QualityBenchmark {
         switch (method) {
             case "iteris" -> {
                 for (double a : suite.iterisAlphas(quick)) {
-                    for (double ratio : suite.iterisRidgeRatios(quick)) {
+                    for (double ratio : ridgeRatios) {
                         g.add(Map.of("alpha_1", a * ratio, "alpha_2", a, "iterations", suite.maxSolves(quick)));
                     }
                 }

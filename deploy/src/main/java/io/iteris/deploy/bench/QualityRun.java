@@ -17,9 +17,22 @@ public final class QualityRun {
     private QualityRun() {
     }
 
-    /** The image suite (examples/fashion) or the text suite (examples/text on all-MiniLM-L6-v2). */
-    public static void run(String suiteName, Path example, Path minilm, Path out, int calibration, int augment, List<String> methods,
-                           boolean quick, PrintStream log) {
+    /**
+     * What to run: the image suite (examples/fashion) or the text suite (examples/text on all-MiniLM-L6-v2, at
+     * {@code minilm}), calibration samples per task, shifted copies per image (image suite), the ratios α1/α2 IterIS's
+     * grid tries with each α2 (1: equal ridges, the paper's setting), the rival methods (empty: all), a quick run.
+     */
+    public record Options(String suite, Path example, Path minilm, Path out, int calibration, int augment, double[] ridgeRatios,
+                          List<String> methods, boolean quick) {
+    }
+
+    public static void run(Options o, PrintStream log) {
+        String suiteName = o.suite();
+        Path example = o.example();
+        Path out = o.out();
+        int calibration = o.calibration();
+        int augment = o.augment();
+        boolean quick = o.quick();
         long t0 = System.nanoTime();
         try {
             Files.createDirectories(out);
@@ -30,10 +43,10 @@ public final class QualityRun {
                 augment > 0 ? " and " + augment + " shifted copies of each" : "", quick ? " (quick run)" : "");
         BenchTasks suite = switch (suiteName) {
             case "image" -> new ImageSuite(example, augment);
-            case "text" -> new TextSuite(example, minilm, quick);
+            case "text" -> new TextSuite(example, o.minilm(), quick);
             default -> throw new IllegalArgumentException("unknown suite '" + suiteName + "'; available: image, text");
         };
-        QualityBenchmark b = new QualityBenchmark(suite, calibration, methods, quick, log);
+        QualityBenchmark b = new QualityBenchmark(suite, calibration, o.ridgeRatios(), o.methods(), quick, log);
         int n = b.taskCount();
         Map<Integer, double[]> iterations;
         Map<Integer, double[]> samples;
