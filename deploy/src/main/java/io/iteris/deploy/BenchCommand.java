@@ -1,7 +1,8 @@
 package io.iteris.deploy;
 
-import io.iteris.deploy.bench.QualityRun;
-import io.iteris.deploy.perf.Benchmarks;
+import io.iteris.bench.Installation;
+import io.iteris.bench.quality.QualityRun;
+import io.iteris.bench.perf.Benchmarks;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

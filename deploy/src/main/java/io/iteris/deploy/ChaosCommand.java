@@ -1,9 +1,10 @@
 package io.iteris.deploy;
 
-import io.iteris.deploy.chaos.ChaosRun;
-import io.iteris.deploy.chaos.ChaosScenario;
-import io.iteris.deploy.chaos.ChaosSoak;
-import io.iteris.deploy.progress.LiveProgress;
+import io.iteris.bench.Installation;
+import io.iteris.bench.chaos.ChaosRun;
+import io.iteris.bench.chaos.ChaosScenario;
+import io.iteris.bench.chaos.ChaosSoak;
+import io.iteris.bench.progress.LiveProgress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

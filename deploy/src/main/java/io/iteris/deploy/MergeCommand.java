@@ -1,5 +1,6 @@
 package io.iteris.deploy;
 
+import io.iteris.core.config.ConfigPaths;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
@@ -8,7 +9,7 @@ import io.iteris.core.engine.Merger;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.actors.node.IterisNode;
-import io.iteris.deploy.progress.JobProgressView;
+import io.iteris.bench.progress.JobProgressView;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -1,8 +1,9 @@
 package io.iteris.deploy;
 
-import io.iteris.core.data.DataPreparation;
-import io.iteris.core.data.ImageTasks;
-import io.iteris.core.train.FashionLoras;
+import io.iteris.bench.Installation;
+import io.iteris.bench.data.DataPreparation;
+import io.iteris.bench.data.ImageTasks;
+import io.iteris.bench.train.FashionLoras;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,8 +1,9 @@
 package io.iteris.deploy;
 
-import io.iteris.core.data.TextTasks;
+import io.iteris.bench.Installation;
+import io.iteris.bench.data.TextTasks;
 import io.iteris.core.model.onnx.OnnxTensorSource;
-import io.iteris.core.train.TextLoras;
+import io.iteris.bench.train.TextLoras;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,10 +1,11 @@
 package io.iteris.deploy;
 
+import io.iteris.bench.Installation;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.engine.PublishedOutput;
 import io.iteris.core.peft.PeftAdapter;
-import io.iteris.deploy.cluster.NodeProcess;
-import io.iteris.deploy.cluster.ProcessCluster;
+import io.iteris.bench.cluster.NodeProcess;
+import io.iteris.bench.cluster.ProcessCluster;
 import io.iteris.actors.client.ActorEngine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -2,7 +2,7 @@ package io.iteris.deploy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.iteris.core.data.ImageTasks;
+import io.iteris.bench.data.ImageTasks;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,5 +1,8 @@
 package io.iteris.deploy.chaos;
 
+import io.iteris.bench.chaos.ChaosRun;
+import io.iteris.bench.chaos.ChaosScenario;
+import io.iteris.bench.chaos.ChaosSoak;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -11,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The fixed chaos set that CI runs: each scenario once, on real node processes, with SIGKILL and SIGSTOP.
+ * The fixed chaos set that CI runs (here, where the node processes' command line is on the class path): each scenario once, on real node processes, with SIGKILL and SIGSTOP.
  * Every merge must complete with the clean run's bytes, and the journal must say what happened.
  * The longer randomised soak is {@code bin/iteris chaos --runs N}.
  */
