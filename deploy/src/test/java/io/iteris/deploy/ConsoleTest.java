@@ -42,7 +42,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The node consoles of a local 3-node cluster (deploy/local-cluster.sh) watching a merge: the job's events stream as
- * they are persisted, every node's /metrics summed agrees with the journal, and the pages show in a real browser.
+ * they are persisted, every node's /metrics summed agrees with the journal (during the merge and after), and the pages
+ * show in a real browser.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ConsoleTest {
@@ -60,6 +61,8 @@ class ConsoleTest {
     /** The job's events as the console streamed them, and whether the merge was still running when each came. */
     private final List<JsonNode> streamed = new CopyOnWriteArrayList<>();
     private final List<Boolean> streamedWhileRunning = new CopyOnWriteArrayList<>();
+    /** At each IterationCompleted streamed while the merge ran: iterations the stream had shown, and /metrics' sum. */
+    private final List<double[]> iterationsDuringMerge = new CopyOnWriteArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     @BeforeAll
@@ -99,7 +102,17 @@ class ConsoleTest {
         assertTrue(sse.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
         sse.body().filter(l -> l.startsWith("data:")).forEach(l -> {
             streamedWhileRunning.add(!merged.isDone());
-            streamed.add(parse(l.substring(5)));
+            JsonNode e = parse(l.substring(5));
+            streamed.add(e);
+            if (e.get("event").asText().equals("IterationCompleted") && !merged.isDone()) {
+                // during the merge: the counter moved when the event was persisted, before the stream could carry it
+                long seen = streamed.stream().filter(x -> x.get("event").asText().equals("IterationCompleted")).count();
+                double counted = 0;
+                for (String console : consoles) {
+                    counted += metric(getUnchecked(console + "metrics"), "iteris_iterations_completed_total");
+                }
+                iterationsDuringMerge.add(new double[]{seen, counted});
+            }
         });
         assertEquals(0, merged.get(120, TimeUnit.SECONDS), "the merge");
     }
@@ -157,6 +170,10 @@ class ConsoleTest {
         assertEquals(events.getOrDefault("WorkUnitReassigned", 0).doubleValue(), sum.get("iteris_work_units_total{outcome=\"reassigned\"}"));
         assertEquals(events.get("LayerSolvedRecorded").doubleValue(), sum.get("iteris_solve_seconds_count"));
         assertEquals(events.get("WorkUnitCompleted").doubleValue(), sum.get("iteris_inference_seconds_count"));
+        assertFalse(iterationsDuringMerge.isEmpty(), "metrics were read while the merge ran");
+        for (double[] during : iterationsDuringMerge) {
+            assertTrue(during[1] >= during[0], "during the merge /metrics counted " + during[1] + " iterations, the stream had shown " + during[0]);
+        }
         double sent = sum.get("iteris_statistics_bytes_total{direction=\"sent\"}");
         assertTrue(sent > 0, "statistics were sent");
         // a chunk sent again after a late ack is received twice; none is received that was not sent
@@ -261,6 +278,14 @@ class ConsoleTest {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), url + ": " + r.body());
         return r.body();
+    }
+
+    private String getUnchecked(String url) {
+        try {
+            return get(url);
+        } catch (Exception e) {
+            throw new IllegalStateException(url, e);
+        }
     }
 
     private static JsonNode parse(String s) {
