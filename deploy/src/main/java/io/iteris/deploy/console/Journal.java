@@ -11,15 +11,22 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The console's view of the journal, never blocking a thread: jobs are read from their events on each request,
- * except finished ones, which cannot change and are kept.
+ * except finished ones, which cannot change and are kept (the most recently read {@link #KEPT}, so a node that
+ * runs for months does not hold every job it ever showed).
  */
 final class Journal {
+    static final int KEPT = 256;
+
     private final ActorSystem<?> system;
-    private final Map<String, JobView> finished = new ConcurrentHashMap<>();
+    private final Map<String, JobView> finished = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, JobView> eldest) {
+            return size() > KEPT;
+        }
+    });
 
     Journal(ActorSystem<?> system) {
         this.system = system;
