@@ -41,12 +41,12 @@ public final class ClusterNodes {
     /** As {@link #describe(ActorSystem, boolean, Duration)}, this node included when {@code withSelf} (a node's console). */
     public static List<NodeDescription> describe(ActorSystem<?> system, boolean gc, Duration timeout, boolean withSelf) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        String self = withSelf ? "" : system.address().toString();
+        String self = system.address().toString();
         Set<ActorRef<Message>> agents;
         while (true) {
             Set<String> members = new TreeSet<>();
             for (Member m : Cluster.get(system).state().getMembers()) {
-                if (m.status() == MemberStatus.up() && !m.address().toString().equals(self)) {
+                if (m.status() == MemberStatus.up() && (withSelf || !m.address().toString().equals(self))) {
                     members.add(m.address().toString());
                 }
             }

@@ -1,6 +1,7 @@
 package io.iteris.actors.client;
 
 import com.google.protobuf.Message;
+import io.iteris.actors.metrics.NodeMetrics;
 import io.iteris.actors.supervisor.SupervisorState;
 import io.iteris.protocol.IterationCompleted;
 import io.iteris.protocol.JobResumed;
@@ -37,7 +38,7 @@ public record JobStatus(String jobId, SupervisorState state, Map<String, Integer
             if (m instanceof WorkUnitCompleted c) {
                 perNode.merge(node(c.getWorker()), 1, Integer::sum);
             } else if (m instanceof WorkUnitReassigned r) {
-                reasons.merge(r.getReason().replaceAll("solver of \\S+", "a solver"), 1, Integer::sum);
+                reasons.merge(NodeMetrics.withoutLayer(r.getReason()), 1, Integer::sum);
             } else if (m instanceof JobResumed r) {
                 resumed.add(r);
             }

@@ -121,9 +121,14 @@ public final class NodeMetrics implements Extension {
      * would make one series per layer or error.
      */
     public static String reason(String reason) {
-        String r = reason.replaceAll("solver of \\S+", "a solver");
+        String r = withoutLayer(reason);
         int colon = r.indexOf(':');
         return colon < 0 ? r : r.substring(0, colon);
+    }
+
+    /** A reassignment's reason with the solver's layer left out ("a solver lacks statistics"), as {@code iteris status} counts them. */
+    public static String withoutLayer(String reason) {
+        return reason.replaceAll("solver of \\S+", "a solver");
     }
 
     /** Statistics bytes a solver on this node accepted. */

@@ -137,7 +137,7 @@ final class ConsoleRoutes extends AllDirectives {
     }
 
     private Route outputFile(JobView j, String name) {
-        Optional<String> out = Optional.ofNullable(j.toJson().path("output").textValue());
+        Optional<String> out = j.output();
         if (out.isEmpty() || !OUTPUT_FILES.contains(name)) {
             return complete(StatusCodes.NOT_FOUND, "job " + j.id() + " has no output file " + name);
         }

@@ -42,6 +42,11 @@ record JobView(JobStatus status) {
         return state().finished();
     }
 
+    /** Where a completed job published its output; empty otherwise. */
+    java.util.Optional<String> output() {
+        return state().status() == SupervisorState.Status.COMPLETED ? java.util.Optional.of(state().outcome()) : java.util.Optional.empty();
+    }
+
     /** The solve running now, 1-based (the last one once finished). */
     int iteration() {
         SupervisorState s = state();
@@ -106,7 +111,15 @@ record JobView(JobStatus status) {
         return r;
     }
 
+    /** {@code /api/jobs/{id}}: the summary and every solve's changes. */
     ObjectNode toJson() {
+        ObjectNode n = summary();
+        n.set("changes", changes());
+        return n;
+    }
+
+    /** The job without its per-solve history: what the job lists and page headers read. */
+    ObjectNode summary() {
         SupervisorState s = state();
         ObjectNode n = JSON.createObjectNode().put("id", id()).put("state", stateName());
         if (s.spec() != null) {
@@ -123,12 +136,10 @@ record JobView(JobStatus status) {
                     .put("reason", r.getError().isEmpty() ? "its node was lost" : r.getError());
         }
         n.put("events", status.events()).put("first_event_millis", status.firstMillis()).put("last_event_millis", status.lastMillis());
-        if (s.status() == SupervisorState.Status.COMPLETED) {
-            n.put("output", s.outcome());
-        } else if (s.status() == SupervisorState.Status.FAILED) {
+        output().ifPresent(o -> n.put("output", o));
+        if (s.status() == SupervisorState.Status.FAILED) {
             n.put("error", s.outcome());
         }
-        n.set("changes", changes());
         return n;
     }
 

@@ -47,7 +47,7 @@ final class Pages {
         b.append("<table id=\"jobs\"><tr><th>job</th><th>state</th><th>method</th><th>iteration</th><th>units</th>"
                 + "<th>layers solved</th><th>last event</th></tr>\n");
         for (JobView j : jobs) {
-            JsonNode n = j.toJson();
+            JsonNode n = j.summary();
             b.append("<tr class=\"job\"><td><a href=\"/jobs/").append(esc(j.id())).append("\">").append(esc(j.id())).append("</a></td>")
                     .append("<td class=\"state ").append(j.stateName()).append("\">").append(j.stateName()).append("</td>")
                     .append(td(n.path("method").asText())).append(td(j.iteration() + " of " + j.iterations()))
@@ -59,7 +59,7 @@ final class Pages {
     }
 
     static String job(JobView j, List<JsonNode> events, Instant now) {
-        JsonNode n = j.toJson();
+        JsonNode n = j.summary();
         StringBuilder b = new StringBuilder("<h1>Job <span id=\"job-id\">").append(esc(j.id())).append("</span></h1>\n");
         b.append("<p><span id=\"job-state\" class=\"state ").append(j.stateName()).append("\">").append(j.stateName()).append("</span> · ")
                 .append(esc(n.path("method").asText())).append(", ").append(n.path("adapters").asInt()).append(" adapters, ")
