@@ -20,11 +20,12 @@ import java.util.concurrent.Callable;
         "Benchmarks. quality: merge quality on real data (every method). solve: per-layer IterIS solve vs bare dpotrf. "
                 + "gram: statistics accumulation vs bare dgemm. stream: statistic chunks between two nodes vs a plain socket. "
                 + "engine: a whole merge, actor engine vs local. scale: many large layers on a 3-process cluster. "
-                + "soak: merge after merge on a 3-process cluster, each node's heap after GC and RSS per job."})
+                + "soak: merge after merge on a 3-process cluster, each node's heap after GC and RSS per job. "
+                + "transfer: a unit's statistics with the Gram on the host vs in the ONNX Runtime session (bytes out, time)."})
 public final class BenchCommand implements Callable<Integer> {
-    static final List<String> BENCHMARKS = List.of("quality", "solve", "gram", "stream", "engine", "scale", "soak");
+    static final List<String> BENCHMARKS = List.of("quality", "solve", "gram", "stream", "engine", "scale", "soak", "transfer");
 
-    @Parameters(index = "0", description = "quality | solve | gram | stream | engine | scale | soak")
+    @Parameters(index = "0", description = "quality | solve | gram | stream | engine | scale | soak | transfer")
     String which;
 
     @Option(names = "--out", description = "quality: where tables, charts, quality.csv and report.md go (required); others: a work dir")
@@ -57,7 +58,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "small sizes and few repetitions: a smoke run")
     boolean quick;
 
-    @Option(names = "--dims", split = ",", description = "solve/gram: layer widths (default 256,512,1024,2048; quick: 128,256)")
+    @Option(names = "--dims", split = ",", description = "solve/gram: layer widths (default 256,512,1024,2048; quick: 128,256); transfer: hidden sizes (256,512,1024)")
     int[] dims;
 
     @Option(names = "--tasks", split = ",", description = "solve: task counts (default 2,4,8); scale: tasks (default 4)")
@@ -85,6 +86,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--llm", description = "scale: a LLaMA-shaped model with over 2.2 GB of external data (quick: a small one), per-node peak RSS")
     boolean llm;
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda:N", description = "transfer: where ONNX Runtime runs (cuda needs the GPU build)")
+    String device;
+
     @Override
     public Integer call() throws Exception {
         if (!BENCHMARKS.contains(which)) {
@@ -108,7 +112,7 @@ public final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         Path work = out != null ? out : Files.createTempDirectory("iteris-bench-" + which);
-        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv, jobs, llm, rank, projections);
+        Benchmarks.Options o = new Benchmarks.Options(quick, dims, tasks, layers, width, nodeHeap, ex, work, csv, jobs, llm, rank, projections, device);
         Benchmarks.run(which, o, System.out);
         return 0;
     }

@@ -22,6 +22,11 @@ final class EngineOptions extends ClusterOptions {
             description = "where this process runs ONNX models (local engine, or the in-JVM node's workers); cuda needs the GPU build")
     String device;
 
+    @Option(names = "--gram", paramLabel = "auto|device|host",
+            description = "where an ONNX model's Gram statistics are multiplied: in the ONNX Runtime session on its device, or in the JVM"
+                    + " (iteris.engine.worker.gram; default auto: device on CUDA, host on the CPU)")
+    String gram;
+
     @Option(names = "--cluster", paramLabel = "HOST:PORT[,HOST:PORT...]",
             description = "submit to the running cluster with these seed nodes (with --journal, --store and, if it has TLS, --tls)")
     String cluster;
@@ -33,9 +38,17 @@ final class EngineOptions extends ClusterOptions {
         return engine.equals("local");
     }
 
-    /** The device of the local engine's model (the in-JVM node's workers read it from their settings). */
-    io.iteris.core.model.onnx.Device device() {
-        return device == null ? io.iteris.core.model.onnx.Device.CPU : io.iteris.core.model.onnx.Device.parse(device).check();
+    /**
+     * The device of the local engine's model, from the flags over the settings of a --config file (the in-JVM node's
+     * workers read the same settings).
+     */
+    io.iteris.core.model.onnx.Device device(Config file) {
+        Map<String, Object> m = new java.util.HashMap<>();
+        putIfGiven(m, "iteris.engine.worker.device", device);
+        putIfGiven(m, "iteris.engine.worker.gram", gram);
+        Config c = ConfigFactory.parseMap(m).withFallback(file).withFallback(ConfigFactory.defaultReference()).getConfig("iteris.engine.worker");
+        return io.iteris.core.model.onnx.Device.parse(c.getString("device"))
+                .withGram(io.iteris.core.model.onnx.Device.Gram.parse(c.getString("gram"))).check();
     }
 
     Path workDir() {
@@ -58,6 +71,7 @@ final class EngineOptions extends ClusterOptions {
         } else {
             putIfGiven(m, "iteris.engine.workers-per-node", workers);
             putIfGiven(m, "iteris.engine.worker.device", device);
+            putIfGiven(m, "iteris.engine.worker.gram", gram);
             m.put("iteris.engine.work-dir", workDir(file).resolve(jobId).toString());
             // a cluster of its own: no seeds, whatever a config file lists
             m.put("pekko.cluster.seed-nodes", List.of());

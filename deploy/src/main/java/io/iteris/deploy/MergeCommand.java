@@ -93,7 +93,7 @@ public final class MergeCommand implements Callable<Integer> {
         if (engine.local()) {
             System.err.printf("merging %d adapters with %s in this process%n", s.adapters().size(), s.method());
             long t0 = System.nanoTime();
-            Merger.LoadedJob job = Merger.load(s, engine.device());
+            Merger.LoadedJob job = Merger.load(s, engine.device(fileConfig()));
             double loadMillis = (System.nanoTime() - t0) / 1e6;
             Merger.Result r;
             try (JobProgressView view = JobProgressView.start("merge", job.solves(), System.err)) {

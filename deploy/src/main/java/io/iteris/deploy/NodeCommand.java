@@ -34,12 +34,18 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--roles", split = ",", description = "worker, solver, supervisor (iteris.engine.roles; default all three)")
     List<String> roles;
 
-    @Option(names = "--workers", description = "inference workers with the worker role (iteris.engine.workers-per-node)")
+    @Option(names = "--workers", description = "inference workers with the worker role (iteris.engine.workers-per-node; default auto:"
+            + " one per GPU with --device cuda, else 2)")
     Integer workers;
 
     @Option(names = "--device", paramLabel = "cpu|cuda[:N]",
             description = "where the workers run ONNX models (iteris.engine.worker.device); cuda needs the GPU build (./mvnw -Pgpu)")
     String device;
+
+    @Option(names = "--gram", paramLabel = "auto|device|host",
+            description = "where the workers multiply an ONNX model's Gram statistics: in the ONNX Runtime session on their device, or"
+                    + " in the JVM (iteris.engine.worker.gram; default auto: device on CUDA, host on the CPU)")
+    String gram;
 
     @Option(names = "--join-timeout", converter = HoconDuration.class,
             description = "how long to wait for the seed nodes before giving up, e.g. 90s; a number alone is seconds (iteris.engine.join-timeout)")
@@ -132,6 +138,7 @@ public final class NodeCommand implements Callable<Integer> {
         ClusterOptions.putIfGiven(m, "iteris.engine.roles", roles);
         ClusterOptions.putIfGiven(m, "iteris.engine.workers-per-node", workers);
         ClusterOptions.putIfGiven(m, "iteris.engine.worker.device", device);
+        ClusterOptions.putIfGiven(m, "iteris.engine.worker.gram", gram);
         ClusterOptions.putIfGiven(m, "iteris.engine.http.port", httpPort);
         ClusterOptions.putIfGiven(m, "iteris.engine.http.token-file", httpTokenFile == null ? null : httpTokenFile.toAbsolutePath().toString());
         ClusterOptions.putIfGiven(m, "iteris.engine.join-timeout", joinTimeout == null ? null : joinTimeout.toMillis() + "ms");

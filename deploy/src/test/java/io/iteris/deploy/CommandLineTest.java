@@ -88,6 +88,27 @@ class CommandLineTest {
         assertTrue(java.util.Arrays.equals(Files.readAllBytes(tmp.resolve("llm/local/adapter_model.safetensors")),
                 Files.readAllBytes(tmp.resolve("llm/actors/adapter_model.safetensors"))), "the same adapter from both engines");
 
+        // the Gram statistics in the ONNX Runtime session (what GPU workers do by default): both engines bit-identical
+        // again, and the adapter the host's statistics gave to float32 rounding
+        java.util.List<String> sessionLocal = new java.util.ArrayList<>(local);
+        sessionLocal.set(sessionLocal.indexOf(tmp.resolve("llm/local").toString()), tmp.resolve("llm/session-local").toString());
+        sessionLocal.addAll(java.util.List.of("--gram", "device"));
+        java.util.List<String> sessionActors = new java.util.ArrayList<>(sessionLocal);
+        sessionActors.set(sessionActors.indexOf("local"), "cluster");
+        sessionActors.set(sessionActors.indexOf(tmp.resolve("llm/session-local").toString()), tmp.resolve("llm/session-actors").toString());
+        for (java.util.List<String> args : java.util.List.of(sessionLocal, sessionActors)) {
+            Run r = run(args.toArray(new String[0]));
+            assertEquals(0, r.code(), r.err());
+        }
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(tmp.resolve("llm/session-local/adapter_model.safetensors")),
+                Files.readAllBytes(tmp.resolve("llm/session-actors/adapter_model.safetensors"))), "the same adapter from both engines");
+        var host = PeftAdapter.load(tmp.resolve("llm/local")).modules();
+        var session = PeftAdapter.load(tmp.resolve("llm/session-local")).modules();
+        for (String m : host.keySet()) {
+            double err = io.iteris.core.linalg.Matrices.relativeError(host.get(m).delta(), session.get(m).delta());
+            assertTrue(err < 1e-5, m + ": the Gram in the session against the host's, relative " + err);
+        }
+
         java.util.List<String> gpu = new java.util.ArrayList<>(local);
         gpu.set(gpu.indexOf(tmp.resolve("llm/local").toString()), tmp.resolve("llm/gpu").toString());
         gpu.addAll(java.util.List.of("--device", "cuda:0"));

@@ -54,7 +54,12 @@ class ConfigPrecedenceTest {
 
         Config defaults = node("--seed", "127.0.0.1:25520");
         assertEquals("", defaults.getString("iteris.engine.journal-user"));
-        assertEquals(2, defaults.getInt("iteris.engine.workers-per-node"));
+        assertEquals("auto", defaults.getString("iteris.engine.workers-per-node"));
+        NodeCommand cmd = new NodeCommand();
+        new CommandLine(cmd).parseArgs("--seed", "127.0.0.1:25520");
+        assertEquals(2, io.iteris.actors.cluster.EngineSettings.from(NodeConfig.resolve(cmd.overrides())).workersPerNode(), "auto on the CPU");
+        new CommandLine(cmd).parseArgs("--seed", "127.0.0.1:25520", "--roles", "solver");
+        assertEquals(0, io.iteris.actors.cluster.EngineSettings.from(NodeConfig.resolve(cmd.overrides())).workersPerNode(), "no worker role");
         assertEquals(0, defaults.getInt("iteris.engine.http.port"), "the console is off by default");
     }
 

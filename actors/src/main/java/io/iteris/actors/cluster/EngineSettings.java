@@ -28,12 +28,31 @@ public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlight
         }
         String halt = c.getString("fault-injection.halt-after-publish");
         String error = c.getString("fault-injection.supervisor-error");
-        return new EngineSettings(c.getInt("workers-per-node"), (int) chunk, c.getInt("max-in-flight-chunks"),
+        Device device = Device.parse(c.getString("worker.device")).withGram(Device.Gram.parse(c.getString("worker.gram")));
+        return new EngineSettings(workers(c, device, config.getStringList("pekko.cluster.roles").contains("worker")), (int) chunk, c.getInt("max-in-flight-chunks"),
                 c.getDuration("ack-timeout"), c.getInt("max-chunk-retries"), c.getDuration("unit-timeout"),
                 c.getDuration("solve-timeout"), c.getDuration("tick-interval"), c.getInt("max-supervisor-restarts"),
                 c.getDuration("supervisor-restart-backoff.min"), c.getDuration("supervisor-restart-backoff.max"),
                 c.getStringList("output-roots").stream().map(p -> Path.of(p).toAbsolutePath().normalize()).toList(),
-                c.getDuration("join-timeout"), Device.parse(c.getString("worker.device")), new Faults(halt.isEmpty() ? null : Path.of(halt), error.isEmpty() ? null : Path.of(error)));
+                c.getDuration("join-timeout"), device, new Faults(halt.isEmpty() ? null : Path.of(halt), error.isEmpty() ? null : Path.of(error)));
+    }
+
+    /** {@code workers-per-node}: a number, or auto (one per GPU for device cuda, else 2); a node without the worker role starts none. */
+    private static int workers(Config c, Device device, boolean worker) {
+        String v = c.getString("workers-per-node").strip();
+        if (!v.equals("auto")) {
+            int n;
+            try {
+                n = Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("iteris.engine.workers-per-node must be a number or auto, got '" + v + "'");
+            }
+            if (n < 0) {
+                throw new IllegalArgumentException("iteris.engine.workers-per-node must not be negative, got " + n);
+            }
+            return n;
+        }
+        return worker ? device.defaultWorkers(2) : 0;
     }
 
     /** The worker's send window. */

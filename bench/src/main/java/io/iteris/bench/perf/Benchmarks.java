@@ -7,7 +7,7 @@ import java.nio.file.Path;
 public final class Benchmarks {
     /** What the command line chose; null arrays mean the defaults. */
     public record Options(boolean quick, int[] dims, int[] tasks, int layers, int width, String nodeHeap, Path example, Path workDir,
-                          Path csv, Integer jobs, boolean llm, int rank, int projections) {
+                          Path csv, Integer jobs, boolean llm, int rank, int projections, String device) {
     }
 
     private Benchmarks() {
@@ -28,6 +28,8 @@ public final class Benchmarks {
                     ? new ScaleBench.Plan(4, 128, 2, 4, 8, 8, 2, 2, "1g", o.projections())
                     : new ScaleBench.Plan(o.layers(), o.width(), o.tasks() != null ? o.tasks()[0] : 4, 16, 32, 16, 2, 3, o.nodeHeap(), o.projections()),
                     o.workDir(), log);
+            case "transfer" -> TransferBench.run(o.dims() != null ? o.dims() : o.quick() ? new int[]{64, 128} : new int[]{256, 512, 1024},
+                    o.quick() ? 32 : 256, 2, io.iteris.core.model.onnx.Device.parse(o.device()).check(), o.workDir(), log);
             case "soak" -> SoakBench.run(o.example(), o.workDir(), o.jobs() != null ? o.jobs() : o.quick() ? 3 : 20, "1g", log);
             default -> throw new IllegalArgumentException("unknown benchmark '" + which + "'");
         };

@@ -67,13 +67,14 @@ public final class ShardInference {
      */
     public Map<String, GramStatistics> statistics(int task, int shard, Map<String, INDArray> mergedDeltas, boolean withG) {
         Map<String, INDArray> x = features(task, shard);
+        // against the merged model, the runner multiplies X̃ with X where it runs the model (on a GPU, in its session)
+        Map<String, GramStatistics> merged = mergedDeltas == null ? null
+                : runner.statistics(inputs.mergedWeights(mergedDeltas), shards.get(task).get(shard), x, withG);
         Map<String, GramStatistics> out = new LinkedHashMap<>();
-        Map<String, INDArray> xt = mergedDeltas == null ? null
-                : runner.run(inputs.mergedWeights(mergedDeltas), shards.get(task).get(shard), true).layerInputs();
         for (String layer : inputs.layers()) {
             String leader = leaders.get(layer);
-            out.put(layer, leader.equals(layer) ? (xt == null ? GramStatistics.ofFeatures(x.get(layer))
-                    : GramStatistics.of(x.get(layer), xt.get(layer), withG)) : out.get(leader));
+            out.put(layer, leader.equals(layer) ? (merged == null ? GramStatistics.ofFeatures(x.get(layer)) : merged.get(layer))
+                    : out.get(leader));
         }
         return out;
     }

@@ -1,5 +1,6 @@
 package io.iteris.core.model;
 
+import io.iteris.core.stats.GramStatistics;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.List;
@@ -42,6 +43,19 @@ public interface ModelRunner extends AutoCloseable {
      * @param capture whether to record the layer inputs
      */
     Forward run(Map<String, INDArray> weights, INDArray samples, boolean capture);
+
+    /**
+     * Per layer of {@code x}, the statistics of one pass with {@code weights} against the paired inputs {@code x}
+     * (the task model's inputs for the same samples, as {@link #run} captured them): C = xᵀX̃, H = X̃ᵀX̃, and G = xᵀx
+     * when {@code withG}, where X̃ are this pass's inputs. Here the inputs are captured and multiplied in the JVM; a
+     * runner that can multiply them where it runs the model overrides this, so only in×in matrices come back.
+     */
+    default Map<String, GramStatistics> statistics(Map<String, INDArray> weights, INDArray samples, Map<String, INDArray> x, boolean withG) {
+        Map<String, INDArray> xt = run(weights, samples, true).layerInputs();
+        Map<String, GramStatistics> out = new java.util.LinkedHashMap<>();
+        x.forEach((layer, xl) -> out.put(layer, GramStatistics.of(xl, xt.get(layer), withG)));
+        return out;
+    }
 
     /**
      * @param output      the model's output [S, T, d_out] (float64)

@@ -43,7 +43,7 @@ public final class OnnxGraphEditor {
      * {@code input_ids} index (0 when the graph has no such Gather).
      */
     public record Edited(byte[] model, Map<String, Target> targets, List<String> graphInputs, String output, long vocabulary,
-                         OnnxModelFile file) {
+                         OnnxModelFile file, Map<String, GramGraph.Names> grams) {
         /** A target's original weight W0 [out, in] in float64, read from the model (and its external data). */
         public INDArray w0(String module) {
             Target t = targets.get(module);
@@ -96,6 +96,11 @@ public final class OnnxGraphEditor {
      * message ever holds the weights of a model over 2 GB.
      */
     public static Edited edit(OnnxModelFile file, ModuleNames names, List<String> targetModules, List<String> extraOutputs) {
+        return edit(file, names, targetModules, extraOutputs, false);
+    }
+
+    /** As above; with {@code gram}, the captured activations' Gram statistics are computed in the graph too ({@link GramGraph}). */
+    public static Edited edit(OnnxModelFile file, ModuleNames names, List<String> targetModules, List<String> extraOutputs, boolean gram) {
         String source = file.location().toString();
         Onnx.ModelProto model = file.proto();
         Onnx.GraphProto graph = model.getGraph();
@@ -151,8 +156,16 @@ public final class OnnxGraphEditor {
                 .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(type)))));
         List<String> graphInputs = graph.getInputList().stream().map(Onnx.ValueInfoProto::getName)
                 .filter(n -> !initializers.containsKey(n)).toList();
+        Map<String, GramGraph.Names> grams = Map.of();
+        if (gram) {
+            Map<String, int[]> widths = new LinkedHashMap<>();
+            targets.values().forEach(t -> widths.putIfAbsent(t.activation(), new int[]{t.in(), t.elemType()}));
+            long opset = model.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
+                    .mapToLong(Onnx.OperatorSetIdProto::getVersion).max().orElse(0);
+            grams = GramGraph.add(g, widths, opset, source);
+        }
         byte[] edited = model.toBuilder().setGraph(g).build().toByteArray();
-        return new Edited(edited, targets, graphInputs, graph.getOutput(0).getName(), vocabulary(graph, initializers), file);
+        return new Edited(edited, targets, graphInputs, graph.getOutput(0).getName(), vocabulary(graph, initializers), file, grams);
     }
 
     private static Onnx.ValueInfoProto typedInput(String name, int in, int out, int elemType) {

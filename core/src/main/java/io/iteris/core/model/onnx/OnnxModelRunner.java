@@ -1,6 +1,7 @@
 package io.iteris.core.model.onnx;
 
 import io.iteris.core.model.ModelRunner;
+import io.iteris.core.stats.GramStatistics;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -76,6 +77,49 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
         inputs.forEach((m, parts) -> captured.put(m, parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(INDArray[]::new))));
         INDArray output = outputs.size() == 1 ? outputs.get(0) : Nd4j.concat(0, outputs.toArray(INDArray[]::new));
         return new Forward(output, captured);
+    }
+
+    /**
+     * With the Gram on the device ({@link Device.Gram}), the statistics of each batch of sequences are computed in the
+     * session and summed here in batch order; otherwise captured and multiplied in the JVM.
+     */
+    @Override
+    public Map<String, GramStatistics> statistics(Map<String, INDArray> weights, INDArray samples, Map<String, INDArray> x, boolean withG) {
+        if (!runner.gramOnDevice()) {
+            return ModelRunner.super.statistics(weights, samples, x, withG);
+        }
+        if (samples.rank() != 3 || samples.size(2) != 1) {
+            throw new IllegalArgumentException("token ids must be [S, T, 1], got " + java.util.Arrays.toString(samples.shape()));
+        }
+        int s = (int) samples.size(0);
+        Map<String, List<GramStatistics>> parts = new LinkedHashMap<>();
+        long row = 0;
+        for (int from = 0; from < s; from += BATCH) {
+            INDArray ids = samples.get(NDArrayIndex.interval(from, Math.min(s, from + BATCH)), NDArrayIndex.all(), NDArrayIndex.point(0));
+            OnnxTransformerRunner.TokenBatch batch = tokenBatch(ids);
+            long kept = runner.keptRows(batch);
+            Map<String, INDArray> xb = new LinkedHashMap<>();
+            for (Map.Entry<String, INDArray> e : x.entrySet()) {
+                xb.put(e.getKey(), e.getValue().get(NDArrayIndex.interval(row, row + kept), NDArrayIndex.all()));
+            }
+            row += kept;
+            runner.statistics(weights, batch, xb, withG).forEach((m, st) -> parts.computeIfAbsent(m, k -> new ArrayList<>()).add(st));
+        }
+        Map<String, GramStatistics> out = new LinkedHashMap<>();
+        Map<GramStatistics, GramStatistics> summed = new java.util.IdentityHashMap<>();
+        // layers that read one tensor share one object, summed once
+        parts.forEach((m, p) -> out.put(m, summed.computeIfAbsent(p.get(0), k -> GramStatistics.sumInOrder(p))));
+        return out;
+    }
+
+    /** Each target's weight as the model file holds it, [out, in] float64 (every target, read now: for tests and small models). */
+    public Map<String, INDArray> w0() {
+        return runner.w0();
+    }
+
+    /** What crossed into and out of ONNX Runtime so far ({@link OnnxTransformerRunner.Transfer}). */
+    public OnnxTransformerRunner.Transfer transfer() {
+        return runner.transfer();
     }
 
     /** [S, T] ids with −1 padding → ids padded with [PAD] and the attention mask. */

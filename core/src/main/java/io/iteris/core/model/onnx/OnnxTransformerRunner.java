@@ -1,22 +1,15 @@
 package io.iteris.core.model.onnx;
 
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.iteris.core.linalg.Matrices;
-import io.iteris.core.safetensors.DType;
-import io.iteris.core.safetensors.HalfFloats;
+import io.iteris.core.stats.GramStatistics;
 import onnx.Onnx;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -79,7 +72,18 @@ public final class OnnxTransformerRunner implements AutoCloseable {
     public record Forward(INDArray output, Map<String, INDArray> layerInputs, Map<String, INDArray> extra) {
     }
 
+    /**
+     * Bytes that crossed into and out of ONNX Runtime since the runner opened: the fed weights, the other fed inputs
+     * (token ids, and with the Gram on the device the paired inputs X), and the fetched outputs. On a GPU these are the
+     * host-to-device and device-to-host copies.
+     */
+    public record Transfer(long weightsIn, long inputsIn, long out) {
+    }
+
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final java.util.concurrent.atomic.AtomicLong weightsIn = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong inputsIn = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong out = new java.util.concurrent.atomic.AtomicLong();
     private final OrtSession session;
     private final OnnxGraphEditor.Edited edited;
     private final boolean includePadding;
@@ -90,20 +94,19 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         this.edited = edited;
         this.includePadding = includePadding;
         this.extraOutputs = List.copyOf(extraOutputs);
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        if (device.check().cuda()) {
-            options.addCUDA(device.index());
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            device.check().addTo(options);
+            if (edited.file().hasExternalData()) {
+                // the edited graph is loaded from memory; its external initializers stay in their files beside the model
+                options.addConfigEntry("session.model_external_initializers_file_folder_path", edited.file().directory().toString());
+                // Without pre-packing, ONNX Runtime maps the external weights instead of copying them into packed buffers:
+                // measured on a 2.4 GB model, 97 MB resident after loading against 2.3 GB. The mapped pages are the file's
+                // page cache, shared by every process on the host that runs the model, and given back under pressure.
+                options.addConfigEntry("session.disable_prepacking", "1");
+            }
+            this.session = env.createSession(edited.model(), options);
         }
-        if (edited.file().hasExternalData()) {
-            // the edited graph is loaded from memory; its external initializers stay in their files beside the model
-            options.addConfigEntry("session.model_external_initializers_file_folder_path", edited.file().directory().toString());
-            // Without pre-packing, ONNX Runtime maps the external weights instead of copying them into packed buffers:
-            // measured on a 2.4 GB model, 97 MB resident after loading against 2.3 GB. The mapped pages are the file's
-            // page cache, shared by every process on the host that runs the model, and given back under pressure.
-            options.addConfigEntry("session.disable_prepacking", "1");
-        }
-        this.session = env.createSession(edited.model(), options);
     }
 
     public static OnnxTransformerRunner open(byte[] model, String source, List<String> targetModules, boolean includePadding,
@@ -114,7 +117,8 @@ public final class OnnxTransformerRunner implements AutoCloseable {
     /** A model on disk (its external data beside it), its modules named by {@code names}, run on {@code device}. */
     public static OnnxTransformerRunner open(OnnxModelFile model, ModuleNames names, List<String> targetModules, boolean includePadding,
                                              List<String> extraOutputs, Device device) {
-        return open(OnnxGraphEditor.edit(model, names, targetModules, extraOutputs), includePadding, extraOutputs, device);
+        return open(OnnxGraphEditor.edit(model, names, targetModules, extraOutputs, device.gramOnDevice()), includePadding, extraOutputs,
+                device);
     }
 
     private static OnnxTransformerRunner open(OnnxGraphEditor.Edited edited, boolean includePadding, List<String> extraOutputs, Device device) {
@@ -158,26 +162,13 @@ public final class OnnxTransformerRunner implements AutoCloseable {
     public Forward run(Map<String, INDArray> weights, TokenBatch batch, boolean capture) {
         Map<String, OnnxTensor> feeds = new HashMap<>();
         try {
-            long[] shape = {batch.batch(), batch.tokens()};
-            for (String input : edited.graphInputs()) {
-                long[][] values = switch (input) {
-                    case "input_ids" -> batch.ids();
-                    case "attention_mask" -> batch.mask();
-                    case "token_type_ids" -> new long[batch.batch()][batch.tokens()];
-                    case "position_ids" -> positions(batch);
-                    default -> throw new IllegalArgumentException("the graph takes an input '" + input
-                            + "' this runner does not know (supported: input_ids, attention_mask, token_type_ids, position_ids;"
-                            + " export decoder models without past key values)");
-                };
-                feeds.put(input, OnnxTensor.createTensor(env, LongBuffer.wrap(flatten(values)), shape));
-            }
-            for (OnnxGraphEditor.Target t : edited.targets().values()) {
-                INDArray w = weights.get(t.module());
-                if (w == null || w.rank() != 2 || w.size(0) != t.out() || w.size(1) != t.in()) {
-                    throw new IllegalArgumentException("weight for " + t.module() + " must be [" + t.out() + ", " + t.in() + "], got "
-                            + (w == null ? "none" : java.util.Arrays.toString(w.shape())));
+            feed(feeds, weights, batch);
+            if (gramOnDevice()) {
+                // every node runs whatever is fetched: the statistics nodes get zero rows
+                feeds.put(GramGraph.ROWS, OnnxTensor.createTensor(env, LongBuffer.allocate(0), new long[]{0}));
+                for (GramGraph.Names n : edited.grams().values()) {
+                    emptyX(feeds, n);
                 }
-                feeds.put(t.weightInput(), weightTensor(w, t));
             }
             Set<String> wanted = new LinkedHashSet<>();
             wanted.add(edited.output());
@@ -188,8 +179,7 @@ public final class OnnxTransformerRunner implements AutoCloseable {
             try (OrtSession.Result result = session.run(feeds, wanted)) {
                 Map<String, INDArray> got = new HashMap<>();
                 for (String name : wanted) {
-                    OnnxValue v = result.get(name).orElseThrow(() -> new IllegalStateException("no output " + name));
-                    got.put(name, toArray((OnnxTensor) v));
+                    got.put(name, OnnxTensors.toArray(fetched(result, name)));
                 }
                 Map<String, INDArray> inputs = new LinkedHashMap<>();
                 if (capture) {
@@ -207,6 +197,146 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         } finally {
             feeds.values().forEach(OnnxTensor::close);
         }
+    }
+
+    /** Whether this runner computes the Gram statistics in its session ({@link #statistics}). */
+    public boolean gramOnDevice() {
+        return !edited.grams().isEmpty();
+    }
+
+    /**
+     * One pass's statistics computed in the session ({@link GramGraph}), per target module (modules reading one tensor
+     * share one object): C = xᵀX̃ and H = X̃ᵀX̃, and G = xᵀx when {@code withG}, over the rows the captured inputs keep,
+     * where X̃ are this pass's inputs and {@code x}, per module of {@code modules}, the task model's inputs for the same
+     * rows ([kept rows, in], as {@link #run} captured them). Only in×in float64 matrices are fetched.
+     */
+    public Map<String, GramStatistics> statistics(Map<String, INDArray> weights, TokenBatch batch, Map<String, INDArray> x, boolean withG) {
+        if (!gramOnDevice()) {
+            throw new IllegalStateException("this runner was opened with its Gram statistics on the host");
+        }
+        Map<String, OnnxTensor> feeds = new HashMap<>();
+        try {
+            feed(feeds, weights, batch);
+            long[] kept = keptRowIndices(batch);
+            feeds.put(GramGraph.ROWS, input(OnnxTensor.createTensor(env, LongBuffer.wrap(kept), new long[]{kept.length})));
+            Map<String, String> moduleOf = new LinkedHashMap<>();
+            Set<String> wanted = new LinkedHashSet<>();
+            for (Map.Entry<String, INDArray> e : x.entrySet()) {
+                GramGraph.Names n = edited.grams().get(edited.targets().get(e.getKey()).activation());
+                if (moduleOf.putIfAbsent(n.activation(), e.getKey()) == null) {
+                    INDArray xm = e.getValue();
+                    if (xm.rank() != 2 || xm.size(0) != kept.length || xm.size(1) != n.in()) {
+                        throw new IllegalArgumentException("paired inputs of " + e.getKey() + " must be [" + kept.length + ", " + n.in()
+                                + "] (the batch's kept rows), got " + java.util.Arrays.toString(xm.shape()));
+                    }
+                    float[] xf = xm.castTo(DataType.FLOAT).dup('c').data().asFloat();
+                    feeds.put(n.x(), input(OnnxTensors.typed(env, xf, new long[]{kept.length, n.in()}, n.elemType())));
+                    feeds.put(n.xg(), withG ? input(OnnxTensors.typed(env, xf, new long[]{kept.length, n.in()}, n.elemType()))
+                            : OnnxTensors.typed(env, new float[0], new long[]{0, n.in()}, n.elemType()));
+                    wanted.add(n.c());
+                    wanted.add(n.h());
+                    if (withG) {
+                        wanted.add(n.g());
+                    }
+                }
+            }
+            // the statistics of activations not asked for are of zero rows
+            for (GramGraph.Names n : edited.grams().values()) {
+                if (!moduleOf.containsKey(n.activation())) {
+                    emptyX(feeds, n);
+                }
+            }
+            long rows = kept.length;
+            Map<String, GramStatistics> byActivation = new HashMap<>();
+            try (OrtSession.Result result = session.run(feeds, wanted)) {
+                for (String a : moduleOf.keySet()) {
+                    GramGraph.Names n = edited.grams().get(a);
+                    byActivation.put(a, new GramStatistics(withG ? OnnxTensors.symmetric(fetched(result, n.g()), n.in()) : null,
+                            OnnxTensors.square(fetched(result, n.c()), n.in()), OnnxTensors.symmetric(fetched(result, n.h()), n.in()), rows));
+                }
+            }
+            Map<String, GramStatistics> out = new LinkedHashMap<>();
+            x.keySet().forEach(m -> out.put(m, byActivation.get(edited.targets().get(m).activation())));
+            return out;
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+        } finally {
+            feeds.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /** Rows of the batch its captured inputs keep (every token with {@code includePadding}, else the real ones). */
+    public long keptRows(TokenBatch batch) {
+        long n = 0;
+        for (long[] m : batch.mask()) {
+            for (long v : m) {
+                n += includePadding || v != 0 ? 1 : 0;
+            }
+        }
+        return n;
+    }
+
+    /** What crossed into and out of ONNX Runtime so far. */
+    public Transfer transfer() {
+        return new Transfer(weightsIn.get(), inputsIn.get(), out.get());
+    }
+
+    /** The graph's token inputs and every target's weight. */
+    private void feed(Map<String, OnnxTensor> feeds, Map<String, INDArray> weights, TokenBatch batch) throws OrtException {
+        long[] shape = {batch.batch(), batch.tokens()};
+        for (String input : edited.graphInputs()) {
+            long[][] values = switch (input) {
+                case "input_ids" -> batch.ids();
+                case "attention_mask" -> batch.mask();
+                case "token_type_ids" -> new long[batch.batch()][batch.tokens()];
+                case "position_ids" -> positions(batch);
+                default -> throw new IllegalArgumentException("the graph takes an input '" + input
+                        + "' this runner does not know (supported: input_ids, attention_mask, token_type_ids, position_ids;"
+                        + " export decoder models without past key values)");
+            };
+            feeds.put(input, input(OnnxTensor.createTensor(env, LongBuffer.wrap(OnnxTensors.flatten(values)), shape)));
+        }
+        for (OnnxGraphEditor.Target t : edited.targets().values()) {
+            INDArray w = weights.get(t.module());
+            if (w == null || w.rank() != 2 || w.size(0) != t.out() || w.size(1) != t.in()) {
+                throw new IllegalArgumentException("weight for " + t.module() + " must be [" + t.out() + ", " + t.in() + "], got "
+                        + (w == null ? "none" : java.util.Arrays.toString(w.shape())));
+            }
+            OnnxTensor wt = weightTensor(w, t);
+            weightsIn.addAndGet(OnnxTensors.bytes(wt));
+            feeds.put(t.weightInput(), wt);
+        }
+    }
+
+    private OnnxTensor input(OnnxTensor t) {
+        inputsIn.addAndGet(OnnxTensors.bytes(t));
+        return t;
+    }
+
+    private OnnxTensor fetched(OrtSession.Result result, String name) {
+        OnnxTensor t = (OnnxTensor) result.get(name).orElseThrow(() -> new IllegalStateException("no output " + name));
+        out.addAndGet(OnnxTensors.bytes(t));
+        return t;
+    }
+
+    private void emptyX(Map<String, OnnxTensor> feeds, GramGraph.Names n) throws OrtException {
+        for (String input : List.of(n.x(), n.xg())) {
+            feeds.put(input, OnnxTensors.typed(env, new float[0], new long[]{0, n.in()}, n.elemType()));
+        }
+    }
+
+    /** The batch's rows, b·T + t, that the captured inputs keep, in order. */
+    private long[] keptRowIndices(TokenBatch batch) {
+        long[] out = new long[(int) keptRows(batch)];
+        int k = 0;
+        for (int b = 0; b < batch.batch(); b++) {
+            for (int t = 0; t < batch.tokens(); t++) {
+                if (includePadding || batch.mask()[b][t] != 0) {
+                    out[k++] = (long) b * batch.tokens() + t;
+                }
+            }
+        }
+        return out;
     }
 
     /** [B, T, in] → [rows, in]: every token's row, or only the real tokens' (mask 1), in sample-major order. */
@@ -231,34 +361,7 @@ public final class OnnxTransformerRunner implements AutoCloseable {
 
     /** A weight [out, in] as the graph input [in, out], in the target's element type (float32, float16 or bfloat16). */
     private OnnxTensor weightTensor(INDArray w, OnnxGraphEditor.Target t) throws OrtException {
-        float[] wt = w.transpose().castTo(DataType.FLOAT).dup('c').data().asFloat();
-        long[] shape = {t.in(), t.out()};
-        if (t.elemType() == Onnx.TensorProto.DataType.FLOAT_VALUE) {
-            return OnnxTensor.createTensor(env, FloatBuffer.wrap(wt), shape);
-        }
-        boolean half = t.elemType() == Onnx.TensorProto.DataType.FLOAT16_VALUE;
-        ByteBuffer b = ByteBuffer.allocateDirect(wt.length * 2).order(ByteOrder.nativeOrder());
-        for (float f : wt) {
-            b.putShort(half ? HalfFloats.floatToHalf(f) : HalfFloats.floatToBf16(f));
-        }
-        b.flip();
-        return OnnxTensor.createTensor(env, b, shape, half ? OnnxJavaType.FLOAT16 : OnnxJavaType.BFLOAT16);
-    }
-
-    /** An output as float64, from float32, float16 or bfloat16. */
-    static INDArray toArray(OnnxTensor t) {
-        long[] shape = t.getInfo().getShape();
-        OnnxJavaType type = t.getInfo().type;
-        float[] v;
-        if (type == OnnxJavaType.FLOAT16 || type == OnnxJavaType.BFLOAT16) {
-            ByteBuffer b = t.getByteBuffer().order(ByteOrder.nativeOrder());
-            v = OnnxModelFile.decode(b, b.remaining() / 2, type == OnnxJavaType.FLOAT16 ? DType.F16 : DType.BF16);
-        } else {
-            FloatBuffer fb = t.getFloatBuffer();
-            v = new float[fb.remaining()];
-            fb.get(v);
-        }
-        return Nd4j.create(v, shape, DataType.FLOAT).castTo(DataType.DOUBLE);
+        return OnnxTensors.typed(env, w.transpose().castTo(DataType.FLOAT).dup('c').data().asFloat(), new long[]{t.in(), t.out()}, t.elemType());
     }
 
     /** 0, 1, 2, ... per sequence (right padding), as LLaMA-style exports take them. */
@@ -270,14 +373,6 @@ public final class OnnxTransformerRunner implements AutoCloseable {
             }
         }
         return p;
-    }
-
-    static long[] flatten(long[][] v) {
-        long[] out = new long[v.length * v[0].length];
-        for (int i = 0; i < v.length; i++) {
-            System.arraycopy(v[i], 0, out, i * v[0].length, v[0].length);
-        }
-        return out;
     }
 
     @Override

@@ -167,11 +167,11 @@ class OnnxTransformerRunnerTest {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long[] shape = {batch.ids().length, batch.ids()[0].length};
         try (OrtSession s = env.createSession(model, new OrtSession.SessionOptions());
-             OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(OnnxTransformerRunner.flatten(batch.ids())), shape);
-             OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(OnnxTransformerRunner.flatten(batch.mask())), shape);
+             OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(OnnxTensors.flatten(batch.ids())), shape);
+             OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(OnnxTensors.flatten(batch.mask())), shape);
              OnnxTensor types = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[(int) (shape[0] * shape[1])]), shape);
              OrtSession.Result r = s.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
-            return OnnxTransformerRunner.toArray((OnnxTensor) r.get("last_hidden_state").orElseThrow());
+            return OnnxTensors.toArray((OnnxTensor) r.get("last_hidden_state").orElseThrow());
         }
     }
 }
