@@ -36,7 +36,7 @@ class BenchCommandTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"solve", "gram", "stream", "engine", "scale", "soak"})
+    @ValueSource(strings = {"solve", "gram", "stream", "engine", "scale", "soak", "transfer"})
     void runsAndWritesItsTable(String which) throws Exception {
         Path csv = tmp.resolve(which + ".csv");
         StringWriter err = new StringWriter();
@@ -64,6 +64,11 @@ class BenchCommandTest {
             if (which.equals("soak")) {
                 assertTrue(Double.parseDouble(cells[header.indexOf("heap_after_gc_mib")]) > 0, row);
                 assertTrue(Double.parseDouble(cells[header.indexOf("rss_mib")]) > 0, row);
+            }
+            if (which.equals("transfer")) {
+                // with the Gram in the session only C and H come out: 2 · 2 layers · 16 in² bytes, here for 32 sequences in one batch
+                int in = Integer.parseInt(cells[header.indexOf("in")]);
+                assertEquals(2 * 2 * 8.0 * in * in / 1e6, Double.parseDouble(cells[header.indexOf("device_out_mb")]), 1e-4, row);
             }
             if (which.equals("scale")) {
                 // the statistics the workers report having sent are exactly what the formula predicts

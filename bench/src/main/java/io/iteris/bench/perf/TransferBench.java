@@ -20,12 +20,12 @@ import java.util.SplittableRandom;
 
 /**
  * {@code bench transfer}: one work unit's statistics (32 sequences of a LLaMA-shaped decoder, q_proj and v_proj of every
- * layer, one shared input per layer) with the Gram on the host (activations and the model's output copied out of ONNX
- * Runtime, C and H multiplied by OpenBLAS) against the Gram on the device (float64 products inside the session, only
+ * layer, one shared input per layer) with the Gram on the host (the activations copied out of ONNX Runtime, C and H
+ * multiplied by OpenBLAS) against the Gram on the device (float64 products inside the session, only
  * C and H copied out), in the same run: bytes out of and into ONNX Runtime per unit, and time. On a GPU ({@code --device
  * cuda:N}) the bytes are the device-to-host and host-to-device copies. The device path copies 16·in² bytes per shared
- * input; the host path rows·in·e (e: 4 for float32, 2 for float16) plus the output, so which moves fewer bytes depends on
- * the tokens per unit; what always moves is the Gram's arithmetic, off the CPU.
+ * input and 32-sequence batch; the host path B·T·in·e (e: 4 for float32, 2 for float16), so which moves fewer bytes
+ * depends on the tokens per sequence; what always moves is the Gram's arithmetic, off the CPU.
  */
 final class TransferBench {
     static final int SEQUENCES = 32;
@@ -48,7 +48,7 @@ final class TransferBench {
                 try (OnnxModelRunner host = OnnxModelRunner.open(file, ModuleNames.DEFAULT, kinds, device.withGram(Device.Gram.HOST));
                      OnnxModelRunner onDevice = OnnxModelRunner.open(file, ModuleNames.DEFAULT, kinds, device.withGram(Device.Gram.DEVICE))) {
                     Map<String, INDArray> w0 = host.w0();
-                    Map<String, INDArray> captured = host.run(w0, samples, true).layerInputs();
+                    Map<String, INDArray> captured = host.capture(w0, samples);
                     Map<String, INDArray> x = new LinkedHashMap<>();
                     Map<String, String> seen = new HashMap<>();
                     host.inputOf().forEach((m, a) -> {

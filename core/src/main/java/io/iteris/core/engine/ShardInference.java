@@ -49,7 +49,7 @@ public final class ShardInference {
     /** The shard's layer inputs X under task {@code task}'s own LoRA model (cached). */
     public synchronized Map<String, INDArray> features(int task, int shard) {
         return features.computeIfAbsent(((long) task << 32) | shard,
-                k -> leadersOnly(runner.run(inputs.taskWeights(task), shards.get(task).get(shard), true).layerInputs()));
+                k -> leadersOnly(runner.capture(inputs.taskWeights(task), shards.get(task).get(shard))));
     }
 
     /** The captured inputs of the layers whose statistics are computed (a shared input is kept once). */

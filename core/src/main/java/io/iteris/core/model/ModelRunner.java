@@ -45,13 +45,21 @@ public interface ModelRunner extends AutoCloseable {
     Forward run(Map<String, INDArray> weights, INDArray samples, boolean capture);
 
     /**
+     * Per target layer, its inputs [S·T, in] in one pass, as {@link #run} captures them; a runner whose output is large
+     * (an LLM's logits) overrides this so the output is not copied out for nothing.
+     */
+    default Map<String, INDArray> capture(Map<String, INDArray> weights, INDArray samples) {
+        return run(weights, samples, true).layerInputs();
+    }
+
+    /**
      * Per layer of {@code x}, the statistics of one pass with {@code weights} against the paired inputs {@code x}
      * (the task model's inputs for the same samples, as {@link #run} captured them): C = xᵀX̃, H = X̃ᵀX̃, and G = xᵀx
      * when {@code withG}, where X̃ are this pass's inputs. Here the inputs are captured and multiplied in the JVM; a
      * runner that can multiply them where it runs the model overrides this, so only in×in matrices come back.
      */
     default Map<String, GramStatistics> statistics(Map<String, INDArray> weights, INDArray samples, Map<String, INDArray> x, boolean withG) {
-        Map<String, INDArray> xt = run(weights, samples, true).layerInputs();
+        Map<String, INDArray> xt = capture(weights, samples);
         Map<String, GramStatistics> out = new java.util.LinkedHashMap<>();
         x.forEach((layer, xl) -> out.put(layer, GramStatistics.of(xl, xt.get(layer), withG)));
         return out;

@@ -60,10 +60,7 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
 
     @Override
     public Forward run(Map<String, INDArray> weights, INDArray samples, boolean capture) {
-        if (samples.rank() != 3 || samples.size(2) != 1) {
-            throw new IllegalArgumentException("token ids must be [S, T, 1], got " + java.util.Arrays.toString(samples.shape()));
-        }
-        int s = (int) samples.size(0);
+        int s = sequences(samples);
         List<INDArray> outputs = new ArrayList<>();
         Map<String, List<INDArray>> inputs = new LinkedHashMap<>();
         for (int from = 0; from < s; from += BATCH) {
@@ -73,10 +70,37 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
             outputs.add(f.output());
             f.layerInputs().forEach((m, x) -> inputs.computeIfAbsent(m, k -> new ArrayList<>()).add(x));
         }
-        Map<String, INDArray> captured = new LinkedHashMap<>();
-        inputs.forEach((m, parts) -> captured.put(m, parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(INDArray[]::new))));
+        Map<String, INDArray> captured = concatenated(inputs);
         INDArray output = outputs.size() == 1 ? outputs.get(0) : Nd4j.concat(0, outputs.toArray(INDArray[]::new));
         return new Forward(output, captured);
+    }
+
+    @Override
+    public Map<String, INDArray> capture(Map<String, INDArray> weights, INDArray samples) {
+        int s = sequences(samples);
+        Map<String, List<INDArray>> inputs = new LinkedHashMap<>();
+        for (int from = 0; from < s; from += BATCH) {
+            INDArray ids = samples.get(NDArrayIndex.interval(from, Math.min(s, from + BATCH)), NDArrayIndex.all(), NDArrayIndex.point(0));
+            runner.capture(weights, tokenBatch(ids)).forEach((m, x) -> inputs.computeIfAbsent(m, k -> new ArrayList<>()).add(x));
+        }
+        return concatenated(inputs);
+    }
+
+    /** Token ids [S, T, 1]: S. */
+    private static int sequences(INDArray samples) {
+        if (samples.rank() != 3 || samples.size(2) != 1) {
+            throw new IllegalArgumentException("token ids must be [S, T, 1], got " + java.util.Arrays.toString(samples.shape()));
+        }
+        return (int) samples.size(0);
+    }
+
+    /** Per module, its batches' rows in one matrix (modules reading one tensor keep sharing one). */
+    private static Map<String, INDArray> concatenated(Map<String, List<INDArray>> parts) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        Map<INDArray, INDArray> joined = new java.util.IdentityHashMap<>();
+        parts.forEach((m, p) -> out.put(m, p.size() == 1 ? p.get(0)
+                : joined.computeIfAbsent(p.get(0), k -> Nd4j.concat(0, p.toArray(INDArray[]::new)))));
+        return out;
     }
 
     /**
@@ -88,10 +112,7 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
         if (!runner.gramOnDevice()) {
             return ModelRunner.super.statistics(weights, samples, x, withG);
         }
-        if (samples.rank() != 3 || samples.size(2) != 1) {
-            throw new IllegalArgumentException("token ids must be [S, T, 1], got " + java.util.Arrays.toString(samples.shape()));
-        }
-        int s = (int) samples.size(0);
+        int s = sequences(samples);
         Map<String, List<GramStatistics>> parts = new LinkedHashMap<>();
         long row = 0;
         for (int from = 0; from < s; from += BATCH) {

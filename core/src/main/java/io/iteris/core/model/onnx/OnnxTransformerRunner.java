@@ -160,6 +160,18 @@ public final class OnnxTransformerRunner implements AutoCloseable {
      * One forward pass with the given full weights of every target ([out, in], any float type).
      */
     public Forward run(Map<String, INDArray> weights, TokenBatch batch, boolean capture) {
+        return pass(weights, batch, capture, true);
+    }
+
+    /**
+     * The targets' inputs of one pass, per module, without the model's output: an LLM's output is its logits, [B, T,
+     * vocabulary], larger than every captured input together, and the statistics never read it.
+     */
+    public Map<String, INDArray> capture(Map<String, INDArray> weights, TokenBatch batch) {
+        return pass(weights, batch, true, false).layerInputs();
+    }
+
+    private Forward pass(Map<String, INDArray> weights, TokenBatch batch, boolean capture, boolean withOutput) {
         Map<String, OnnxTensor> feeds = new HashMap<>();
         try {
             feed(feeds, weights, batch);
@@ -171,11 +183,13 @@ public final class OnnxTransformerRunner implements AutoCloseable {
                 }
             }
             Set<String> wanted = new LinkedHashSet<>();
-            wanted.add(edited.output());
+            if (withOutput) {
+                wanted.add(edited.output());
+                wanted.addAll(extraOutputs);
+            }
             if (capture) {
                 edited.targets().values().forEach(t -> wanted.add(t.activation()));
             }
-            wanted.addAll(extraOutputs);
             try (OrtSession.Result result = session.run(feeds, wanted)) {
                 Map<String, INDArray> got = new HashMap<>();
                 for (String name : wanted) {
@@ -189,7 +203,9 @@ public final class OnnxTransformerRunner implements AutoCloseable {
                     }
                 }
                 Map<String, INDArray> extra = new LinkedHashMap<>();
-                extraOutputs.forEach(n -> extra.put(n, got.get(n)));
+                if (withOutput) {
+                    extraOutputs.forEach(n -> extra.put(n, got.get(n)));
+                }
                 return new Forward(got.get(edited.output()), inputs, extra);
             }
         } catch (OrtException e) {
