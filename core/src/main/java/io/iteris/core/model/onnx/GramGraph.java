@@ -11,22 +11,21 @@ import java.util.Map;
  * in×in matrices leave the device ({@link Device.Gram#DEVICE}). Per captured activation A [B, T, in] (one per
  * group of targets that read the same tensor) it adds, in float64:
  * <pre>
- *   Ã = Cast(Gather(Reshape(A, [-1, in]), rows))   rows: input iteris.gram.rows, the kept rows' indices in B·T (no padding)
+ *   Ã = Cast(Gather(Reshape(A, [-1, in]), rows))   rows: input iteris.gram.rows.A, the kept rows' indices in B·T
  *   H = ÃᵀÃ                                        output iteris.gram.H.A
  *   C = XᵀÃ                                        output iteris.gram.C.A   X: input iteris.gram.X.A [kept, in], A's type
  *   G = X'ᵀX'                                      output iteris.gram.G.A   X': input iteris.gram.XG.A, X or [0, in]
  * </pre>
  * X is the task model's inputs for the same rows, fed back from the host. The products are {@code Gemm} with
  * {@code transA} (float64 kernels on the CPU and CUDA providers). ONNX Runtime runs every node of a graph, whichever
- * outputs are fetched, so a pass that only captures activations feeds no rows and empty X (the products are then of
- * zero rows, and not fetched), and X' is X only when G is wanted.
+ * outputs are fetched, so an activation whose statistics a pass does not want (every one, in a pass that only captures)
+ * gets no rows and an empty X (its products are then of zero rows, and not fetched), and X' is X only when G is wanted.
  */
 final class GramGraph {
-    static final String ROWS = "iteris.gram.rows";
     static final int DOUBLE = Onnx.TensorProto.DataType.DOUBLE_VALUE;
 
     /** The names belonging to one captured activation. */
-    record Names(String activation, int in, int elemType, String x, String xg, String h, String c, String g) {
+    record Names(String activation, int in, int elemType, String rows, String x, String xg, String h, String c, String g) {
     }
 
     private GramGraph() {
@@ -43,7 +42,6 @@ final class GramGraph {
             throw new IllegalArgumentException(source + ": Gram statistics on the device need ONNX opset 11 or later (the model has "
                     + opset + "); set iteris.engine.worker.gram = host");
         }
-        g.addInput(tensor(ROWS, Onnx.TensorProto.DataType.INT64_VALUE, List.of(-1L)));
         Map<String, Names> out = new LinkedHashMap<>();
         Map<Integer, String> shapes = new LinkedHashMap<>();
         for (Map.Entry<String, int[]> e : activations.entrySet()) {
@@ -57,12 +55,13 @@ final class GramGraph {
                 return name;
             });
             String p = "iteris.gram.";
-            Names n = new Names(a, in, type, p + "X." + a, p + "XG." + a, p + "H." + a, p + "C." + a, p + "G." + a);
+            Names n = new Names(a, in, type, p + "rows." + a, p + "X." + a, p + "XG." + a, p + "H." + a, p + "C." + a, p + "G." + a);
             String flat = p + "flat." + a;
             String kept = p + "kept." + a;
             String tilde = p + "f64." + a;
             g.addNode(node("Reshape", List.of(a, shape), flat, null));
-            g.addNode(node("Gather", List.of(flat, ROWS), kept, int64Attribute("axis", 0)));
+            g.addInput(tensor(n.rows(), Onnx.TensorProto.DataType.INT64_VALUE, List.of(-1L)));
+            g.addNode(node("Gather", List.of(flat, n.rows()), kept, int64Attribute("axis", 0)));
             g.addNode(node("Cast", List.of(kept), tilde, int64Attribute("to", DOUBLE)));
             g.addNode(gemm(tilde, tilde, n.h()));
             for (String x : List.of(n.x(), n.xg())) {

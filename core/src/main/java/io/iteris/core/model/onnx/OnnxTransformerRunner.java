@@ -177,9 +177,8 @@ public final class OnnxTransformerRunner implements AutoCloseable {
             feed(feeds, weights, batch);
             if (gramOnDevice()) {
                 // every node runs whatever is fetched: the statistics nodes get zero rows
-                feeds.put(GramGraph.ROWS, OnnxTensor.createTensor(env, LongBuffer.allocate(0), new long[]{0}));
                 for (GramGraph.Names n : edited.grams().values()) {
-                    emptyX(feeds, n);
+                    noStatistics(feeds, n);
                 }
             }
             Set<String> wanted = new LinkedHashSet<>();
@@ -234,12 +233,12 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         try {
             feed(feeds, weights, batch);
             long[] kept = keptRowIndices(batch);
-            feeds.put(GramGraph.ROWS, input(OnnxTensor.createTensor(env, LongBuffer.wrap(kept), new long[]{kept.length})));
             Map<String, String> moduleOf = new LinkedHashMap<>();
             Set<String> wanted = new LinkedHashSet<>();
             for (Map.Entry<String, INDArray> e : x.entrySet()) {
                 GramGraph.Names n = edited.grams().get(edited.targets().get(e.getKey()).activation());
                 if (moduleOf.putIfAbsent(n.activation(), e.getKey()) == null) {
+                    feeds.put(n.rows(), input(OnnxTensor.createTensor(env, LongBuffer.wrap(kept), new long[]{kept.length})));
                     INDArray xm = e.getValue();
                     if (xm.rank() != 2 || xm.size(0) != kept.length || xm.size(1) != n.in()) {
                         throw new IllegalArgumentException("paired inputs of " + e.getKey() + " must be [" + kept.length + ", " + n.in()
@@ -259,7 +258,7 @@ public final class OnnxTransformerRunner implements AutoCloseable {
             // the statistics of activations not asked for are of zero rows
             for (GramGraph.Names n : edited.grams().values()) {
                 if (!moduleOf.containsKey(n.activation())) {
-                    emptyX(feeds, n);
+                    noStatistics(feeds, n);
                 }
             }
             long rows = kept.length;
@@ -335,7 +334,9 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         return t;
     }
 
-    private void emptyX(Map<String, OnnxTensor> feeds, GramGraph.Names n) throws OrtException {
+    /** Feeds for an activation whose statistics are not wanted: no rows, empty X and X'. */
+    private void noStatistics(Map<String, OnnxTensor> feeds, GramGraph.Names n) throws OrtException {
+        feeds.put(n.rows(), OnnxTensor.createTensor(env, LongBuffer.allocate(0), new long[]{0}));
         for (String input : List.of(n.x(), n.xg())) {
             feeds.put(input, OnnxTensors.typed(env, new float[0], new long[]{0, n.in()}, n.elemType()));
         }

@@ -113,10 +113,10 @@ class GramOnDeviceTest {
                 grams += 2 * v.size(1) * v.size(1) * 8;
             }
             assertEquals(grams, deviceOut);
-            // in: ids, mask and positions (int64), the kept rows' indices (int64), and X per distinct input, its kept rows (float32)
+            // in: ids, mask and positions (int64), and per distinct input the kept rows' indices (int64) and X (float32)
             long kept = x.values().iterator().next().size(0);
             assertTrue(kept < 10 * 12, "some padding");
-            assertEquals(10L * 12 * 8 * 3 + kept * 8 + kept * (16 + 24 + 16 + 24) * 4, device.transfer().inputsIn() - d0.inputsIn());
+            assertEquals(10L * 12 * 8 * 3 + 4 * kept * 8 + kept * (16 + 24 + 16 + 24) * 4, device.transfer().inputsIn() - d0.inputsIn());
             System.out.printf("one unit of 10 sequences x 12 tokens, 4 captured inputs: %d bytes out with the Gram on the host, %d in the"
                     + " session%n", hostOut, deviceOut);
         }

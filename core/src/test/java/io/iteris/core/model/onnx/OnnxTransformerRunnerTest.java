@@ -158,6 +158,28 @@ class OnnxTransformerRunnerTest {
     }
 
     /** Sequences padded with id 0 ([PAD]) to the longest, mask 1 on real tokens. */
+    /** MiniLM (BERT, opset 11+), its q and v reading one input per layer: the Gram in the session agrees with the host's. */
+    @Test
+    void statisticsInTheSessionOfABertModelMatchTheHosts() {
+        OnnxModelFile file = OnnxModelFile.of(java.nio.file.Path.of("all-minilm-l6-v2.onnx"), model);
+        try (OnnxTransformerRunner session = OnnxTransformerRunner.open(file, ModuleNames.DEFAULT, List.of("query", "value"), false,
+                List.of(), Device.CPU.withGram(Device.Gram.DEVICE))) {
+            OnnxTransformerRunner.TokenBatch batch = batch(LONG, SHORT);
+            Map<String, INDArray> w0 = runner.w0();
+            Map<String, INDArray> merged = new java.util.HashMap<>(w0);
+            merged.replaceAll((m, w) -> w.mul(1.01));
+            Map<String, INDArray> x = new java.util.LinkedHashMap<>();
+            x.put("encoder.layer.2.attention.self.query", runner.run(w0, batch, true).layerInputs().get("encoder.layer.2.attention.self.query"));
+            INDArray xt = runner.run(merged, batch, true).layerInputs().get("encoder.layer.2.attention.self.query");
+            io.iteris.core.stats.GramStatistics want = io.iteris.core.stats.GramStatistics.of(x.values().iterator().next(), xt, true);
+            io.iteris.core.stats.GramStatistics got = session.statistics(merged, batch, x, true).get("encoder.layer.2.attention.self.query");
+            assertEquals(LONG.length + SHORT.length, got.rows(), "real tokens only");
+            assertTrue(io.iteris.core.linalg.Matrices.relativeError(want.c(), got.c()) < 1e-12);
+            assertTrue(io.iteris.core.linalg.Matrices.relativeError(want.h(), got.h()) < 1e-12);
+            assertTrue(io.iteris.core.linalg.Matrices.relativeError(want.g(), got.g()) < 1e-12);
+        }
+    }
+
     static OnnxTransformerRunner.TokenBatch batch(long[]... seqs) {
         return OnnxTransformerRunner.TokenBatch.padded(List.of(seqs), 0);
     }
