@@ -22,7 +22,7 @@ import java.util.Map;
  * gets no rows and an empty X (its products are then of zero rows, and not fetched), and X' is X only when G is wanted.
  */
 final class GramGraph {
-    static final int DOUBLE = Onnx.TensorProto.DataType.DOUBLE_VALUE;
+    private static final int DOUBLE = Onnx.TensorProto.DataType.DOUBLE_VALUE;
 
     /** The names belonging to one captured activation. */
     record Names(String activation, int in, int elemType, String rows, String x, String xg, String h, String c, String g) {
@@ -34,8 +34,7 @@ final class GramGraph {
     /**
      * Adds the statistics of every activation in {@code activations} (name → [in, element type]) to {@code g}; X is fed in
      * the activation's own type (values captured from it are exact there, and half as many bytes in a float16 model);
-     * {@code opset} is the model's
-     * default-domain opset (Gemm without its C input needs 11).
+     * {@code opset} is the model's default-domain opset (Gemm without its C input needs 11).
      */
     static Map<String, Names> add(Onnx.GraphProto.Builder g, Map<String, int[]> activations, long opset, String source) {
         if (opset < 11) {
