@@ -60,6 +60,12 @@ class ConfigPrecedenceTest {
         assertEquals(2, io.iteris.actors.cluster.EngineSettings.from(NodeConfig.resolve(cmd.overrides())).workersPerNode(), "auto on the CPU");
         new CommandLine(cmd).parseArgs("--seed", "127.0.0.1:25520", "--roles", "solver");
         assertEquals(0, io.iteris.actors.cluster.EngineSettings.from(NodeConfig.resolve(cmd.overrides())).workersPerNode(), "no worker role");
+        for (String bad : new String[]{"many", "-1"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> io.iteris.actors.cluster.EngineSettings.from(NodeConfig.resolve(ConfigFactory.parseMap(
+                            java.util.Map.of("iteris.engine.workers-per-node", bad)))));
+            assertTrue(e.getMessage().contains("iteris.engine.workers-per-node") && e.getMessage().contains(bad.replace("-", "")), e.getMessage());
+        }
         assertEquals(0, defaults.getInt("iteris.engine.http.port"), "the console is off by default");
     }
 

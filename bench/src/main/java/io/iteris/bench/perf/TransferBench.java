@@ -1,6 +1,7 @@
 package io.iteris.bench.perf;
 
 import io.iteris.core.demo.TinyLlama;
+import io.iteris.core.engine.StatisticsSharing;
 import io.iteris.core.model.onnx.Device;
 import io.iteris.core.model.onnx.ModuleNames;
 import io.iteris.core.model.onnx.OnnxModelFile;
@@ -12,7 +13,6 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,10 +49,10 @@ final class TransferBench {
                      OnnxModelRunner onDevice = OnnxModelRunner.open(file, ModuleNames.DEFAULT, kinds, device.withGram(Device.Gram.DEVICE))) {
                     Map<String, INDArray> w0 = host.w0();
                     Map<String, INDArray> captured = host.capture(w0, samples);
+                    // the statistics' layers, as ShardInference keeps them: one per shared input
                     Map<String, INDArray> x = new LinkedHashMap<>();
-                    Map<String, String> seen = new HashMap<>();
-                    host.inputOf().forEach((m, a) -> {
-                        if (seen.putIfAbsent(a, m) == null) {
+                    StatisticsSharing.leaders(host.targetLayers(), host.inputOf()).forEach((m, leader) -> {
+                        if (m.equals(leader)) {
                             x.put(m, captured.get(m));
                         }
                     });

@@ -60,13 +60,10 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
 
     @Override
     public Forward run(Map<String, INDArray> weights, INDArray samples, boolean capture) {
-        int s = sequences(samples);
         List<INDArray> outputs = new ArrayList<>();
         Map<String, List<INDArray>> inputs = new LinkedHashMap<>();
-        for (int from = 0; from < s; from += BATCH) {
-            int to = Math.min(s, from + BATCH);
-            INDArray ids = samples.get(NDArrayIndex.interval(from, to), NDArrayIndex.all(), NDArrayIndex.point(0));
-            OnnxTransformerRunner.Forward f = runner.run(weights, tokenBatch(ids), capture);
+        for (OnnxTransformerRunner.TokenBatch batch : batches(samples)) {
+            OnnxTransformerRunner.Forward f = runner.run(weights, batch, capture);
             outputs.add(f.output());
             f.layerInputs().forEach((m, x) -> inputs.computeIfAbsent(m, k -> new ArrayList<>()).add(x));
         }
@@ -77,21 +74,24 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
 
     @Override
     public Map<String, INDArray> capture(Map<String, INDArray> weights, INDArray samples) {
-        int s = sequences(samples);
         Map<String, List<INDArray>> inputs = new LinkedHashMap<>();
-        for (int from = 0; from < s; from += BATCH) {
-            INDArray ids = samples.get(NDArrayIndex.interval(from, Math.min(s, from + BATCH)), NDArrayIndex.all(), NDArrayIndex.point(0));
-            runner.capture(weights, tokenBatch(ids)).forEach((m, x) -> inputs.computeIfAbsent(m, k -> new ArrayList<>()).add(x));
+        for (OnnxTransformerRunner.TokenBatch batch : batches(samples)) {
+            runner.capture(weights, batch).forEach((m, x) -> inputs.computeIfAbsent(m, k -> new ArrayList<>()).add(x));
         }
         return concatenated(inputs);
     }
 
-    /** Token ids [S, T, 1]: S. */
-    private static int sequences(INDArray samples) {
+    /** Token ids [S, T, 1] as ONNX Runtime runs them: {@link #BATCH} sequences at a time. */
+    private static List<OnnxTransformerRunner.TokenBatch> batches(INDArray samples) {
         if (samples.rank() != 3 || samples.size(2) != 1) {
             throw new IllegalArgumentException("token ids must be [S, T, 1], got " + java.util.Arrays.toString(samples.shape()));
         }
-        return (int) samples.size(0);
+        int s = (int) samples.size(0);
+        List<OnnxTransformerRunner.TokenBatch> out = new ArrayList<>();
+        for (int from = 0; from < s; from += BATCH) {
+            out.add(tokenBatch(samples.get(NDArrayIndex.interval(from, Math.min(s, from + BATCH)), NDArrayIndex.all(), NDArrayIndex.point(0))));
+        }
+        return out;
     }
 
     /** Per module, its batches' rows in one matrix (modules reading one tensor keep sharing one). */
@@ -112,12 +112,9 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
         if (!runner.gramOnDevice()) {
             return ModelRunner.super.statistics(weights, samples, x, withG);
         }
-        int s = sequences(samples);
         Map<String, List<GramStatistics>> parts = new LinkedHashMap<>();
         long row = 0;
-        for (int from = 0; from < s; from += BATCH) {
-            INDArray ids = samples.get(NDArrayIndex.interval(from, Math.min(s, from + BATCH)), NDArrayIndex.all(), NDArrayIndex.point(0));
-            OnnxTransformerRunner.TokenBatch batch = tokenBatch(ids);
+        for (OnnxTransformerRunner.TokenBatch batch : batches(samples)) {
             long kept = runner.keptRows(batch);
             Map<String, INDArray> xb = new LinkedHashMap<>();
             for (Map.Entry<String, INDArray> e : x.entrySet()) {

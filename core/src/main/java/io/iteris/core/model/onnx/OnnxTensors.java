@@ -37,17 +37,7 @@ final class OnnxTensors {
      * symmetric, as the host's {@code Blas.gram} makes it.
      */
     static INDArray symmetric(OnnxTensor t, int in) {
-        java.nio.DoubleBuffer b = t.getDoubleBuffer();
-        double[] v = new double[b.remaining()];
-        b.get(v);
-        for (int i = 0; i < in; i++) {
-            for (int j = i + 1; j < in; j++) {
-                double m = (v[i * in + j] + v[j * in + i]) / 2;
-                v[i * in + j] = m;
-                v[j * in + i] = m;
-            }
-        }
-        return Matrices.of(v, in, in);
+        return Matrices.symmetrize(square(t, in));
     }
 
     /** Values as a tensor of an ONNX element type: float32, float16 or bfloat16. */

@@ -11,7 +11,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.LongBuffer;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -282,13 +281,7 @@ public final class OnnxTransformerRunner implements AutoCloseable {
 
     /** Rows of the batch its captured inputs keep (every token with {@code includePadding}, else the real ones). */
     public long keptRows(TokenBatch batch) {
-        long n = 0;
-        for (long[] m : batch.mask()) {
-            for (long v : m) {
-                n += includePadding || v != 0 ? 1 : 0;
-            }
-        }
-        return n;
+        return keptRowIndices(batch).length;
     }
 
     /** What crossed into and out of ONNX Runtime so far. */
@@ -344,36 +337,27 @@ public final class OnnxTransformerRunner implements AutoCloseable {
 
     /** The batch's rows, b·T + t, that the captured inputs keep, in order. */
     private long[] keptRowIndices(TokenBatch batch) {
-        long[] out = new long[(int) keptRows(batch)];
-        int k = 0;
+        java.util.stream.LongStream.Builder out = java.util.stream.LongStream.builder();
         for (int b = 0; b < batch.batch(); b++) {
             for (int t = 0; t < batch.tokens(); t++) {
                 if (includePadding || batch.mask()[b][t] != 0) {
-                    out[k++] = (long) b * batch.tokens() + t;
+                    out.add((long) b * batch.tokens() + t);
                 }
             }
         }
-        return out;
+        return out.build().toArray();
     }
 
-    /** [B, T, in] → [rows, in]: every token's row, or only the real tokens' (mask 1), in sample-major order. */
+    /** [B, T, in] → [rows, in]: the rows {@link #keptRowIndices} keeps, in sample-major order. */
     private INDArray rows(INDArray activation, TokenBatch batch) {
         int in = (int) activation.size(2);
-        List<double[]> kept = new ArrayList<>();
         double[] all = Matrices.toArray(activation.reshape('c', (long) batch.batch() * batch.tokens(), in));
-        for (int b = 0; b < batch.batch(); b++) {
-            for (int t = 0; t < batch.tokens(); t++) {
-                if (includePadding || batch.mask()[b][t] != 0) {
-                    int row = b * batch.tokens() + t;
-                    kept.add(java.util.Arrays.copyOfRange(all, row * in, (row + 1) * in));
-                }
-            }
+        long[] kept = keptRowIndices(batch);
+        double[] flat = new double[kept.length * in];
+        for (int r = 0; r < kept.length; r++) {
+            System.arraycopy(all, (int) kept[r] * in, flat, r * in, in);
         }
-        double[] flat = new double[kept.size() * in];
-        for (int r = 0; r < kept.size(); r++) {
-            System.arraycopy(kept.get(r), 0, flat, r * in, in);
-        }
-        return Matrices.of(flat, kept.size(), in);
+        return Matrices.of(flat, kept.length, in);
     }
 
     /** A weight [out, in] as the graph input [in, out], in the target's element type (float32, float16 or bfloat16). */

@@ -10,8 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -61,8 +59,8 @@ class CudaTest {
                 Map<String, INDArray> w0 = cpu.w0();
                 Map<String, INDArray> task = GramOnDeviceTest.perturbed(w0, rng, 0.02);
                 Map<String, INDArray> merged = GramOnDeviceTest.perturbed(w0, rng, 0.02);
-                Map<String, INDArray> xCpu = leaders(cpu, cpu.run(task, samples, true).layerInputs());
-                Map<String, INDArray> xGpu = leaders(onGpu, onGpu.run(task, samples, true).layerInputs());
+                Map<String, INDArray> xCpu = GramOnDeviceTest.leadersOnly(cpu, cpu.run(task, samples, true).layerInputs());
+                Map<String, INDArray> xGpu = GramOnDeviceTest.leadersOnly(onGpu, onGpu.run(task, samples, true).layerInputs());
                 for (String m : xCpu.keySet()) {
                     double err = Matrices.relativeError(xCpu.get(m), xGpu.get(m));
                     assertTrue(err < tolerance, dtype + " " + m + " captured inputs, GPU against CPU: " + err);
@@ -84,16 +82,5 @@ class CudaTest {
                         onGpu.transfer().out(), gpuHostGram.transfer().out());
             }
         }
-    }
-
-    private static Map<String, INDArray> leaders(OnnxModelRunner runner, Map<String, INDArray> captured) {
-        Map<String, INDArray> out = new LinkedHashMap<>();
-        Map<String, String> seen = new HashMap<>();
-        runner.inputOf().forEach((m, a) -> {
-            if (seen.putIfAbsent(a, m) == null) {
-                out.put(m, captured.get(m));
-            }
-        });
-        return out;
     }
 }
