@@ -13,6 +13,14 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         // Initialise logging before any library thread logs, so nothing is queued and replayed.
         org.slf4j.LoggerFactory.getLogger(Main.class);
+        // One OpenBLAS for the process and its kernel checked before ND4J or any command loads it: a wrong kernel stops
+        // here with one line naming it, not later inside a merge.
+        try {
+            io.iteris.core.linalg.NativeMath.ensureReady();
+        } catch (IllegalStateException e) {
+            System.err.println("iteris: error: " + e.getMessage());
+            System.exit(2);
+        }
         System.exit(commandLine().execute(args));
     }
 

@@ -14,6 +14,11 @@ import java.nio.DoubleBuffer;
  * engines that compute through these agree to the bit.
  */
 public final class Blas {
+    static {
+        // one OpenBLAS for the process, its kernel checked, before the first call (NativeMath)
+        NativeMath.ensureReady();
+    }
+
     private Blas() {
     }
 

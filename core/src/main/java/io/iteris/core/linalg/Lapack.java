@@ -8,6 +8,11 @@ import org.bytedeco.openblas.global.openblas;
  * Threads calling these need large stacks (-Xss16m): multi-threaded OpenBLAS overruns 1 MiB ones.
  */
 public final class Lapack {
+    static {
+        // one OpenBLAS for the process, its kernel checked, before the first call (NativeMath)
+        NativeMath.ensureReady();
+    }
+
     private Lapack() {
     }
 
@@ -117,15 +122,27 @@ public final class Lapack {
     /**
      * Economy SVD of A [m×n], singular values descending: divide and conquer ({@code dgesdd}), and where that fails
      * to converge, QR iteration ({@code dgesvd}). dgesdd's divide step does fail on some rank-deficient matrices: a
-     * sum of six rank-8 LoRAs in a 384×384 layer stopped the text benchmark with info 1. {@code a} is overwritten.
+     * sum of six rank-8 LoRAs in a 384×384 layer stopped the text benchmark with info 1 (OpenBLAS 0.3.19's kernels;
+     * whether it fails depends on the library and the CPU). {@code a} is overwritten.
      */
     public static Svd svd(double[] a, int m, int n) {
+        return svd(a, m, n, Lapack::dgesdd);
+    }
+
+    /** One economy SVD driver: LAPACK's info, with s, u and vt filled where it is 0. */
+    @FunctionalInterface
+    interface SvdDriver {
+        int run(double[] a, int m, int n, double[] s, double[] u, double[] vt);
+    }
+
+    /** {@link #svd(double[], int, int)} with the first driver given, so that tests can make it fail. */
+    static Svd svd(double[] a, int m, int n, SvdDriver first) {
         int k = Math.min(m, n);
         double[] s = new double[k];
         double[] u = new double[m * k];
         double[] vt = new double[k * n];
         double[] copy = a.clone();
-        int info = openblas.LAPACKE_dgesdd(openblas.LAPACK_ROW_MAJOR, (byte) 'S', m, n, a, n, s, u, k, vt, n);
+        int info = first.run(a, m, n, s, u, vt);
         if (info > 0) {
             info = openblas.LAPACKE_dgesvd(openblas.LAPACK_ROW_MAJOR, (byte) 'S', (byte) 'S', m, n, copy, n, s, u, k, vt, n,
                     new double[Math.max(1, k - 1)]);
@@ -136,5 +153,11 @@ public final class Lapack {
             throw new IllegalArgumentException("dgesdd: illegal argument " + (-info) + " for a " + m + "x" + n + " matrix");
         }
         return new Svd(u, s, vt, m, n, k);
+    }
+
+    /** Divide-and-conquer economy SVD, row-major ({@code dgesdd}); {@code a} is overwritten. */
+    static int dgesdd(double[] a, int m, int n, double[] s, double[] u, double[] vt) {
+        int k = Math.min(m, n);
+        return openblas.LAPACKE_dgesdd(openblas.LAPACK_ROW_MAJOR, (byte) 'S', m, n, a, n, s, u, k, vt, n);
     }
 }

@@ -1,0 +1,106 @@
+package io.iteris.core.linalg;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The process's OpenBLAS: one library, a kernel as new as the CPU allows, correct results, and the override honoured. */
+class NativeMathTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void theKernelInUseIsAsNewAsThisCpuAllows() {
+        NativeMath.Info info = NativeMath.info();
+        Set<String> flags = CpuLevel.cpuFlags();
+        CpuLevel cpu = CpuLevel.ofFlags(flags);
+        System.out.println("OpenBLAS: " + info.config() + "; kernel " + info.kernel() + " (" + info.kernelLevel() + ") on a " + cpu
+                + " CPU, " + info.threads() + " threads");
+        assertTrue(info.config().startsWith("OpenBLAS 0.3."), info.config());
+        assertTrue(info.kernelLevel().compareTo(cpu.leastKernel()) >= 0, "OpenBLAS runs its " + info.kernel() + " kernel ("
+                + info.kernelLevel() + ") on a CPU with " + cpu + ": at least " + cpu.leastKernel() + " is expected");
+    }
+
+    @Test
+    void theSelfCheckPassesOnTheLibraryInUse() {
+        NativeMath.ensureReady();
+        assertNull(NativeMath.selfCheck());
+    }
+
+    @Test
+    void levelsOfKernelsAndFlags() {
+        assertEquals(CpuLevel.AVX512, CpuLevel.ofKernel("Cooperlake"));
+        assertEquals(CpuLevel.AVX2, CpuLevel.ofKernel("Haswell"));
+        assertEquals(CpuLevel.SSE, CpuLevel.ofKernel("Prescott"));
+        assertEquals(CpuLevel.GENERIC, CpuLevel.ofKernel("SomethingNew"));
+        assertEquals(CpuLevel.AVX512, CpuLevel.ofFlags(Set.of("sse2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl")));
+        assertEquals(CpuLevel.AVX2, CpuLevel.ofFlags(Set.of("sse2", "avx", "avx2", "fma", "avx512f")));
+        assertEquals(CpuLevel.AVX, CpuLevel.ofFlags(Set.of("sse2", "avx")));
+        assertEquals(CpuLevel.AVX2, CpuLevel.AVX512.leastKernel());
+        assertEquals(CpuLevel.AVX, CpuLevel.AVX.leastKernel());
+    }
+
+    /**
+     * A fresh JVM on an empty JavaCPP cache started as iteris's entry points start maps one OpenBLAS library, though
+     * ND4J and iteris both use it; so does a later start on that cache in which ND4J loads it before iteris is involved.
+     */
+    @Test
+    void oneOpenBlasLibraryInTheProcess() throws Exception {
+        Path cache = tmp.resolve("javacpp");
+        for (String order : List.of("iteris-first", "nd4j-first")) {
+            String out = child(cache, Map.of(), order);
+            List<String> files = out.lines().filter(l -> l.startsWith("mapped ")).toList();
+            assertEquals(1, files.size(), order + ": one OpenBLAS library mapped, got " + files + "\n" + out);
+            assertTrue(out.contains("nd4j+blas agree"), out);
+        }
+    }
+
+    /** OPENBLAS_CORETYPE, the documented override, is what OpenBLAS runs, and passes the self-check. */
+    @Test
+    void theHaswellOverrideIsHonouredAndCorrect() throws Exception {
+        CpuLevel cpu = CpuLevel.ofFlags(CpuLevel.cpuFlags());
+        if (cpu.compareTo(CpuLevel.AVX2) < 0) {
+            System.out.println("theHaswellOverrideIsHonouredAndCorrect: skipped, this CPU (" + cpu + ") has no AVX2");
+            return;
+        }
+        String out = child(tmp.resolve("javacpp"), Map.of("OPENBLAS_CORETYPE", "Haswell"), "iteris-first");
+        assertTrue(out.contains("kernel Haswell"), out);
+    }
+
+    /** Runs {@link NativeMathProbe} in its own JVM on the given JavaCPP cache and environment; its output. */
+    private static String child(Path cache, Map<String, String> env, String order) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss16m", "-Xmx512m",
+                "-Dorg.bytedeco.javacpp.cachedir=" + cache, "-cp", System.getProperty("java.class.path"), NativeMathProbe.class.getName(), order));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().remove("OPENBLAS_CORETYPE");
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("the probe did not end:\n" + out);
+        }
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
+    /** Keeps the test's imports honest for the in-process ND4J path too. */
+    @Test
+    void nd4jProductsAgreeWithBlasInProcess() {
+        var a = Nd4j.rand(DataType.DOUBLE, 130, 70);
+        var b = Nd4j.rand(DataType.DOUBLE, 70, 90);
+        assertTrue(Matrices.relativeError(a.mmul(b), Blas.mmul(a, b)) < 1e-13);
+    }
+}
