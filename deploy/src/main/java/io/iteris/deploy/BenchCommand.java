@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code iteris bench quality|solve|gram|stream|engine|scale}: merge quality on real images, and the speed of
+ * {@code iteris bench quality|solve|gram|stream|engine|scale|soak|transfer|inference}: merge quality on real images, and the speed of
  * every hot path against a reference measured in the same run.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = {
@@ -21,11 +21,12 @@ import java.util.concurrent.Callable;
                 + "gram: statistics accumulation vs bare dgemm. stream: statistic chunks between two nodes vs a plain socket. "
                 + "engine: a whole merge, actor engine vs local. scale: many large layers on a 3-process cluster. "
                 + "soak: merge after merge on a 3-process cluster, each node's heap after GC and RSS per job. "
-                + "transfer: a unit's statistics with the Gram on the host vs in the ONNX Runtime session (bytes out, time)."})
+                + "transfer: a unit's statistics with the Gram on the host vs in the ONNX Runtime session (bytes out, time). "
+                + "inference: capture and statistics passes vs a plain ONNX Runtime run of the unmodified model (MiniLM, LLaMA-shaped)."})
 public final class BenchCommand implements Callable<Integer> {
-    static final List<String> BENCHMARKS = List.of("quality", "solve", "gram", "stream", "engine", "scale", "soak", "transfer");
+    static final List<String> BENCHMARKS = List.of("quality", "solve", "gram", "stream", "engine", "scale", "soak", "transfer", "inference");
 
-    @Parameters(index = "0", description = "quality | solve | gram | stream | engine | scale | soak | transfer")
+    @Parameters(index = "0", description = "quality | solve | gram | stream | engine | scale | soak | transfer | inference")
     String which;
 
     @Option(names = "--out", description = "quality: where tables, charts, quality.csv and report.md go (required); others: a work dir")

@@ -36,7 +36,7 @@ class BenchCommandTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"solve", "gram", "stream", "engine", "scale", "soak", "transfer"})
+    @ValueSource(strings = {"solve", "gram", "stream", "engine", "scale", "soak", "transfer", "inference"})
     void runsAndWritesItsTable(String which) throws Exception {
         Path csv = tmp.resolve(which + ".csv");
         StringWriter err = new StringWriter();
@@ -49,10 +49,10 @@ class BenchCommandTest {
         assertTrue(lines.size() >= 2, "a header and rows: " + lines);
         List<String> header = List.of(lines.get(0).split(","));
         if (which.equals("solve")) {
-            assertEquals(List.of("in", "out", "tasks", "rank", "median_ms", "reference_ms", "ratio"), header);
+            assertEquals(List.of("in", "out", "tasks", "rank", "median_ms", "reference_ms", "ratio", "dpotrf_gflops", "numpy_ms"), header);
         }
         if (which.equals("gram")) {
-            assertEquals(List.of("in", "rows", "features", "ours_ms", "dgemm_ms", "ratio"), header);
+            assertEquals(List.of("in", "rows", "features", "ours_ms", "dgemm_ms", "ratio", "dgemm_gflops", "numpy_ms", "dgemm_vs_numpy"), header);
         }
         for (String row : lines.subList(1, lines.size())) {
             String[] cells = row.split(",");
@@ -60,6 +60,20 @@ class BenchCommandTest {
             if (header.contains("ratio")) {
                 double ratio = Double.parseDouble(cells[header.indexOf("ratio")]);
                 assertTrue(ratio > 0 && Double.isFinite(ratio), row);
+            }
+            for (String rate : List.of("dpotrf_gflops", "dgemm_gflops")) {
+                if (header.contains(rate)) {
+                    // an absolute rate against the machine, not only a ratio against ourselves (numpy's column may be NaN where
+                    // python3 or numpy is missing)
+                    double gflops = Double.parseDouble(cells[header.indexOf(rate)]);
+                    assertTrue(gflops > 0 && Double.isFinite(gflops), row);
+                }
+            }
+            if (which.equals("inference")) {
+                for (String ratio : List.of("capture_ratio", "host_ratio", "session_ratio")) {
+                    double r = Double.parseDouble(cells[header.indexOf(ratio)]);
+                    assertTrue(r > 0 && Double.isFinite(r), ratio + ": " + row);
+                }
             }
             if (which.equals("soak")) {
                 assertTrue(Double.parseDouble(cells[header.indexOf("heap_after_gc_mib")]) > 0, row);

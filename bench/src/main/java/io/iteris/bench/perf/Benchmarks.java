@@ -1,5 +1,8 @@
 package io.iteris.bench.perf;
 
+import io.iteris.core.linalg.CpuLevel;
+import io.iteris.core.linalg.NativeMath;
+
 import java.io.PrintStream;
 import java.nio.file.Path;
 
@@ -13,9 +16,22 @@ public final class Benchmarks {
     private Benchmarks() {
     }
 
+    /**
+     * One line on the native math every BLAS-bound figure depends on: OpenBLAS's version and kernel, the CPU's level,
+     * the threads, and how many OpenBLAS libraries the process holds (one, unless something loaded ND4J first).
+     */
+    static String nativeMath() {
+        NativeMath.Info n = NativeMath.ensureReady();
+        CpuLevel cpu = CpuLevel.ofFlags(CpuLevel.cpuFlags());
+        int libraries = NativeMath.mappedOpenBlasFiles().size();
+        return String.format("native math: %s; kernel %s (%s) on a CPU with %s; %d threads; %d OpenBLAS librar%s in the process",
+                n.config(), n.kernel(), n.kernelLevel(), cpu, n.threads(), libraries, libraries == 1 ? "y" : "ies");
+    }
+
     public static void run(String which, Options o, PrintStream log) throws Exception {
         log.printf("bench %s%s (%d cores, %s)%n", which, o.quick() ? " --quick" : "", Runtime.getRuntime().availableProcessors(),
                 System.getProperty("os.arch"));
+        log.println(nativeMath());
         ResultTable t = switch (which) {
             case "solve" -> SolveBench.run(o.dims() != null ? o.dims() : o.quick() ? new int[]{128, 256} : new int[]{256, 512, 1024, 2048},
                     o.tasks() != null ? o.tasks() : o.quick() ? new int[]{2, 4} : new int[]{2, 4, 8}, o.rank(), log);
@@ -30,6 +46,8 @@ public final class Benchmarks {
                     o.workDir(), log);
             case "transfer" -> TransferBench.run(o.dims() != null ? o.dims() : o.quick() ? new int[]{64, 128} : new int[]{256, 512, 1024},
                     o.quick() ? 32 : 256, 2, io.iteris.core.model.onnx.Device.parse(o.device()).check(), o.workDir(), log);
+            case "inference" -> InferenceBench.run(InferenceBench.defaultCases(io.iteris.bench.Installation.minilm(), o.workDir(), o.quick()),
+                    o.quick() ? 3 : 7, log);
             case "soak" -> SoakBench.run(o.example(), o.workDir(), o.jobs() != null ? o.jobs() : o.quick() ? 3 : 20, "1g", log);
             default -> throw new IllegalArgumentException("unknown benchmark '" + which + "'");
         };

@@ -21,19 +21,23 @@ import java.util.List;
  * {@code bench solve}: one layer's IterIS solve (out = in) from N tasks' statistics, the tasks' updates rank-r
  * LoRAs, against a bare LAPACK {@code dpotrf} of the layer's in×in system, in the same run. The solve timed is a
  * later one (the adaptive coefficients handed back from the first, as the engines do); the first solve (which
- * computes them) and the dense textbook solve of the same inputs are reported beside it.
+ * computes them) and the dense textbook solve of the same inputs are reported beside it, and so are dpotrf's own rate
+ * (in³/3 FLOPs) and numpy's Cholesky of the same size, the machine's rate from outside iteris.
  */
 final class SolveBench {
     private SolveBench() {
     }
 
     static ResultTable run(int[] dims, int[] taskCounts, int rank, PrintStream log) {
-        ResultTable csv = new ResultTable("in", "out", "tasks", "rank", "median_ms", "reference_ms", "ratio");
-        ResultTable detail = new ResultTable("in", "tasks", "rank", "later solve (ms)", "bare dpotrf (ms)", "ratio",
-                "first solve (ms)", "dense textbook solve (ms)", "dense ÷ later");
+        ResultTable csv = new ResultTable("in", "out", "tasks", "rank", "median_ms", "reference_ms", "ratio", "dpotrf_gflops", "numpy_ms");
+        ResultTable detail = new ResultTable("in", "tasks", "rank", "later solve (ms)", "bare dpotrf (ms)", "ratio", "dpotrf GFLOP/s",
+                "numpy cholesky (ms)", "first solve (ms)", "dense textbook solve (ms)", "dense ÷ later");
         IterisParameters p = new IterisParameters(2, 1e-4, 1e-4, 0, false, true, 0);
         Nd4j.getRandom().setSeed(7);
         for (int in : dims) {
+            java.util.Optional<NumpyReference.Timing> numpy = NumpyReference.cholesky(in, Measure.repsFor(in * (double) in * in / 3 / 20e9 * 1e3));
+            numpy.ifPresent(t -> log.println("  reference: " + t.blas()));
+            double numpyMs = numpy.map(NumpyReference.Timing::millis).orElse(Double.NaN);
             for (int n : taskCounts) {
                 LayerMergeInput first = layer(in, n, rank);
                 LayerMergeResult r0 = IterisSolver.solve(first, p);
@@ -46,10 +50,11 @@ final class SolveBench {
                 LayerMergeInput denseLater = new LayerMergeInput(first.layer(), first.w0(), dense, 1, r0.diagnostics().get("coef"));
                 double denseMs = Measure.medianMillis(0, Math.min(reps, 3), () -> IterisSolver.solveDense(denseLater, p));
                 double reference = bareCholesky(first.tasks().get(0).stats().h(), in, reps);
-                csv.add(in, in, n, rank, ours, reference, ours / reference);
-                detail.add(in, n, rank, ours, reference, ours / reference, firstMs, denseMs, denseMs / ours);
-                log.printf("  in %d, %d tasks, rank %d: %.1f ms (dpotrf %.1f ms, ratio %.2f; first solve %.1f ms, dense %.1f ms)%n",
-                        in, n, rank, ours, reference, ours / reference, firstMs, denseMs);
+                double gflops = in * (double) in * in / 3 / reference / 1e6;
+                csv.add(in, in, n, rank, ours, reference, ours / reference, gflops, numpyMs);
+                detail.add(in, n, rank, ours, reference, ours / reference, gflops, numpyMs, firstMs, denseMs, denseMs / ours);
+                log.printf("  in %d, %d tasks, rank %d: %.1f ms (dpotrf %.1f ms, %.1f GFLOP/s, ratio %.2f; numpy's cholesky %.1f ms; first solve %.1f ms, dense %.1f ms)%n",
+                        in, n, rank, ours, reference, gflops, ours / reference, numpyMs, firstMs, denseMs);
             }
         }
         log.println();
