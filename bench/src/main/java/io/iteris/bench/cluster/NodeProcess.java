@@ -49,6 +49,7 @@ public final class NodeProcess implements AutoCloseable {
             pb.environment().put("ITERIS_EVENT_LOG", o.workDir().resolve("events-" + port + ".jsonl").toString());
             // the node's own account (recovery, reassignments, solver requests) is what explains a failed run
             pb.environment().put("ITERIS_LOG_LEVEL", "INFO");
+            io.iteris.core.linalg.NativeMath.applyThreadPolicy(pb.environment()); // as bin/iteris starts a node
             return new NodeProcess(port, pb.start(), o.log());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start a node process", e);

@@ -24,8 +24,10 @@ public final class Benchmarks {
         NativeMath.Info n = NativeMath.ensureReady();
         CpuLevel cpu = CpuLevel.ofFlags(CpuLevel.cpuFlags());
         int libraries = NativeMath.mappedOpenBlasFiles().size();
-        return String.format("native math: %s; kernel %s (%s) on a CPU with %s; %d threads; %d OpenBLAS librar%s in the process",
-                n.config(), n.kernel(), n.kernelLevel(), cpu, n.threads(), libraries, libraries == 1 ? "y" : "ies");
+        return String.format("native math: %s; kernel %s (%s) on a CPU with %s; %d threads; %d OpenBLAS librar%s in the process; %s",
+                n.config(), n.kernel(), n.kernelLevel(), cpu, n.threads(), libraries, libraries == 1 ? "y" : "ies",
+                NativeMath.underThreadPolicy() ? "thread policy " + NativeMath.THREAD_POLICY
+                        : "NOT under the thread policy " + NativeMath.THREAD_POLICY + " (start through bin/iteris, or set it)");
     }
 
     public static void run(String which, Options o, PrintStream log) throws Exception {

@@ -95,25 +95,19 @@ public final class Blas {
     }
 
     /**
-     * XᵀX [in×in] of X [rows×in] at about half the FLOPs of a general product: the upper triangle by block rows,
-     * each one {@code dgemm} of a column panel of X against the columns from it onwards (OpenBLAS's own
-     * {@code dsyrk} runs well below its dgemm rate), then the lower triangle mirrored from the upper, so the
-     * result is exactly symmetric.
+     * XᵀX [in×in] of X [rows×in] at half the FLOPs of a general product: the upper triangle by {@code dsyrk}, then the
+     * lower triangle mirrored from the upper, so the result is exactly symmetric. (OpenBLAS 0.3.19's dsyrk ran well
+     * below its dgemm rate and a panel-by-panel dgemm stood in for it; 0.3.31's runs at the dgemm rate: measured in
+     * docs/performance.md, bench gram.)
      */
     public static INDArray gram(INDArray x) {
         INDArray xd = dense(x);
         int rows = Matrices.rows(xd);
         int in = Matrices.cols(xd);
         INDArray c = uninitialized(in, in);
-        int block = Math.max(128, (in + 7) / 8);
         try {
-            DoublePointer xp = pointer(xd);
-            DoublePointer cp = pointer(c);
-            for (int i0 = 0; i0 < in; i0 += block) {
-                int b = Math.min(block, in - i0);
-                openblas.cblas_dgemm(openblas.CblasRowMajor, openblas.CblasTrans, openblas.CblasNoTrans, b, in - i0, rows,
-                        1.0, xp.getPointer(i0), in, xp.getPointer(i0), in, 0.0, cp.getPointer((long) i0 * in + i0), in);
-            }
+            openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasUpper, openblas.CblasTrans, in, rows, 1.0, pointer(xd), in,
+                    0.0, pointer(c), in);
             mirrorUpper(c);
         } finally {
             Reference.reachabilityFence(xd);

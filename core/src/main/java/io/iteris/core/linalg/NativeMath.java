@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -41,6 +42,25 @@ public final class NativeMath {
         public CpuLevel kernelLevel() {
             return CpuLevel.ofKernel(kernel);
         }
+    }
+
+    /**
+     * The thread policy for native math, as environment variables every launcher sets before the JVM starts (libgomp
+     * reads them when it loads; Java cannot set them for its own process): ND4J's OpenMP threads wait passively between
+     * operations instead of spinning, so they do not take the cores OpenBLAS's threads need for the next product or
+     * factorisation. Measured: a later solve at in = 1024, 4 tasks, 75 → 47 ms (docs/performance.md, Native math).
+     * OpenBLAS keeps one thread per core; its idle threads already sleep after a short spin.
+     */
+    public static final Map<String, String> THREAD_POLICY = Map.of("OMP_WAIT_POLICY", "PASSIVE");
+
+    /** Adds the {@link #THREAD_POLICY} to a child process's environment, leaving any value the user chose. */
+    public static void applyThreadPolicy(Map<String, String> environment) {
+        THREAD_POLICY.forEach(environment::putIfAbsent);
+    }
+
+    /** Whether this process runs under the {@link #THREAD_POLICY} (the variables as the policy sets them). */
+    public static boolean underThreadPolicy() {
+        return THREAD_POLICY.entrySet().stream().allMatch(e -> e.getValue().equalsIgnoreCase(String.valueOf(System.getenv(e.getKey()))));
     }
 
     /** Largest relative error the self-check accepts: far above float64 rounding on these sizes, far below a wrong kernel. */

@@ -96,6 +96,18 @@ class NativeMathTest {
         return out;
     }
 
+    /** The launchers' thread policy: added to a child's environment, a user's own value kept; the tests run under it. */
+    @Test
+    void theThreadPolicyIsAddedWithoutOverridingTheUser() {
+        Map<String, String> env = new java.util.HashMap<>();
+        NativeMath.applyThreadPolicy(env);
+        assertEquals("PASSIVE", env.get("OMP_WAIT_POLICY"));
+        Map<String, String> mine = new java.util.HashMap<>(Map.of("OMP_WAIT_POLICY", "ACTIVE"));
+        NativeMath.applyThreadPolicy(mine);
+        assertEquals("ACTIVE", mine.get("OMP_WAIT_POLICY"));
+        assertTrue(NativeMath.underThreadPolicy(), "surefire starts the tests under the launchers' policy (pom.xml)");
+    }
+
     /** Keeps the test's imports honest for the in-process ND4J path too. */
     @Test
     void nd4jProductsAgreeWithBlasInProcess() {
