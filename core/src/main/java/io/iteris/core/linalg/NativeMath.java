@@ -152,7 +152,10 @@ public final class NativeMath {
         }
     }
 
-    /** Null when every check agrees with plain Java; otherwise what failed and by how much. */
+    /**
+     * Null when every check agrees with plain Java; otherwise what failed and by how much. Each check costs O(n²) in
+     * Java (a product with a random vector, Freivalds' way), so that it takes milliseconds while the JIT is still cold.
+     */
     static String selfCheck() {
         Random r = new Random(20261203);
         // Shapes: one below OpenBLAS's small-matrix and threading thresholds, one blocked, one threaded.
@@ -176,45 +179,33 @@ public final class NativeMath {
         return null;
     }
 
-    /** C = AᵀB of row-major A [k×m] and B [k×n] by dgemm, against a plain loop; relative Frobenius error. */
+    /** C = AᵀB of row-major A [k×m] and B [k×n] by dgemm; ‖Cv − Aᵀ(Bv)‖ / ‖|A|ᵀ(|B||v|)‖ for a random v. */
     private static double gemmError(int m, int n, int k, Random r) {
         double[] a = gaussian(k * m, r);
         double[] b = gaussian(k * n, r);
         double[] c = new double[m * n];
         openblas_full.cblas_dgemm(openblas_full.CblasRowMajor, openblas_full.CblasTrans, openblas_full.CblasNoTrans, m, n, k,
                 1.0, a, m, b, n, 0.0, c, n);
-        double[] ref = new double[m * n];
-        for (int p = 0; p < k; p++) {
-            for (int i = 0; i < m; i++) {
-                double ai = a[p * m + i];
-                for (int j = 0; j < n; j++) {
-                    ref[i * n + j] += ai * b[p * n + j];
-                }
-            }
-        }
-        return relative(c, ref);
+        double[] v = gaussian(n, r);
+        double[] bv = times(b, k, n, v, false);
+        double[] scale = times(abs(a), k, m, times(abs(b), k, n, abs(v), false), true);
+        return relative(times(c, m, n, v, false), times(a, k, m, bv, true)) * norm(times(a, k, m, bv, true)) / norm(scale);
     }
 
-    /** A = LLᵀ by dpotrf on a random SPD matrix, LLᵀ rebuilt in Java; relative Frobenius error. */
+    /** A = LLᵀ by dpotrf on a random SPD matrix; ‖L(Lᵀv) − Av‖ / ‖Av‖ for a random v. */
     private static double choleskyError(int n, Random r) {
         double[] a = spd(n, r);
         double[] l = a.clone();
-        int info = openblas_full.LAPACKE_dpotrf(openblas_full.LAPACK_ROW_MAJOR, (byte) 'L', n, l, n);
-        if (info != 0) {
+        if (openblas_full.LAPACKE_dpotrf(openblas_full.LAPACK_ROW_MAJOR, (byte) 'L', n, l, n) != 0) {
             return Double.POSITIVE_INFINITY; // a positive definite matrix refused: as wrong as a wrong factor
         }
-        double[] back = new double[n * n];
         for (int i = 0; i < n; i++) {
-            for (int j = 0; j <= i; j++) {
-                double s = 0;
-                for (int p = 0; p <= j; p++) {
-                    s += l[i * n + p] * l[j * n + p];
-                }
-                back[i * n + j] = s;
-                back[j * n + i] = s;
+            for (int j = i + 1; j < n; j++) {
+                l[i * n + j] = 0; // dpotrf leaves the upper triangle as it found it
             }
         }
-        return relative(back, a);
+        double[] v = gaussian(n, r);
+        return relative(times(l, n, n, times(l, n, n, v, true), false), times(a, n, n, v, false));
     }
 
     /** AX = B by dposv; the residual ‖AX − B‖ / (‖A‖‖X‖) in Java. */
@@ -237,20 +228,39 @@ public final class NativeMath {
         return relative(ax, b) * norm(b) / (norm(a) * norm(x));
     }
 
-    /** GᵀG/n + I for a random G: well conditioned, so any error above rounding is the library's. */
-    private static double[] spd(int n, Random r) {
-        double[] g = gaussian(n * n, r);
-        double[] a = new double[n * n];
-        for (int p = 0; p < n; p++) {
-            for (int i = 0; i < n; i++) {
-                double gi = g[p * n + i] / n;
-                for (int j = 0; j < n; j++) {
-                    a[i * n + j] += gi * g[p * n + j];
+    /** M v (or Mᵀ v) of a row-major [rows×cols] matrix. */
+    private static double[] times(double[] mat, int rows, int cols, double[] v, boolean transpose) {
+        double[] out = new double[transpose ? cols : rows];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                if (transpose) {
+                    out[j] += mat[i * cols + j] * v[i];
+                } else {
+                    out[i] += mat[i * cols + j] * v[j];
                 }
             }
         }
+        return out;
+    }
+
+    private static double[] abs(double[] v) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = Math.abs(v[i]);
+        }
+        return out;
+    }
+
+    /** I + a random symmetric matrix of norm at most 1/2 (entries ±0.5/n): well conditioned, built in O(n²). */
+    private static double[] spd(int n, Random r) {
+        double[] a = new double[n * n];
         for (int i = 0; i < n; i++) {
-            a[i * n + i] += 1;
+            a[i * n + i] = 1 + r.nextDouble();
+            for (int j = 0; j < i; j++) {
+                double v = (r.nextDouble() - 0.5) / n;
+                a[i * n + j] = v;
+                a[j * n + i] = v;
+            }
         }
         return a;
     }
