@@ -10,15 +10,15 @@ import io.iteris.core.model.onnx.Device;
 import io.iteris.core.model.onnx.ModuleNames;
 import io.iteris.core.model.onnx.OnnxModelFile;
 import io.iteris.core.model.onnx.OnnxModelRunner;
+import io.iteris.core.model.onnx.OnnxTransformerRunner;
 import io.iteris.core.safetensors.DType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
 
 import java.io.PrintStream;
-import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -31,8 +31,6 @@ import java.util.SplittableRandom;
  * host and in the session. The floor is the plain run: what the statistics cost beyond it is ours to cut.
  */
 final class InferenceBench {
-    private static final int SEQUENCES = 32;
-
     private InferenceBench() {
     }
 
@@ -44,25 +42,21 @@ final class InferenceBench {
         ResultTable t = new ResultTable("model", "tokens", "plain_ms", "capture_ms", "stats_host_ms", "stats_session_ms",
                 "capture_ratio", "host_ratio", "session_ratio");
         for (Case c : cases) {
-            INDArray samples = ids(new SplittableRandom(29), c.tokens(), c.vocabulary());
+            INDArray samples = TransferBench.ids(new SplittableRandom(29), c.tokens(), c.vocabulary());
             OnnxModelFile file = OnnxModelFile.open(c.model());
             double plain = plainRun(c.model(), samples, reps);
             try (OnnxModelRunner host = OnnxModelRunner.open(file, c.names(), c.targets(), Device.CPU.withGram(Device.Gram.HOST));
                  OnnxModelRunner session = OnnxModelRunner.open(file, c.names(), c.targets(), Device.CPU.withGram(Device.Gram.DEVICE))) {
                 Map<String, INDArray> w0 = host.w0();
                 double capture = Measure.medianMillis(1, reps, () -> host.capture(w0, samples));
-                Map<String, INDArray> captured = host.capture(w0, samples);
-                Map<String, INDArray> x = new LinkedHashMap<>(); // one per shared input, as ShardInference keeps them
-                StatisticsSharing.leaders(host.targetLayers(), host.inputOf()).forEach((m, leader) -> {
-                    if (m.equals(leader)) {
-                        x.put(m, captured.get(m));
-                    }
-                });
+                // the statistics' layers, as ShardInference keeps them: one per shared input
+                Map<String, INDArray> x = StatisticsSharing.leadersOnly(host.capture(w0, samples),
+                        StatisticsSharing.leaders(host.targetLayers(), host.inputOf()));
                 double hostMs = Measure.medianMillis(1, reps, () -> host.statistics(w0, samples, x, false));
                 double sessionMs = Measure.medianMillis(1, reps, () -> session.statistics(w0, samples, x, false));
                 t.add(c.name(), c.tokens(), plain, capture, hostMs, sessionMs, capture / plain, hostMs / plain, sessionMs / plain);
                 log.printf("  %s, %d x %d tokens, %d inputs: plain run %.1f ms; capture %.1f ms (%.2f×); statistics, host Gram %.1f ms (%.2f×),"
-                                + " session Gram %.1f ms (%.2f×)%n", c.name(), SEQUENCES, c.tokens(), x.size(), plain, capture, capture / plain,
+                                + " session Gram %.1f ms (%.2f×)%n", c.name(), TransferBench.SEQUENCES, c.tokens(), x.size(), plain, capture, capture / plain,
                         hostMs, hostMs / plain, sessionMs, sessionMs / plain);
             }
         }
@@ -79,37 +73,17 @@ final class InferenceBench {
                         shape.vocab()));
     }
 
-    /** Median time of the unmodified model on the same batch: its inputs fed as the runner feeds them, its outputs fetched. */
+    /** Median time of the unmodified model on the same batch: its token inputs fed as the runner feeds them, its outputs fetched. */
     private static double plainRun(Path model, INDArray samples, int reps) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        int s = (int) samples.size(0);
-        int tokens = (int) samples.size(1);
-        long[] ids = new long[s * tokens];
-        long[] mask = new long[s * tokens];
-        long[] positions = new long[s * tokens];
-        for (int i = 0; i < s; i++) {
-            for (int j = 0; j < tokens; j++) {
-                double v = samples.getDouble(i, j, 0);
-                ids[i * tokens + j] = v < 0 ? 0 : (long) v;
-                mask[i * tokens + j] = v < 0 ? 0 : 1;
-                positions[i * tokens + j] = j;
-            }
-        }
-        long[] shape = {s, tokens};
+        OnnxTransformerRunner.TokenBatch batch = OnnxModelRunner.tokenBatch(samples.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(0)));
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             try (OrtSession session = env.createSession(model.toString(), options)) {
                 Map<String, OnnxTensor> feeds = new HashMap<>();
                 try {
                     for (String input : session.getInputNames()) {
-                        long[] values = switch (input) {
-                            case "input_ids" -> ids;
-                            case "attention_mask" -> mask;
-                            case "token_type_ids" -> new long[s * tokens];
-                            case "position_ids" -> positions;
-                            default -> throw new IllegalArgumentException(model + ": unknown input " + input);
-                        };
-                        feeds.put(input, OnnxTensor.createTensor(env, LongBuffer.wrap(values), shape));
+                        feeds.put(input, OnnxTransformerRunner.tokenInput(env, input, batch));
                     }
                     return Measure.medianMillis(1, reps, () -> {
                         try (OrtSession.Result ignored = session.run(feeds)) {
@@ -121,17 +95,5 @@ final class InferenceBench {
                 }
             }
         }
-    }
-
-    /** 32 sequences of up to {@code tokens} ids, lengths from the upper half (some padding, as text calibration has). */
-    private static INDArray ids(SplittableRandom rng, int tokens, long vocabulary) {
-        double[] v = new double[SEQUENCES * tokens];
-        for (int s = 0; s < SEQUENCES; s++) {
-            int len = tokens / 2 + rng.nextInt(tokens / 2 + 1);
-            for (int i = 0; i < tokens; i++) {
-                v[s * tokens + i] = i < len ? 1 + rng.nextInt((int) Math.min(vocabulary, 30000) - 1) : -1;
-            }
-        }
-        return Nd4j.create(v, new long[]{SEQUENCES, tokens, 1});
     }
 }

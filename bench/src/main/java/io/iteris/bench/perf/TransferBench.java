@@ -13,7 +13,6 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -43,19 +42,14 @@ final class TransferBench {
                 TinyLlama.Shape shape = new TinyLlama.Shape(VOCAB, in, in, layers, tokens, dtype, true);
                 Path model = TinyLlama.writeModel(work.resolve("transfer-" + in + "-" + dtype), shape, 23);
                 OnnxModelFile file = OnnxModelFile.open(model);
-                INDArray samples = ids(rng, tokens);
+                INDArray samples = ids(rng, tokens, VOCAB);
                 List<String> kinds = List.of("q_proj", "v_proj");
                 try (OnnxModelRunner host = OnnxModelRunner.open(file, ModuleNames.DEFAULT, kinds, device.withGram(Device.Gram.HOST));
                      OnnxModelRunner onDevice = OnnxModelRunner.open(file, ModuleNames.DEFAULT, kinds, device.withGram(Device.Gram.DEVICE))) {
                     Map<String, INDArray> w0 = host.w0();
-                    Map<String, INDArray> captured = host.capture(w0, samples);
                     // the statistics' layers, as ShardInference keeps them: one per shared input
-                    Map<String, INDArray> x = new LinkedHashMap<>();
-                    StatisticsSharing.leaders(host.targetLayers(), host.inputOf()).forEach((m, leader) -> {
-                        if (m.equals(leader)) {
-                            x.put(m, captured.get(m));
-                        }
-                    });
+                    Map<String, INDArray> x = StatisticsSharing.leadersOnly(host.capture(w0, samples),
+                            StatisticsSharing.leaders(host.targetLayers(), host.inputOf()));
                     long rows = x.values().iterator().next().size(0);
                     OnnxTransformerRunner.Transfer h0 = host.transfer();
                     double hostMs = Measure.medianMillis(1, 3, () -> host.statistics(w0, samples, x, false));
@@ -77,13 +71,16 @@ final class TransferBench {
         return t;
     }
 
-    /** 32 sequences of up to {@code tokens} ids, lengths drawn from the upper half (some padding, as text calibration has). */
-    private static INDArray ids(SplittableRandom rng, int tokens) {
+    /**
+     * {@link #SEQUENCES} sequences of up to {@code tokens} ids below {@code vocabulary}, lengths drawn from the upper half
+     * (some padding, as text calibration has), as [S, T, 1] with −1 at padding.
+     */
+    static INDArray ids(SplittableRandom rng, int tokens, long vocabulary) {
         double[] v = new double[SEQUENCES * tokens];
         for (int s = 0; s < SEQUENCES; s++) {
             int len = tokens / 2 + rng.nextInt(tokens / 2 + 1);
             for (int i = 0; i < tokens; i++) {
-                v[s * tokens + i] = i < len ? 1 + rng.nextInt(VOCAB - 1) : -1;
+                v[s * tokens + i] = i < len ? 1 + rng.nextInt(Math.toIntExact(vocabulary) - 1) : -1;
             }
         }
         return Nd4j.create(v, new long[]{SEQUENCES, tokens, 1});

@@ -49,14 +49,8 @@ public final class ShardInference {
     /** The shard's layer inputs X under task {@code task}'s own LoRA model (cached). */
     public synchronized Map<String, INDArray> features(int task, int shard) {
         return features.computeIfAbsent(((long) task << 32) | shard,
-                k -> leadersOnly(runner.capture(inputs.taskWeights(task), shards.get(task).get(shard))));
-    }
-
-    /** The captured inputs of the layers whose statistics are computed (a shared input is kept once). */
-    private Map<String, INDArray> leadersOnly(Map<String, INDArray> x) {
-        Map<String, INDArray> out = new LinkedHashMap<>(x);
-        out.keySet().removeIf(layer -> leaders.containsKey(layer) && !leaders.get(layer).equals(layer));
-        return out;
+                // a shared input is kept once, under its statistics layer
+                k -> StatisticsSharing.leadersOnly(runner.capture(inputs.taskWeights(task), shards.get(task).get(shard)), leaders));
     }
 
     /**

@@ -29,4 +29,14 @@ public final class StatisticsSharing {
         }
         return out;
     }
+
+    /**
+     * Of values per layer (captured inputs, say), those of the layers whose statistics are computed: a layer whose
+     * leader is another layer is left out, since it shares that layer's.
+     */
+    public static <V> Map<String, V> leadersOnly(Map<String, V> byLayer, Map<String, String> leaders) {
+        Map<String, V> out = new LinkedHashMap<>(byLayer);
+        out.keySet().removeIf(layer -> leaders.containsKey(layer) && !leaders.get(layer).equals(layer));
+        return out;
+    }
 }

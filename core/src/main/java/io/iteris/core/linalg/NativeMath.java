@@ -87,8 +87,7 @@ public final class NativeMath {
                         openblas_full.openblas_get_corename().getString().trim(), openblas_full.openblas_get_num_threads());
                 String wrong = selfCheck();
                 if (wrong != null) {
-                    throw new IllegalStateException("OpenBLAS kernel " + loaded.kernel() + " (" + loaded.config() + ") computes wrong results on this CPU: "
-                            + wrong + ". Start iteris with a kernel that is correct here, e.g. OPENBLAS_CORETYPE=Haswell (docs/performance.md, Native math)");
+                    throw refusal(loaded, wrong);
                 }
                 info = loaded;
             }
@@ -96,9 +95,10 @@ public final class NativeMath {
         }
     }
 
-    /** The native math in use (checked on first use). */
-    public static Info info() {
-        return ensureReady();
+    /** The error that stops a process whose kernel failed the self-check: the kernel, what failed, and the override. */
+    static IllegalStateException refusal(Info loaded, String wrong) {
+        return new IllegalStateException("OpenBLAS kernel " + loaded.kernel() + " (" + loaded.config() + ") computes wrong results on this CPU: "
+                + wrong + ". Start iteris with a kernel that is correct here, e.g. OPENBLAS_CORETYPE=Haswell (docs/performance.md, Native math)");
     }
 
     /**
@@ -179,17 +179,23 @@ public final class NativeMath {
         return null;
     }
 
-    /** C = AᵀB of row-major A [k×m] and B [k×n] by dgemm; ‖Cv − Aᵀ(Bv)‖ / ‖|A|ᵀ(|B||v|)‖ for a random v. */
+    /** C = AᵀB of row-major A [k×m] and B [k×n] by dgemm, checked by {@link #productError}. */
     private static double gemmError(int m, int n, int k, Random r) {
         double[] a = gaussian(k * m, r);
         double[] b = gaussian(k * n, r);
         double[] c = new double[m * n];
         openblas_full.cblas_dgemm(openblas_full.CblasRowMajor, openblas_full.CblasTrans, openblas_full.CblasNoTrans, m, n, k,
                 1.0, a, m, b, n, 0.0, c, n);
-        double[] v = gaussian(n, r);
-        double[] bv = times(b, k, n, v, false);
+        return productError(a, b, c, m, n, k, gaussian(n, r));
+    }
+
+    /**
+     * How far C [m×n] is from AᵀB (A [k×m], B [k×n], row-major), by Freivalds' product with v: ‖Cv − Aᵀ(Bv)‖ over
+     * ‖|A|ᵀ(|B||v|)‖, the size rounding scales with. O(k(m + n) + mn), where the product itself is O(kmn).
+     */
+    static double productError(double[] a, double[] b, double[] c, int m, int n, int k, double[] v) {
         double[] scale = times(abs(a), k, m, times(abs(b), k, n, abs(v), false), true);
-        return relative(times(c, m, n, v, false), times(a, k, m, bv, true)) * norm(times(a, k, m, bv, true)) / norm(scale);
+        return distance(times(c, m, n, v, false), times(a, k, m, times(b, k, n, v, false), true)) / norm(scale);
     }
 
     /** A = LLᵀ by dpotrf on a random SPD matrix; ‖L(Lᵀv) − Av‖ / ‖Av‖ for a random v. */
@@ -225,7 +231,7 @@ public final class NativeMath {
                 }
             }
         }
-        return relative(ax, b) * norm(b) / (norm(a) * norm(x));
+        return distance(ax, b) / (norm(a) * norm(x));
     }
 
     /** M v (or Mᵀ v) of a row-major [rows×cols] matrix. */
@@ -274,11 +280,15 @@ public final class NativeMath {
     }
 
     private static double relative(double[] got, double[] want) {
+        return distance(got, want) / norm(want);
+    }
+
+    private static double distance(double[] x, double[] y) {
         double d = 0;
-        for (int i = 0; i < got.length; i++) {
-            d += (got[i] - want[i]) * (got[i] - want[i]);
+        for (int i = 0; i < x.length; i++) {
+            d += (x[i] - y[i]) * (x[i] - y[i]);
         }
-        return Math.sqrt(d) / norm(want);
+        return Math.sqrt(d);
     }
 
     private static double norm(double[] v) {

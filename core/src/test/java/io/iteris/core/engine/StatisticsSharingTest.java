@@ -29,6 +29,12 @@ class StatisticsSharingTest {
         Map<String, String> leaders = StatisticsSharing.leaders(List.of("a.k", "a.q", "b", "a.v"), Map.of("a.q", "x", "a.k", "x", "a.v", "x"));
         assertEquals(Map.of("a.k", "a.k", "a.q", "a.k", "b", "b", "a.v", "a.k"), leaders);
         assertEquals(List.of("a.k", "b"), List.copyOf(new java.util.LinkedHashSet<>(leaders.values())));
+        // what a worker keeps of its captured inputs: the statistics layers' only (a layer no group knows stays)
+        Map<String, Integer> captured = new java.util.LinkedHashMap<>();
+        for (String layer : List.of("a.k", "a.q", "b", "a.v", "c")) {
+            captured.put(layer, captured.size());
+        }
+        assertEquals(List.of("a.k", "b", "c"), List.copyOf(StatisticsSharing.leadersOnly(captured, leaders).keySet()));
     }
 
     @Test

@@ -23,7 +23,7 @@ class NativeMathTest {
 
     @Test
     void theKernelInUseIsAsNewAsThisCpuAllows() {
-        NativeMath.Info info = NativeMath.info();
+        NativeMath.Info info = NativeMath.ensureReady();
         Set<String> flags = CpuLevel.cpuFlags();
         CpuLevel cpu = CpuLevel.ofFlags(flags);
         System.out.println("OpenBLAS: " + info.config() + "; kernel " + info.kernel() + " (" + info.kernelLevel() + ") on a " + cpu
@@ -37,6 +37,35 @@ class NativeMathTest {
     void theSelfCheckPassesOnTheLibraryInUse() {
         NativeMath.ensureReady();
         assertNull(NativeMath.selfCheck());
+    }
+
+    /** The check the self-check applies to every product catches one entry off by 1e-3, and passes the exact product. */
+    @Test
+    void freivaldsCheckCatchesAWrongEntry() {
+        java.util.Random r = new java.util.Random(5);
+        int m = 37, n = 29, k = 53;
+        double[] a = r.doubles(k * m).map(d -> d - 0.5).toArray();
+        double[] b = r.doubles(k * n).map(d -> d - 0.5).toArray();
+        double[] c = new double[m * n];
+        for (int p = 0; p < k; p++) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    c[i * n + j] += a[p * m + i] * b[p * n + j];
+                }
+            }
+        }
+        double[] v = r.doubles(n).map(d -> d - 0.5).toArray();
+        assertTrue(NativeMath.productError(a, b, c, m, n, k, v) <= NativeMath.TOLERANCE, "the exact product passes");
+        c[17 * n + 11] += 1e-3;
+        assertTrue(NativeMath.productError(a, b, c, m, n, k, v) > NativeMath.TOLERANCE, "one entry off by 1e-3 is caught");
+    }
+
+    /** A kernel that fails the self-check is refused with its name, what failed, and the override to use. */
+    @Test
+    void theRefusalNamesTheKernelAndTheOverride() {
+        String message = NativeMath.refusal(new NativeMath.Info("OpenBLAS 0.3.19 DYNAMIC_ARCH SkylakeX", "SkylakeX", 2),
+                "dpotrf 300x300 relative error inf").getMessage();
+        assertTrue(message.contains("kernel SkylakeX") && message.contains("dpotrf 300x300") && message.contains("OPENBLAS_CORETYPE=Haswell"), message);
     }
 
     @Test
@@ -71,10 +100,8 @@ class NativeMathTest {
     @Test
     void theHaswellOverrideIsHonouredAndCorrect() throws Exception {
         CpuLevel cpu = CpuLevel.ofFlags(CpuLevel.cpuFlags());
-        if (cpu.compareTo(CpuLevel.AVX2) < 0) {
-            System.out.println("theHaswellOverrideIsHonouredAndCorrect: skipped, this CPU (" + cpu + ") has no AVX2");
-            return;
-        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(cpu.compareTo(CpuLevel.AVX2) >= 0,
+                "theHaswellOverrideIsHonouredAndCorrect skipped: this CPU (" + cpu + ") has no AVX2 for the Haswell kernel");
         String out = child(tmp.resolve("javacpp"), Map.of("OPENBLAS_CORETYPE", "Haswell"), "iteris-first");
         assertTrue(out.contains("kernel Haswell"), out);
     }
@@ -108,7 +135,7 @@ class NativeMathTest {
         assertTrue(NativeMath.underThreadPolicy(), "surefire starts the tests under the launchers' policy (pom.xml)");
     }
 
-    /** Keeps the test's imports honest for the in-process ND4J path too. */
+    /** In this process too, ND4J's product (its own call into OpenBLAS) and iteris's agree. */
     @Test
     void nd4jProductsAgreeWithBlasInProcess() {
         var a = Nd4j.rand(DataType.DOUBLE, 130, 70);

@@ -57,7 +57,7 @@ class SvdFallbackTest {
         int[] info = new int[1];
         Lapack.Svd real = Lapack.svd(values.clone(), n, n, (a, m, cols, s, u, vt) -> info[0] = Lapack.dgesdd(a, m, cols, s, u, vt));
         Lapack.Svd fallback = Lapack.svd(values.clone(), n, n, (a, m, cols, s, u, vt) -> FAILED);
-        System.out.println("dgesdd on the six-LoRA sum: info " + info[0] + " on OpenBLAS kernel " + NativeMath.info().kernel());
+        System.out.println("dgesdd on the six-LoRA sum: info " + info[0] + " on OpenBLAS kernel " + NativeMath.ensureReady().kernel());
         assertReproduces(real, sum);
         double top = fallback.s()[0];
         for (int j = 0; j < n; j++) {

@@ -141,7 +141,7 @@ public final class OnnxModelRunner implements ModelRunner, AutoCloseable {
     }
 
     /** [S, T] ids with −1 padding → ids padded with [PAD] and the attention mask. */
-    static OnnxTransformerRunner.TokenBatch tokenBatch(INDArray ids) {
+    public static OnnxTransformerRunner.TokenBatch tokenBatch(INDArray ids) {
         int s = (int) ids.size(0);
         int t = (int) ids.size(1);
         double[] flat = io.iteris.core.linalg.Matrices.toArray(ids.dup('c'));

@@ -289,20 +289,27 @@ public final class OnnxTransformerRunner implements AutoCloseable {
         return new Transfer(weightsIn.get(), inputsIn.get(), out.get());
     }
 
+    /**
+     * The [batch, tokens] int64 tensor this runner feeds a graph input named {@code input}: the token ids, the attention
+     * mask, zero token types or positions 0..T−1 (public so that a benchmark can feed the unmodified model the same way).
+     */
+    public static OnnxTensor tokenInput(OrtEnvironment env, String input, TokenBatch batch) throws OrtException {
+        long[][] values = switch (input) {
+            case "input_ids" -> batch.ids();
+            case "attention_mask" -> batch.mask();
+            case "token_type_ids" -> new long[batch.batch()][batch.tokens()];
+            case "position_ids" -> positions(batch);
+            default -> throw new IllegalArgumentException("the graph takes an input '" + input
+                    + "' this runner does not know (supported: input_ids, attention_mask, token_type_ids, position_ids;"
+                    + " export decoder models without past key values)");
+        };
+        return OnnxTensor.createTensor(env, LongBuffer.wrap(OnnxTensors.flatten(values)), new long[]{batch.batch(), batch.tokens()});
+    }
+
     /** The graph's token inputs and every target's weight. */
     private void feed(Map<String, OnnxTensor> feeds, Map<String, INDArray> weights, TokenBatch batch) throws OrtException {
-        long[] shape = {batch.batch(), batch.tokens()};
         for (String input : edited.graphInputs()) {
-            long[][] values = switch (input) {
-                case "input_ids" -> batch.ids();
-                case "attention_mask" -> batch.mask();
-                case "token_type_ids" -> new long[batch.batch()][batch.tokens()];
-                case "position_ids" -> positions(batch);
-                default -> throw new IllegalArgumentException("the graph takes an input '" + input
-                        + "' this runner does not know (supported: input_ids, attention_mask, token_type_ids, position_ids;"
-                        + " export decoder models without past key values)");
-            };
-            feeds.put(input, input(OnnxTensor.createTensor(env, LongBuffer.wrap(OnnxTensors.flatten(values)), shape)));
+            feeds.put(input, input(tokenInput(env, input, batch)));
         }
         for (OnnxGraphEditor.Target t : edited.targets().values()) {
             INDArray w = weights.get(t.module());
