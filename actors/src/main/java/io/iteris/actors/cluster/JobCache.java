@@ -76,7 +76,7 @@ public final class JobCache {
                 if (unseen != null) {
                     throw new IllegalStateException("this node " + unseen);
                 }
-                inputs = Merger.loadMergeInputs(JobSpecs.settings(spec));
+                inputs = Merger.prepared(Merger.loadMergeInputs(JobSpecs.settings(spec)));
             }
             Merger.LoadedJob job = withData ? full.computeIfAbsent(device, d -> Merger.withData(inputs, d)) : inputs;
             leases++;

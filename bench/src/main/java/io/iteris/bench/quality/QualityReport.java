@@ -220,12 +220,14 @@ final class QualityReport {
         QualityBenchmark.Tuned t = b.tuned.get("iteris");
         double[] labelled = perDraw("iteris");
         double[] free = perDraw(QualityBenchmark.LABEL_FREE);
-        StringBuilder sb = new StringBuilder("| draw | label-free α1 | α2 | solves | held-out agreement | test mean normalised | label-tuned (α1 "
-                + t.params().get("alpha_1") + ", α2 " + t.params().get("alpha_2") + ", " + t.iterations()
-                + " solves) |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+        String anchor = t.params().containsKey("anchor_strength")
+                ? ", anchor s " + t.params().get("anchor_scale") + " β " + t.params().get("anchor_strength") : "";
+        StringBuilder sb = new StringBuilder("| draw | label-free α1 | α2 | anchor | solves | held-out agreement | test mean normalised | label-tuned (α1 "
+                + t.params().get("alpha_1") + ", α2 " + t.params().get("alpha_2") + anchor + ", " + t.iterations()
+                + " solves) |\n|---:|---:|---:|---|---:|---:|---:|---:|\n");
         for (LabelFreeIteris.Choice c : b.labelFree) {
-            sb.append(String.format(Locale.ROOT, "| %d | %.0e | %.0e | %d | %.4f | %.3f | %.3f |%n", c.draw(), c.alpha1(), c.alpha2(), c.solves(),
-                    c.agreement(), free[c.draw()], labelled[c.draw()]));
+            sb.append(String.format(Locale.ROOT, "| %d | %.0e | %.0e | %s | %d | %.4f | %.3f | %.3f |%n", c.draw(), c.alpha1(), c.alpha2(), c.anchor(),
+                    c.solves(), c.agreement(), free[c.draw()], labelled[c.draw()]));
         }
         return sb.toString();
     }

@@ -35,7 +35,7 @@ public final class LocalMergeEngine {
      */
     public LocalMergeEngine(MergeInputs inputs, MergeMethod method, ModelRunner runner, List<INDArray> calibration, int shardSize) {
         this.inputs = inputs;
-        this.method = method;
+        this.method = method.prepare(inputs.layerInputs());
         this.runner = runner;
         this.calibration = calibration;
         this.shardSize = shardSize;

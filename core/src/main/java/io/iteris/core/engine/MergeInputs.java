@@ -166,6 +166,11 @@ public final class MergeInputs {
         return new LayerMergeInput(layer, w0(layer), tasks, iteration, coefficients);
     }
 
+    /** Every layer's input without statistics, in layer order, each built when the iteration reaches it. */
+    public Iterable<LayerMergeInput> layerInputs() {
+        return () -> layers().stream().map(l -> layerInput(l, 0, null, null)).iterator();
+    }
+
     /** Sum of the input ranks of a layer: the rank that represents any linear combination of the deltas exactly. */
     public int summedRank(String layer) {
         int r = 0;

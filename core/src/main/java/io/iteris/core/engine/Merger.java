@@ -104,6 +104,12 @@ public final class Merger {
         return new LoadedJob(s, method, MergeInputs.prepare(base, adapters), null, null);
     }
 
+    /** The job with its method prepared for its layers ({@link MergeMethod#prepare}), as a layer solver needs it. */
+    public static LoadedJob prepared(LoadedJob job) {
+        MergeMethod m = job.method().prepare(job.inputs().layerInputs());
+        return m == job.method() ? job : new LoadedJob(job.settings(), m, job.inputs(), job.runner(), job.samples());
+    }
+
     /** A job loaded by {@link #loadMergeInputs} with the model and calibration its method runs added (when it runs any). */
     public static LoadedJob withData(LoadedJob job) {
         return withData(job, Device.CPU);

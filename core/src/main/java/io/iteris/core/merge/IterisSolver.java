@@ -32,6 +32,15 @@ import java.util.Map;
  * <p>The adaptive coefficients c_i depend only on the task models (X_i and W0+ΔW_i), never on the merged model,
  * so a caller that hands back those of an earlier solve ({@link LayerMergeInput#coefficients}) skips their
  * dense products; with ρ = 0 such a solve needs no G at all.
+ *
+ * <p>The anchor ({@link IterisParameters#anchored()}): the paper's ridges pull W* toward Σλ1_iΔW_i/Σλ2_i, the tasks'
+ * mean at equal ridges, which is task arithmetic at scale 1/N. An anchor ridge λ = β·Σ ω_i ‖Q_i‖_F pulls toward
+ * task arithmetic at a chosen scale instead, W_TA = s·Σ m_i ΔW_i (or W0 + W_TA with the pretrain matrix):
+ * <pre>
+ *   W* = [Σ ω_i V_i (P_i + λ1_i I) + λ·W_TA] · [Σ ω_i (Q_i + λ2_i I) + λ I]⁻¹
+ * </pre>
+ * so β → ∞ returns task arithmetic exactly and β = 0 the paper's solve. W_TA = Σ (s m_i s_i B_i)A_i lies in the same
+ * column space as B_cat, so the low-rank form holds: task i's rows of M gain (λ s / c_i)·A_i (ω_i = c_i m_i).
  */
 public final class IterisSolver {
     private IterisSolver() {
@@ -43,13 +52,16 @@ public final class IterisSolver {
 
     /** The per-task numbers and the system matrix T2 = Σ ω_i (Q_i + λ2_i I), shared by both paths. */
     private record Terms(double[] coef, double[] omega, double[] lambda1, double[] lambda2, List<INDArray> p, INDArray t2,
-                         boolean anyRidge) {
+                         boolean anyRidge, double anchorLambda) {
         Map<String, double[]> diagnostics() {
             Map<String, double[]> diag = new LinkedHashMap<>();
             diag.put("coef", coef);
             diag.put("omega", omega);
             diag.put("lambda_1", lambda1);
             diag.put("lambda_2", lambda2);
+            if (anchorLambda > 0) {
+                diag.put("anchor_lambda", new double[]{anchorLambda});
+            }
             return diag;
         }
     }
@@ -66,6 +78,7 @@ public final class IterisSolver {
         INDArray[] pms = new INDArray[n];
         INDArray t2 = Matrices.zeros(dim, dim);
         double diagonal = 0;
+        double qNorms = 0;
         boolean anyRidge = false;
         double rho = p.regCoef();
         for (int i = 0; i < n; i++) {
@@ -91,14 +104,18 @@ public final class IterisSolver {
                     .addi(s.c().add(s.c().transpose()).muli(rho * (1 - rho)))
                     .addi(requireG(in, t).mul(rho * rho));
             lambda1[i] = p.alpha1() == 0 ? 0 : p.alpha1() * Blas.frobenius(pm);
-            lambda2[i] = p.alpha2() == 0 ? 0 : p.alpha2() * Blas.frobenius(qm);
+            double qNorm = p.alpha2() == 0 && !p.anchored() ? 0 : Blas.frobenius(qm);
+            lambda2[i] = p.alpha2() == 0 ? 0 : p.alpha2() * qNorm;
+            qNorms += omega[i] * qNorm;
             anyRidge |= lambda2[i] > 0;
             pms[i] = pm;
             Blas.axpy(omega[i], qm, t2);
             diagonal += omega[i] * lambda2[i];
         }
-        Blas.addToDiagonal(t2, diagonal);
-        return new Terms(coef, omega, lambda1, lambda2, List.of(pms), t2, anyRidge);
+        double anchorLambda = p.anchored() ? p.anchorStrength() * qNorms : 0;
+        anyRidge |= anchorLambda > 0;
+        Blas.addToDiagonal(t2, diagonal + anchorLambda);
+        return new Terms(coef, omega, lambda1, lambda2, List.of(pms), t2, anyRidge, anchorLambda);
     }
 
     private static INDArray requireG(LayerMergeInput in, TaskLayer t) {
@@ -123,6 +140,15 @@ public final class IterisSolver {
                 Blas.axpy(terms.lambda1()[i], target, vp);
             }
             Blas.axpy(terms.omega()[i], vp, t1);
+        }
+        if (terms.anchorLambda() > 0) {
+            // + λ·W_TA, W_TA = s·Σ m_i ΔW_i (+ W0 with the pretrain matrix)
+            for (TaskLayer t : in.tasks()) {
+                Blas.axpy(terms.anchorLambda() * p.anchorScale() * t.manualCoef(), t.delta(), t1);
+            }
+            if (p.withPretrainMatrix()) {
+                Blas.axpy(terms.anchorLambda(), w0, t1);
+            }
         }
         RightSolve.Solution sol = rightSolve(in, p, terms, t1);
         INDArray delta = p.withPretrainMatrix() ? sol.w().sub(w0) : sol.w();
@@ -149,6 +175,10 @@ public final class IterisSolver {
             if (terms.lambda1()[i] != 0) {
                 Blas.axpy(terms.lambda1()[i], lora.a(), ap);
             }
+            if (terms.anchorLambda() > 0 && terms.omega()[i] != 0) {
+                // λ s m_i s_i B_i A_i = (ω_i s_i B_i)·(λ s / c_i) A_i; a task with m_i = 0 is absent from both sides
+                Blas.axpy(terms.anchorLambda() * p.anchorScale() / terms.coef()[i], lora.a(), ap);
+            }
             m.get(NDArrayIndex.interval(at, at + r), NDArrayIndex.all()).assign(ap);
             bcat.get(NDArrayIndex.all(), NDArrayIndex.interval(at, at + r)).assign(lora.b().mul(terms.omega()[i] * lora.scale()));
             if (s != null) {
@@ -162,8 +192,8 @@ public final class IterisSolver {
             INDArray zt = sol.w();
             return new LayerMergeResult(Blas.mmul(bcat, zt), terms.diagnostics(), solverName(sol), new LayerMergeResult.Factors(bcat, zt));
         }
-        // W0 Σ ω_i (P_i + λ1_i I) + B_cat M: one dense product with W0 instead of N
-        Blas.addToDiagonal(s, sDiagonal);
+        // W0 [Σ ω_i (P_i + λ1_i I) + λ I] + B_cat M: one dense product with W0 instead of N
+        Blas.addToDiagonal(s, sDiagonal + terms.anchorLambda());
         INDArray t1 = Blas.mmul(w0, s);
         Blas.axpy(1.0, Blas.mmul(bcat, m), t1);
         RightSolve.Solution sol = rightSolveInPlace(in, p, terms, t1);

@@ -7,22 +7,35 @@ import io.iteris.core.linalg.Matrices;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * KnOTS (Stoica et al., ICLR 2025, "Model merging with SVD to tie the KnOTS"): the tasks' LoRA updates are
- * first aligned in one basis, then merged there. Per layer, the updates side by side decompose as
- * [m_1·ΔW_1 | … | m_T·ΔW_T] = U·S·[V_1ᵀ | … | V_Tᵀ]: U·S is shared, and V_iᵀ [k×in] says how task i uses each
- * shared direction. The V_iᵀ are merged element-wise with TIES (trim each to its top {@code density} entries,
- * elect signs, disjoint mean) or DARE (keep each entry with probability {@code density}, rescale, sum), and
- * ΔW = λ·U·S·V_mergedᵀ. With nothing trimmed or dropped and a plain sum, this is task arithmetic exactly; the
- * gain is that TIES and DARE act where the tasks' entries are comparable.
+ * KnOTS (Stoica et al., ICLR 2025, "Model merging with SVD to tie the KnOTS"), as its authors' code builds it
+ * (github gstoica27/KnOTS, {@code task_merger.py} SVDMerger, {@code masking_ops.py}, the knots configs). Per layer the
+ * tasks' updates side by side decompose as [m_1·ΔW_1 | … | m_T·ΔW_T] = U·S·[V_1ᵀ | … | V_Tᵀ]; each task is
+ * represented by S·V_iᵀ [k×in] ({@code s_on_V = True} in every official config), and these are merged element-wise:
+ * <ul>
+ *   <li>{@code merge = ties} (KnOTS-TIES): each task keeps the entries of its representation at or above its
+ *       {@code density}-quantile of magnitude, the quantile taken over the task's <em>whole</em> representation,
+ *       every layer concatenated ({@code topk_values_mask} on the model's vector; {@link #prepare} finds it);</li>
+ *   <li>{@code merge = dare} (KnOTS-DARE-TIES): each entry is kept with probability {@code density} and rescaled by
+ *       1/density (DARE), nothing trimmed ({@code topK = 100} in the official config);</li>
+ * </ul>
+ * then, for both, TIES's sign election (the sign of the summed kept entries) and the disjoint mean of the kept
+ * entries that agree with it, times λ; ΔW = U·merged.
+ *
+ * <p>Departures from the authors' code, each measured as immaterial or forced: everything is float64 (they cast U, s
+ * and V to float32 after a float64 SVD); components below 1e-12 of the largest singular value are dropped (they drop
+ * s ≤ 1e-5 absolutely); DARE draws from our seeded stream per layer and task, not torch's generator; an entry whose
+ * kept values cancel exactly takes the majority sign of its layer, not of the whole model (only exact cancellations
+ * differ). A method not {@link #prepare prepared} (one layer merged alone) takes that layer as the whole model.
  *
  * <p>For LoRAs the decomposition never forms the out × T·in matrix: it is B_cat·blockdiag(A_1…A_T), so a thin QR of
  * B_cat and the SVD of the short R × T·in core (R = Σ r_i) give U, S and the V_iᵀ. The update comes out factored
- * (b = λ·U·S, a = V_mergedᵀ).
+ * (b = U, a = merged).
  */
 public final class KnotsMethod extends DescribedMethod {
     public static final String NAME = "knots";
@@ -30,12 +43,18 @@ public final class KnotsMethod extends DescribedMethod {
     private final double density;
     private final double lambda;
     private final long seed;
+    /** Per task, the magnitude at or above which KnOTS-TIES keeps an entry, over the whole model; null until prepared. */
+    private final double[] thresholds;
 
     public KnotsMethod(Config config) {
         this(config.getString("merge"), config.getDouble("density"), config.getDouble("lambda"), config.getLong("seed"));
     }
 
     public KnotsMethod(String merge, double density, double lambda, long seed) {
+        this(merge, density, lambda, seed, null);
+    }
+
+    private KnotsMethod(String merge, double density, double lambda, long seed, double[] thresholds) {
         super(NAME, "KnOTS", "https://arxiv.org/abs/2410.19735", DataNeeds.NONE);
         if (!merge.equals("ties") && !merge.equals("dare")) {
             throw new IllegalArgumentException("knots merge must be ties or dare, got '" + merge + "'");
@@ -47,6 +66,7 @@ public final class KnotsMethod extends DescribedMethod {
         this.density = density;
         this.lambda = lambda;
         this.seed = seed;
+        this.thresholds = thresholds;
     }
 
     @Override
@@ -54,48 +74,143 @@ public final class KnotsMethod extends DescribedMethod {
         return Map.of("merge", merge, "density", density, "lambda", lambda, "seed", seed);
     }
 
+    private boolean trims() {
+        return merge.equals("ties") && density < 1;
+    }
+
+    /** Finds each task's trim threshold over its representation in every layer (KnOTS-TIES with density below 1). */
+    @Override
+    public MergeMethod prepare(Iterable<LayerMergeInput> layers) {
+        if (thresholds != null || !trims()) {
+            return this;
+        }
+        List<List<double[]>> parts = new ArrayList<>();
+        for (LayerMergeInput layer : layers) {
+            double[][] sv = representations(layer, aligned(layer));
+            for (int i = 0; i < sv.length; i++) {
+                if (parts.size() <= i) {
+                    parts.add(new ArrayList<>());
+                }
+                parts.get(i).add(sv[i]);
+            }
+        }
+        double[] t = new double[parts.size()];
+        for (int i = 0; i < t.length; i++) {
+            t[i] = threshold(parts.get(i), density);
+        }
+        return new KnotsMethod(merge, density, lambda, seed, t);
+    }
+
     @Override
     public LayerMergeResult mergeLayer(LayerMergeInput input) {
         int out = Matrices.rows(input.w0());
         int in = Matrices.cols(input.w0());
         int tasks = input.taskCount();
+        if (thresholds != null && thresholds.length != tasks) {
+            throw new IllegalArgumentException("layer " + input.layer() + ": KnOTS was prepared for " + thresholds.length
+                    + " tasks, not " + tasks);
+        }
         Spectral.Compact joint = aligned(input);
         int k = joint.k();
         if (k == 0) {
             return LayerMergeResult.of(Matrices.zeros(out, in));
         }
-        // task i's V_iᵀ: columns [i·in, (i+1)·in) of the joint Vᵀ
-        double[][] v = new double[tasks][k * in];
+        double[][] sv = representations(input, joint);
         for (int i = 0; i < tasks; i++) {
-            for (int j = 0; j < k; j++) {
-                System.arraycopy(joint.vt(), j * tasks * in + i * in, v[i], j * in, in);
-            }
-        }
-        double[] mergedV = merge.equals("ties") ? ties(v) : dare(v, input.layer());
-        INDArray b = Spectral.scale(joint.uMatrix(), joint.s(), true).muli(lambda);
-        INDArray a = Matrices.of(mergedV, k, in);
-        return new LayerMergeResult(Blas.mmul(b, a), Map.of(), "svd", new LayerMergeResult.Factors(b, a));
-    }
-
-    private double[] ties(double[][] v) {
-        double[][] trimmed = new double[v.length][];
-        for (int i = 0; i < v.length; i++) {
-            trimmed[i] = TiesMethod.trim(v[i], density);
-        }
-        return TiesMethod.disjointMean(trimmed, 1.0);
-    }
-
-    private double[] dare(double[][] v, String layer) {
-        double[] sum = new double[v[0].length];
-        for (int i = 0; i < v.length; i++) {
-            SplittableRandom rng = new SplittableRandom(DareMethod.streamSeed(seed, layer, i));
-            for (int j = 0; j < sum.length; j++) {
-                if (rng.nextDouble() < density) {
-                    sum[j] += v[i][j] / density;
+            if (merge.equals("dare")) {
+                SplittableRandom rng = new SplittableRandom(DareMethod.streamSeed(seed, input.layer(), i));
+                for (int j = 0; j < sv[i].length; j++) {
+                    sv[i][j] = rng.nextDouble() < density ? sv[i][j] / density : 0;
+                }
+            } else if (trims()) {
+                double t = thresholds != null ? thresholds[i] : threshold(List.of(sv[i]), density);
+                for (int j = 0; j < sv[i].length; j++) {
+                    if (!(Math.abs(sv[i][j]) >= t)) {
+                        sv[i][j] = 0;
+                    }
                 }
             }
         }
-        return sum;
+        INDArray a = Matrices.of(electedMean(sv, lambda), k, in);
+        INDArray b = joint.uMatrix();
+        return new LayerMergeResult(Blas.mmul(b, a), Map.of(), "svd", new LayerMergeResult.Factors(b, a));
+    }
+
+    /** Task i's S·V_iᵀ [k×in] (row-major), from columns [i·in, (i+1)·in) of the joint Vᵀ. */
+    private static double[][] representations(LayerMergeInput input, Spectral.Compact joint) {
+        int in = Matrices.cols(input.w0());
+        int tasks = input.taskCount();
+        int k = joint.k();
+        double[][] v = new double[tasks][k * in];
+        for (int i = 0; i < tasks; i++) {
+            for (int j = 0; j < k; j++) {
+                double s = joint.s()[j];
+                int from = j * tasks * in + i * in;
+                for (int c = 0; c < in; c++) {
+                    v[i][j * in + c] = s * joint.vt()[from + c];
+                }
+            }
+        }
+        return v;
+    }
+
+    /**
+     * The authors' {@code topk_values_mask} threshold over one task's concatenated entries: with d entries, the
+     * ⌈d − ⌊d·density⌋⌉-th smallest magnitude (entries at or above it are kept, ties included).
+     */
+    static double threshold(List<double[]> parts, double density) {
+        int d = parts.stream().mapToInt(p -> p.length).sum();
+        if (density >= 1 || d == 0) {
+            return 0;
+        }
+        double[] mags = new double[d];
+        int at = 0;
+        for (double[] p : parts) {
+            for (double x : p) {
+                mags[at++] = Math.abs(x);
+            }
+        }
+        if (d == 1) {
+            return mags[0];
+        }
+        int kth = d - (int) (d * density);
+        Arrays.sort(mags);
+        return mags[kth - 1];
+    }
+
+    /**
+     * TIES's election and disjoint mean as the authors' {@code ties_masking} and {@code masked_merge}: the sign of
+     * the summed entries (zeros take the majority of the elected signs), then λ·mean of the non-zero entries that
+     * agree with it.
+     */
+    static double[] electedMean(double[][] v, double lambda) {
+        int n = v[0].length;
+        double[] sign = new double[n];
+        double majority = 0;
+        for (int j = 0; j < n; j++) {
+            double sum = 0;
+            for (double[] task : v) {
+                sum += task[j];
+            }
+            sign[j] = Math.signum(sum);
+            majority += sign[j];
+        }
+        majority = Math.signum(majority);
+        double[] merged = new double[n];
+        for (int j = 0; j < n; j++) {
+            double elected = sign[j] == 0 ? majority : sign[j];
+            double sum = 0;
+            int count = 0;
+            for (double[] task : v) {
+                double x = task[j];
+                if ((elected > 0 && x > 0) || (elected < 0 && x < 0)) {
+                    sum += lambda * x;
+                    count++;
+                }
+            }
+            merged[j] = count == 0 ? 0 : sum / count;
+        }
+        return merged;
     }
 
     /** The compact SVD of [m_1·ΔW_1 | … | m_T·ΔW_T] (out × T·in). */

@@ -42,6 +42,17 @@ public interface MergeMethod {
         return false;
     }
 
+    /**
+     * The method ready for one job's layers. A method whose per-layer rule needs a quantity of the whole model
+     * (KnOTS trims each task's top entries over its whole concatenated representation, every layer together) computes
+     * it here from the weights alone and returns a copy that holds it; every engine and node calls this on the same
+     * layers and gets the same copy. {@code layers} yields each layer's input without statistics, built on demand.
+     * Most methods are per layer and return themselves. Preparing a prepared method returns it unchanged.
+     */
+    default MergeMethod prepare(Iterable<LayerMergeInput> layers) {
+        return this;
+    }
+
     /** The method's parameters, for reports. */
     Map<String, Object> parameters();
 

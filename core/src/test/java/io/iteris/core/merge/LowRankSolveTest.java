@@ -51,14 +51,17 @@ class LowRankSolveTest {
     void agreesWithTheDenseSolveOnRandomShapesAndSettings() {
         Random rng = new Random(20261129);
         Nd4j.getRandom().setSeed(20261129);
-        for (int trial = 0; trial < 60; trial++) {
+        for (int trial = 0; trial < 90; trial++) {
             int out = 1 + rng.nextInt(40);
             int in = 1 + rng.nextInt(48);
             int n = 1 + rng.nextInt(5);
             boolean pretrain = rng.nextBoolean();
             double rho = rng.nextInt(3) == 0 ? 0.3 * rng.nextDouble() : 0;
             double alpha1 = rng.nextBoolean() ? 0 : 1e-3 * rng.nextDouble();
-            IterisParameters p = new IterisParameters(1, alpha1, 1e-4 + 1e-2 * rng.nextDouble(), rho, pretrain, rng.nextBoolean(), 0);
+            boolean anchored = rng.nextInt(3) > 0;
+            IterisParameters p = new IterisParameters(1, alpha1, 1e-4 + 1e-2 * rng.nextDouble(), rho, pretrain, rng.nextBoolean(), 0,
+                    anchored ? IterisParameters.Anchor.TASK_ARITHMETIC : IterisParameters.Anchor.NONE,
+                    0.1 + rng.nextDouble(), anchored ? Math.pow(10, -4 + 5 * rng.nextDouble()) : 0);
             List<TaskLayer> lora = new ArrayList<>();
             List<TaskLayer> dense = new ArrayList<>();
             for (int i = 0; i < n; i++) {
