@@ -56,6 +56,10 @@ public final class BenchCommand implements Callable<Integer> {
             + "calibration image, a label-free augmentation (default 0)")
     int augment;
 
+    @Option(names = "--draws", defaultValue = "0", description = "quality: calibration draws the merge of every task is repeated on "
+            + "(default: 5 on images, 2 on text; ± needs at least 2)")
+    int draws;
+
     @Option(names = "--quick", description = "small sizes and few repetitions: a smoke run")
     boolean quick;
 
@@ -106,9 +110,9 @@ public final class BenchCommand implements Callable<Integer> {
                     throw new IllegalArgumentException("--augment applies to the image suite only");
                 }
                 QualityRun.run(new QualityRun.Options(suite, example != null ? example : Installation.home().resolve("examples/text"),
-                        Installation.minilm(), out, calibration, 0, ridgeRatios, methods, quick), System.out);
+                        Installation.minilm(), out, calibration, 0, ridgeRatios, methods, quick, draws), System.out);
             } else {
-                QualityRun.run(new QualityRun.Options(suite, ex, null, out, calibration, augment, ridgeRatios, methods, quick), System.out);
+                QualityRun.run(new QualityRun.Options(suite, ex, null, out, calibration, augment, ridgeRatios, methods, quick, draws), System.out);
             }
             return 0;
         }

@@ -238,7 +238,7 @@ class CommandLineTest {
             }
         }
         for (String m : java.util.List.of("base", "individual", "iteris", "iteris_label_free", "regmean", "regmean_pp", "tsv", "iso_cts",
-                "knots", "ties", "dare", "task_arithmetic", "average")) {
+                "knots", "wudi", "core_space", "ties", "dare", "task_arithmetic", "average")) {
             assertEquals(5, count.get(m), "five tasks for " + m);
         }
         assertEquals(java.util.Set.of("iteris", "iteris_label_free", "regmean", "regmean_pp"), redrawn,
@@ -278,7 +278,7 @@ class CommandLineTest {
             }
         }
         for (String m : java.util.List.of("base", "individual", "iteris", "iteris_label_free", "regmean", "regmean_pp", "tsv", "iso_cts",
-                "knots", "ties", "dare", "task_arithmetic", "average")) {
+                "knots", "wudi", "core_space", "ties", "dare", "task_arithmetic", "average")) {
             assertEquals(6, count.get(m), "six text tasks for " + m);
         }
         // The heads are fixed random projections: the base with them is near chance, the skill is in the LoRAs.

@@ -77,7 +77,7 @@ class ActorEngineTest {
         Path ex = tmp.resolve("rivals");
         io.iteris.core.demo.DemoExample.generate(ex, shape, 9);
         try (IterisNode node = node(tmp.resolve("work-rivals"), 2)) {
-            for (String method : List.of("regmean_pp", "tsv", "iso_cts", "knots")) {
+            for (String method : List.of("regmean_pp", "tsv", "iso_cts", "knots", "wudi", "core_space", "iteris_anchored")) {
                 Path localOut = tmp.resolve("local-" + method);
                 Path actorOut = tmp.resolve("actors-" + method);
                 io.iteris.core.engine.Merger.Result local = io.iteris.core.engine.Merger.run(settings(ex, shape, localOut, method), null);
@@ -99,6 +99,13 @@ class ActorEngineTest {
 
     private static io.iteris.core.config.MergeSettings settings(Path ex, io.iteris.core.demo.DemoExample.Shape shape, Path out, String method) {
         Map<String, Object> m = new java.util.HashMap<>();
+        if (method.equals("iteris_anchored")) {
+            // IterIS anchored at task arithmetic: the anchor's settings travel with the job as every method's do
+            method = "iteris";
+            m.put("iteris.methods.iteris.anchor", "task_arithmetic");
+            m.put("iteris.methods.iteris.anchor_scale", 0.4);
+            m.put("iteris.methods.iteris.anchor_strength", 0.05);
+        }
         m.put("iteris.merge.method", method);
         m.put("iteris.merge.base", ex.resolve("base/model.safetensors").toString());
         m.put("iteris.merge.calibration", ex.resolve("calibration.safetensors").toString());

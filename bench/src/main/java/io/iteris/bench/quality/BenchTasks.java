@@ -113,6 +113,9 @@ abstract class BenchTasks {
     /** Report title and the paragraph that says what the models and tasks are. */
     abstract String title();
 
+    /** The name {@code --suite} takes. */
+    abstract String suiteName();
+
     abstract String description(int calibration);
 
     /** Inputs for merging the tasks whose indices are set in {@code mask}. */

@@ -124,6 +124,11 @@ final class ImageSuite extends BenchTasks {
     }
 
     @Override
+    String suiteName() {
+        return "image";
+    }
+
+    @Override
     String title() {
         return "Merge quality on real images";
     }

@@ -209,10 +209,73 @@ final class QualityReport {
     }
 
     String tuningTable() {
-        StringBuilder sb = new StringBuilder("| method | chosen parameters | validation mean normalised |\n|---|---|---:|\n");
-        b.tuned.forEach((m, t) -> sb.append(String.format(Locale.ROOT, "| %s | %s%s | %.4f |%n", m, withoutIterations(t.params()),
-                m.equals("iteris") ? ", solves " + t.iterations() : "", t.validationScore())));
+        StringBuilder sb = new StringBuilder("| method | chosen parameters | validation mean normalised | grid | at the grid's edge |\n"
+                + "|---|---|---:|---|---|\n");
+        b.tuned.forEach((m, t) -> {
+            Map<String, java.util.SortedSet<Object>> grid = gridValues(m, t);
+            sb.append(String.format(Locale.ROOT, "| %s | %s%s | %.4f | %s | %s |%n", m, withoutIterations(t.params()),
+                    m.equals("iteris") ? ", solves " + t.iterations() : "", t.validationScore(), grid, edges(t.params(), grid)));
+        });
         return sb.toString();
+    }
+
+    /** Every value each parameter took in the method's grid (IterIS: both steps of its search). */
+    private Map<String, java.util.SortedSet<Object>> gridValues(String m, QualityBenchmark.Tuned t) {
+        List<Map<String, Object>> grid = new java.util.ArrayList<>(b.grid(m));
+        if (m.equals("iteris") && t.params().containsKey("anchor_strength")) {
+            grid.addAll(b.anchoredGrid(t.params(), ((Number) t.params().get("anchor_scale")).doubleValue()));
+            grid.addAll(b.grid("task_arithmetic").stream().map(p -> Map.<String, Object>of("anchor_scale", p.get("lambda"))).toList());
+        }
+        Map<String, java.util.SortedSet<Object>> values = new java.util.TreeMap<>();
+        for (Map<String, Object> p : grid) {
+            p.forEach((k, v) -> {
+                if (!k.equals("iterations") && !k.equals("seed")) {
+                    values.computeIfAbsent(k, x -> new java.util.TreeSet<>(QualityReport::compareValues)).add(v);
+                }
+            });
+        }
+        return values;
+    }
+
+    private static int compareValues(Object a, Object b) {
+        return a instanceof Number x && b instanceof Number y ? Double.compare(x.doubleValue(), y.doubleValue())
+                : a.toString().compareTo(b.toString());
+    }
+
+    /** Bounds that are not a grid's edge but the method's own: nothing trimmed, nothing dropped, the whole Gram. */
+    private static final java.util.Set<String> NATURAL_MAXIMA = java.util.Set.of("density", "common_fraction", "nondiag_scale", "keep_fraction");
+
+    /** The numeric parameters whose chosen value is the least or greatest the grid tried, natural bounds excepted. */
+    static String edges(Map<String, Object> chosen, Map<String, java.util.SortedSet<Object>> grid) {
+        List<String> at = new java.util.ArrayList<>();
+        grid.forEach((k, vs) -> {
+            Object v = chosen.get(k);
+            if (v instanceof Number x && vs.size() > 1) {
+                double d = x.doubleValue();
+                boolean min = d == ((Number) vs.first()).doubleValue();
+                boolean max = d == ((Number) vs.last()).doubleValue();
+                if (min || (max && !(NATURAL_MAXIMA.contains(k) && d == 1.0))) {
+                    at.add(k + (min ? " (least)" : " (greatest)"));
+                }
+            }
+        });
+        return at.isEmpty() ? "no" : String.join(", ", at);
+    }
+
+    /** The chosen parameters as HOCON, ready for a merge config's {@code iteris.methods} block. */
+    String tunedConf() {
+        StringBuilder sb = new StringBuilder("# Chosen on the validation split by bin/iteris bench quality --suite " + b.suite().suiteName()
+                + " (" + b.calibration() + " calibration samples per task).\niteris.methods {\n");
+        b.tuned.forEach((m, t) -> {
+            Map<String, Object> p = new java.util.TreeMap<>(t.params());
+            if (m.equals("iteris")) {
+                p.put("iterations", t.iterations());
+            }
+            StringBuilder line = new StringBuilder();
+            p.forEach((k, v) -> line.append(line.isEmpty() ? "" : ", ").append(k).append(" = ").append(v));
+            sb.append("  ").append(m).append(" { ").append(line).append(" }\n");
+        });
+        return sb.append("}\n").toString();
     }
 
     /** Label-free IterIS's choice per draw against the label-tuned one. */

@@ -20,10 +20,11 @@ public final class QualityRun {
     /**
      * What to run: the image suite (examples/fashion) or the text suite (examples/text on all-MiniLM-L6-v2, at
      * {@code minilm}), calibration samples per task, shifted copies per image (image suite), the ratios α1/α2 IterIS's
-     * grid tries with each α2 (1: equal ridges, the paper's setting), the rival methods (empty: all), a quick run.
+     * grid tries with each α2 (1: equal ridges, the paper's setting), the rival methods (empty: all), a quick run, and
+     * the calibration draws the merge of every task is repeated on (0: the suite's default).
      */
     public record Options(String suite, Path example, Path minilm, Path out, int calibration, int augment, double[] ridgeRatios,
-                          List<String> methods, boolean quick) {
+                          List<String> methods, boolean quick, int draws) {
     }
 
     public static void run(Options o, PrintStream log) {
@@ -46,7 +47,7 @@ public final class QualityRun {
             case "text" -> new TextSuite(example, o.minilm(), quick);
             default -> throw new IllegalArgumentException("unknown suite '" + suiteName + "'; available: image, text");
         };
-        QualityBenchmark b = new QualityBenchmark(suite, calibration, o.ridgeRatios(), o.methods(), quick, log);
+        QualityBenchmark b = new QualityBenchmark(suite, calibration, o.ridgeRatios(), o.methods(), quick, o.draws(), log);
         int n = b.taskCount();
         Map<Integer, double[]> iterations;
         Map<Integer, double[]> samples;
@@ -66,6 +67,7 @@ public final class QualityRun {
         }
         QualityReport r = new QualityReport(b);
         r.writeCsv(out.resolve("quality.csv"));
+        AtomicFiles.writeString(out.resolve("tuned.conf"), r.tunedConf());
         r.chart(out.resolve("iterations.png"), "IterIS: test accuracy after each solve (" + n + " tasks)", "solves", iterations, false);
         r.chart(out.resolve("calibration.png"), "IterIS: test accuracy by calibration samples per task (" + n + " tasks)",
                 "calibration samples per task", samples, true);
@@ -87,7 +89,7 @@ public final class QualityRun {
         double seconds = (System.nanoTime() - t0) / 1e9;
         AtomicFiles.writeString(out.resolve("report.md"), report(b, n, r, five + "\n" + separation + "\n## IterIS without labels\n\n" + labelFree,
                 subsets + "\n### Pairwise interference\n\n" + interference, iter, cal, calibration, quick, seconds));
-        log.printf(Locale.ROOT, "%nwrote quality.csv, iterations.png, calibration.png and report.md to %s (%.0f s)%n", out, seconds);
+        log.printf(Locale.ROOT, "%nwrote quality.csv, tuned.conf, iterations.png, calibration.png and report.md to %s (%.0f s)%n", out, seconds);
     }
 
     private static void phase(LiveProgress progress, int done, String name, QualityBenchmark b) {

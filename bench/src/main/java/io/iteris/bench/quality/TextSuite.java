@@ -124,6 +124,11 @@ final class TextSuite extends BenchTasks {
     }
 
     @Override
+    String suiteName() {
+        return "text";
+    }
+
+    @Override
     String title() {
         return "Merge quality on real text";
     }

@@ -22,6 +22,8 @@ public final class MergeMethods {
         REGISTRY.put(TsvMethod.NAME, TsvMethod::new);
         REGISTRY.put(IsoCtsMethod.NAME, IsoCtsMethod::new);
         REGISTRY.put(KnotsMethod.NAME, KnotsMethod::new);
+        REGISTRY.put(WudiMethod.NAME, WudiMethod::new);
+        REGISTRY.put(CoreSpaceMethod.NAME, CoreSpaceMethod::new);
         REGISTRY.put(TiesMethod.NAME, TiesMethod::new);
         REGISTRY.put(DareMethod.NAME, DareMethod::new);
         REGISTRY.put(TaskArithmeticMethod.NAME, TaskArithmeticMethod::new);

@@ -16,11 +16,12 @@ import java.util.Map;
  * orthonormal columns (Procrustes: U⊥ = P·Qᵀ from [U_1…U_T] = P·Σ·Qᵀ), the right vectors likewise, and
  * ΔW = λ·U⊥·diag(S_1…S_T)·V⊥ᵀ. Making the tasks' singular directions orthogonal is what removes their interference.
  *
- * <p>The paper keeps 1/T of each full-rank task matrix's min(out, in) components. A LoRA update has only r
- * non-zero ones, and keeping zero components would let arbitrary null-space directions into the Procrustes
- * step, so here each task keeps {@code max(1, round(keep_fraction·r_i))} of its r_i non-zero components
- * (keep_fraction 1: all of them; the space they span is at most Σ r_i, as the paper's T·min(out, in)/T is).
- * The update comes out factored (b = λ·U⊥·diag(S), a = V⊥ᵀ) with rank Σ k_i.
+ * <p>As the authors' code ({@code compute_and_sum_svd_mem_reduction} in github AntoAndGar/task_singular_vectors),
+ * each task keeps its first ⌊min(out, in)/T⌋ components. A LoRA update has only r_i non-zero ones; the authors'
+ * code keeps the zero ones too, which lets whatever null-space vectors the SVD routine returns into the Procrustes
+ * step, so here they are left out (the one departure): a task keeps min(r_i, ⌊min(out, in)/T⌋) components, or
+ * {@code max(1, round(keep_fraction·r_i))} of them when that is fewer (keep_fraction, not in the paper, defaults
+ * to 1, the authors' rule). The update comes out factored (b = λ·U⊥·diag(S), a = V⊥ᵀ) with rank Σ k_i.
  */
 public final class TsvMethod extends DescribedMethod {
     public static final String NAME = "tsv";
@@ -52,12 +53,15 @@ public final class TsvMethod extends DescribedMethod {
         List<INDArray> us = new ArrayList<>();
         List<INDArray> vts = new ArrayList<>();
         List<Double> sigma = new ArrayList<>();
+        // the authors' sv_reduction = 1/T of a full-rank layer's components
+        int share = Math.min(out, in) / input.taskCount();
         for (TaskLayer t : input.tasks()) {
             Spectral.Compact c = Spectral.of(t);
-            if (c.k() == 0) {
+            int keep = Math.min(share, Math.max(1, (int) Math.round(keepFraction * c.k())));
+            if (c.k() == 0 || keep == 0) {
                 continue;
             }
-            Spectral.Compact kept = c.top(Math.max(1, (int) Math.round(keepFraction * c.k())));
+            Spectral.Compact kept = c.top(keep);
             us.add(kept.uMatrix());
             vts.add(kept.vtMatrix());
             for (double s : kept.s()) {

@@ -19,7 +19,7 @@ class BaselineMethodsTest {
 
     @Test
     void registryKnowsEveryMethodAndNamesThemWhenAskedForAnother() {
-        assertEquals(List.of("iteris", "regmean", "regmean_pp", "tsv", "iso_cts", "knots", "ties", "dare", "task_arithmetic", "average"),
+        assertEquals(List.of("iteris", "regmean", "regmean_pp", "tsv", "iso_cts", "knots", "wudi", "core_space", "ties", "dare", "task_arithmetic", "average"),
                 List.copyOf(MergeMethods.names()));
         for (String name : MergeMethods.names()) {
             assertEquals(name, MergeMethods.create(name).name());

@@ -85,6 +85,15 @@ class SvdMergeMethodsTest {
     }
 
     @Test
+    void tsvKeepsOneTthOfALayersComponentsPerTaskAsItsAuthorsDo() {
+        // 2×2 layer, two tasks: each keeps ⌊2/2⌋ = 1 component. ΔW_1 = 3·e0f0ᵀ + 1·e1f1ᵀ keeps 3·e0f0ᵀ, ΔW_2 = 2·e1f1ᵀ +
+        // 0.5·e0f0ᵀ keeps 2·e1f1ᵀ; those are orthogonal already, so TSV-M gives diag(3, 2)
+        INDArray d1 = outer(2, 2, 0, 0, 3).addi(outer(2, 2, 1, 1, 1));
+        INDArray d2 = outer(2, 2, 1, 1, 2).addi(outer(2, 2, 0, 0, 0.5));
+        assertClose(outer(2, 2, 0, 0, 3).addi(outer(2, 2, 1, 1, 2)), new TsvMethod(1.0, 1.0).mergeLayer(dense(List.of(d1, d2))).delta(), "TSV-M");
+    }
+
+    @Test
     void knotsAlignsTasksInOneBasisAndWithNothingTrimmedMatchesTiesDisjointMean() {
         // ΔW_1 = 3·e0 f0ᵀ, ΔW_2 = 4·e0 f1ᵀ: side by side e0·[3 f0ᵀ | 4 f1ᵀ] = U S Vᵀ with S = 5, V_1 = 0.6 f0ᵀ, V_2 = 0.8 f1ᵀ;
         // disjoint entries survive the disjoint mean, so ΔW = 5·e0·(0.6 f0 + 0.8 f1)ᵀ = ΔW_1 + ΔW_2
@@ -172,7 +181,7 @@ class SvdMergeMethodsTest {
         for (INDArray d : deltas) {
             Object[] s = svd(d);
             double[] values = (double[]) s[1];
-            int k = Math.max(1, (int) Math.round(keep * values.length));
+            int k = Math.min(Math.min(Matrices.rows(d), Matrices.cols(d)) / deltas.size(), Math.max(1, (int) Math.round(keep * values.length)));
             us.add(cols((INDArray) s[0], k));
             vs.add(rows((INDArray) s[2], k));
             for (int j = 0; j < k; j++) {
