@@ -145,7 +145,7 @@ final class QualityBenchmark {
             case "iteris" -> {
                 for (double a : suite.iterisAlphas(quick)) {
                     for (double ratio : ridgeRatios) {
-                        g.add(Map.of("alpha_1", a * ratio, "alpha_2", a, "iterations", suite.maxSolves(quick)));
+                        g.add(Map.of("alpha_1", a * ratio, "alpha_2", a, "iterations", suite.maxSolves(quick), "anchor", "none"));
                     }
                 }
             }
