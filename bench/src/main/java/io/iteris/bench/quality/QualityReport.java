@@ -222,8 +222,10 @@ final class QualityReport {
     /** Every value each parameter took in the method's grid (IterIS: both steps of its search). */
     private Map<String, java.util.SortedSet<Object>> gridValues(String m, QualityBenchmark.Tuned t) {
         List<Map<String, Object>> grid = new java.util.ArrayList<>(b.grid(m));
-        if (m.equals("iteris") && t.params().containsKey("anchor_strength")) {
-            grid.addAll(b.anchoredGrid(t.params(), ((Number) t.params().get("anchor_scale")).doubleValue()));
+        if (m.equals("iteris")) {
+            // the second step, tried whether or not it was chosen: the anchor, its scale from task arithmetic's grid
+            grid.addAll(b.anchoredGrid(t.params(), 0).stream().map(p -> Map.<String, Object>of("anchor", p.get("anchor"),
+                    "anchor_strength", p.get("anchor_strength"))).toList());
             grid.addAll(b.grid("task_arithmetic").stream().map(p -> Map.<String, Object>of("anchor_scale", p.get("lambda"))).toList());
         }
         Map<String, java.util.SortedSet<Object>> values = new java.util.TreeMap<>();
