@@ -12,7 +12,7 @@ import java.util.Map;
  * calibration samples the merge did not see (as many as it merges on, the pool's window after the draws'). The LoRA models are the
  * teachers the merge is meant to reproduce, so agreement with them is the quantity a label-free user can measure.
  * As with labels, the search has two steps: the paper's α and solves, then the anchor at task arithmetic with that α,
- * its scale the task arithmetic λ that agrees best and its strength from {@link QualityBenchmark#ANCHOR_STRENGTHS}.
+ * its scale the task arithmetic λ that agrees best and its strength from {@link TuningGrids#ANCHOR_STRENGTHS}.
  */
 final class LabelFreeIteris {
     /** The choice on one draw: α, solves, its held-out agreement, and that merge's published updates. */
