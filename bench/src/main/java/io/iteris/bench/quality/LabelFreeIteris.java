@@ -42,10 +42,9 @@ final class LabelFreeIteris {
         BenchTasks suite = b.suite();
         int samples = b.calibration();
         int heldOut = suite.window(samples, b.draws());
-        int count = samples;
         Choice[] best = new Choice[1];
         search(b.grid("iteris"), mask, draw, heldOut, best);
-        double s = b.anchorScale(mask, d -> suite.agreement(d, mask, heldOut, count));
+        double s = b.anchorScale(mask, d -> suite.agreement(d, mask, heldOut, samples));
         search(b.anchoredGrid(best[0].params(), s), mask, draw, heldOut, best);
         return best[0];
     }

@@ -105,8 +105,7 @@ public final class WudiMethod extends DescribedMethod {
             double[] g = Matrices.toArray(ta.subi(c).muli(2));
             adamStep(x, g, m, v, step, learningRate);
         }
-        INDArray merged = Matrices.of(x, out, in);
-        return LayerMergeResult.of(lambda == 1 ? merged : merged.muli(lambda));
+        return LayerMergeResult.of(Matrices.of(x, out, in).muli(lambda));
     }
 
     /** One step of PyTorch's Adam (weight decay 0, not amsgrad), in place. */
