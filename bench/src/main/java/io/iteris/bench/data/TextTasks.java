@@ -15,10 +15,11 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The text benchmark's six real classification tasks, tokenised for a BERT encoder: SpamAssassin ham or
+ * The text benchmark's eight real classification tasks, tokenised for a BERT encoder: SpamAssassin ham or
  * spam, the topic of a fortune (computers, science or politics), the sex a first name is given to, the language
  * of a fortune (English, German, Italian, Spanish or Polish), the era of the State of the Union address a passage
- * comes from (1790–1899 or 1946 on), and whether an English word's valence is negative or positive.
+ * comes from (1790–1899 or 1946 on), whether an English word's valence is negative or positive, the theme of a
+ * fortune (work, men and women, or songs and poems) and how many syllables an English word has (1, 2, 3, 4 or more).
  * Each is balanced over its classes and split, from one seed, into calibration (IterIS's unlabelled
  * samples), validation, test and training examples. Token ids are padded with −1 to the split's longest.
  */
@@ -52,13 +53,17 @@ public final class TextTasks {
     }
 
     public static final List<String> TOPICS = List.of("computers", "science", "politics");
+    /** The fortune files of the second topic task: another three of Debian's larger collections. */
+    public static final List<String> THEMES = List.of("work", "men-women", "songs-poems");
     public static final List<Task> TASKS = List.of(
             new Task("spam", List.of("ham", "spam"), 48, 1800),
             new Task("topic", TOPICS, 40, 620, 700),
             new Task("names", List.of("female", "male"), 8, 3400),
             new Task("language", TextSources.LANGUAGES, 40, 1000),
             new Task("sotu", List.of("early", "modern"), 48, 2500),
-            new Task("valence", List.of("negative", "positive"), 8, 870, 600));
+            new Task("valence", List.of("negative", "positive"), 8, 870, 600),
+            new Task("themes", THEMES, 32, 580, 600),
+            new Task("syllables", TextSources.SYLLABLES, 8, 1500));
     /** Calibration samples per task: merges take a window of them, so the benchmark can repeat over draws. */
     public static final int CALIBRATION = 256;
     public static final int VALIDATION = 300;
@@ -96,6 +101,8 @@ public final class TextTasks {
                 case "language" -> TextSources.languages(sources);
                 case "sotu" -> TextSources.stateOfTheUnion(sources);
                 case "valence" -> TextSources.valence(sources);
+                case "themes" -> TextSources.fortunes(sources, THEMES);
+                case "syllables" -> TextSources.syllables(sources);
                 default -> throw new IllegalStateException(task.name());
             };
             List<String> texts = new ArrayList<>();

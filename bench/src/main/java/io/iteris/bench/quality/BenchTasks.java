@@ -1,7 +1,6 @@
 package io.iteris.bench.quality;
 
 import io.iteris.core.engine.LocalMergeEngine;
-import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.engine.MergeInputs;
 import io.iteris.core.engine.NamedAdapter;
 import io.iteris.core.export.LoraExporter;
@@ -24,7 +23,7 @@ import java.util.Map;
 /**
  * A set of real tasks the quality benchmark merges: a base model, one LoRA per task, calibration samples
  * and labelled splits, and how accuracy is measured on them. {@link ImageSuite}: five Fashion-MNIST/MNIST
- * tasks on an MLP; {@link TextSuite}: six text classification tasks on all-MiniLM-L6-v2.
+ * tasks on an MLP; {@link TextSuite}: eight text classification tasks on all-MiniLM-L6-v2.
  *
  * <p>Merges are scored as users get them: each merged update is cut to the published adapter's rank (the sum of
  * the input ranks, what {@code iteris merge} writes by default) by the exporter's own truncated SVD, and that
@@ -40,6 +39,9 @@ abstract class BenchTasks {
     private final Map<Integer, MergeInputs> inputs = new HashMap<>();
     private final Map<String, Double> individual = new HashMap<>();
     private final Map<String, int[]> ownPredictions = new HashMap<>();
+    /** Solves kept: about 1 GB of MiniLM updates, or far less for the image suite's MLP. */
+    private final MergeCache cache = new MergeCache(80);
+    private FeatureCache features;
     private int merges;
 
     BenchTasks(BaseModel base, List<NamedAdapter> adapters) {
@@ -104,6 +106,24 @@ abstract class BenchTasks {
 
     abstract int subsetTestItems();
 
+    /** Validation items per task each tuning candidate is screened on before the best go on to all of them (0: no screen). */
+    int screenItems() {
+        return 0;
+    }
+
+    /**
+     * How many rivals besides task arithmetic the merges of fewer tasks are measured with, the best on validation
+     * (−1: every method).
+     */
+    int subsetRivals() {
+        return -1;
+    }
+
+    /** Test items per task for the merges of every task (0: all). */
+    int allTestItems() {
+        return 0;
+    }
+
     /** Whether merges of three tasks are measured besides pairs. */
     abstract boolean triples();
 
@@ -131,21 +151,67 @@ abstract class BenchTasks {
         });
     }
 
+    /** Each solve's published updates, as a merge goes. */
+    interface Solves {
+        void onSolve(int solve, Map<String, INDArray> deltas);
+    }
+
     /**
      * Merges the masked tasks on calibration draw {@code draw} of {@code samples} samples each and returns the
-     * published adapter's updates; the listener sees every solve's published updates too.
+     * published adapter's updates; the listener sees every solve's published updates too. A data-aware merge asked for
+     * again is served from the {@link MergeCache}, its solves replayed to the listener.
      */
-    Map<String, INDArray> merge(MergeMethod method, int mask, int samples, int draw, MergeEngine.Listener listener) {
-        merges++;
-        MergeInputs in = inputs(mask);
-        List<INDArray> calibration = new ArrayList<>();
-        for (NamedAdapter a : in.adapters()) {
-            calibration.add(calibration(a.name(), window(samples, draw), samples));
+    Map<String, INDArray> merge(MergeMethod method, int mask, int samples, int draw, Solves listener) {
+        boolean data = method.dataNeeds() != MergeMethod.DataNeeds.NONE;
+        int asked = method.dataNeeds() == MergeMethod.DataNeeds.ITERATIVE ? method.solves() : 1;
+        String key = MergeCache.key(method, mask, samples, draw);
+        List<Map<String, INDArray>> solves = data ? cache.get(key, asked) : null;
+        if (solves == null) {
+            merges++;
+            MergeInputs in = inputs(mask);
+            List<INDArray> calibration = new ArrayList<>();
+            for (NamedAdapter a : in.adapters()) {
+                calibration.add(calibration(a.name(), window(samples, draw), samples));
+            }
+            List<Map<String, INDArray>> got = new ArrayList<>();
+            var outcome = new LocalMergeEngine(in, method, data ? features() : runner(), calibration, 0)
+                    .run(data || listener != null ? (report, merged) -> got.add(published(in, merged, report.layers())) : null);
+            if (got.isEmpty()) {
+                got.add(published(in, outcome.deltas(), outcome.finalResults()));
+            }
+            if (data) {
+                cache.put(key, got, asked);
+            }
+            solves = got;
         }
-        MergeEngine.Listener published = listener == null ? null
-                : (report, merged) -> listener.onIteration(report, published(in, merged, report.layers()));
-        var outcome = new LocalMergeEngine(in, method, runner(), calibration, 0).run(published);
-        return published(in, outcome.deltas(), outcome.finalResults());
+        if (listener != null) {
+            for (int k = 0; k < solves.size(); k++) {
+                listener.onSolve(k, solves.get(k));
+            }
+        }
+        return solves.get(solves.size() - 1);
+    }
+
+    /** The runner with the task models' captures kept across merges ({@link FeatureCache}). */
+    private ModelRunner features() {
+        if (features == null) {
+            features = new FeatureCache(runner(), 2 * adapters.size());
+        }
+        return features;
+    }
+
+    /**
+     * Accuracy on the first {@code limit} items of a split, measured once per result: a cached merge's result asked
+     * for again (a label-free choice equal to the label-tuned one) is not run again.
+     */
+    double score(MergeInputs in, Map<String, INDArray> deltas, int task, Split split, int limit) {
+        String what = task + "/" + split + "/" + limit;
+        Double got = cache.score(deltas, what);
+        if (got == null) {
+            got = accuracy(in, deltas, task, split, limit);
+            cache.putScore(deltas, what, got);
+        }
+        return got;
     }
 
     /** The first calibration sample of draw {@code draw}; the pool must hold it. */
@@ -176,6 +242,16 @@ abstract class BenchTasks {
      * samples [from, from + count), averaged over the masked tasks. No label is read.
      */
     double agreement(Map<String, INDArray> deltas, int mask, int from, int count) {
+        String what = "agreement/" + mask + "/" + from + "/" + count;
+        Double got = cache.score(deltas, what);
+        if (got == null) {
+            got = measureAgreement(deltas, mask, from, count);
+            cache.putScore(deltas, what, got);
+        }
+        return got;
+    }
+
+    private double measureAgreement(Map<String, INDArray> deltas, int mask, int from, int count) {
         MergeInputs in = inputs(mask);
         double sum = 0;
         int n = 0;
@@ -201,12 +277,12 @@ abstract class BenchTasks {
         return merges;
     }
 
-    /** The base model alone. */
-    double baseAccuracy(int task, Split split) {
+    /** The base model alone, on the first {@code limit} items (0: all). */
+    double baseAccuracy(int task, Split split, int limit) {
         MergeInputs in = inputs(all(adapters.size()));
         Map<String, INDArray> w0 = new HashMap<>();
         in.layers().forEach(l -> w0.put(l, in.w0(l)));
-        return accuracy(in, FashionLoras.zeroDeltas(w0), task, split);
+        return accuracy(in, FashionLoras.zeroDeltas(w0), task, split, limit);
     }
 
     /** The task's own LoRA. */

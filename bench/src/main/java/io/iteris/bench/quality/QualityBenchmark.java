@@ -49,7 +49,8 @@ final class QualityBenchmark {
     private final PrintStream log;
     final List<Row> rows = new ArrayList<>();
     final Map<String, Tuned> tuned = new LinkedHashMap<>();
-    final List<LabelFreeIteris.Choice> labelFree = new ArrayList<>();
+    /** IterIS's parameters chosen without labels ({@link #tune}). */
+    LabelFreeIteris.Choice labelFree;
     final double[] individual;
     final double[] base;
 
@@ -79,8 +80,8 @@ final class QualityBenchmark {
         individual = new double[n];
         base = new double[n];
         for (int i = 0; i < n; i++) {
-            individual[i] = suite.individualAccuracy(i, TEST);
-            base[i] = suite.baseAccuracy(i, TEST);
+            individual[i] = suite.individualAccuracy(i, TEST, suite.allTestItems());
+            base[i] = suite.baseAccuracy(i, TEST, suite.allTestItems());
         }
     }
 
@@ -141,7 +142,7 @@ final class QualityBenchmark {
         int n = 0;
         for (int i = 0; i < taskCount(); i++) {
             if ((mask & (1 << i)) != 0) {
-                sum += suite.accuracy(in, deltas, i, split, limit) / suite.individualAccuracy(i, split, limit);
+                sum += suite.score(in, deltas, i, split, limit) / suite.individualAccuracy(i, split, limit);
                 n++;
             }
         }
@@ -152,49 +153,84 @@ final class QualityBenchmark {
      * Chooses every method's parameters (and IterIS's number of solves) on the merge of every task, validation split,
      * draw 0. IterIS is searched in two steps: the paper's ridges α first; then, with that α, the anchor at task
      * arithmetic, its scale s being task arithmetic's own best λ and its strength β from {@link TuningGrids#ANCHOR_STRENGTHS}.
-     * The anchored solve is kept only if it scores higher than the paper's.
+     * The anchored solve is kept only if it scores higher than the paper's. Label-free IterIS is then chosen the same way
+     * from the same merges, by agreement instead of labels ({@link LabelFreeIteris}).
      */
     void tune() {
         int all = BenchTasks.all(taskCount());
         MergeInputs in = suite.inputs(all);
         int limit = suite.validationItems();
         for (String m : methods) {
-            Tuned best = search(m, grid(m), null, in, all, limit);
+            Tuned best = search(m, grid(m), in, all);
             if (m.equals("iteris") && best != null) {
                 double s = anchorScale(all, d -> normalisedMean(in, d, all, VAL, limit));
-                best = search(m, anchoredGrid(best.params(), s), best, in, all, limit);
+                Tuned anchored = search(m, anchoredGrid(best.params(), s), in, all);
+                if (anchored != null && anchored.validationScore() > best.validationScore() + 1e-12) {
+                    best = anchored;
+                }
+            }
+            if (best == null) {
+                throw new IllegalStateException(m + " could not merge these tasks with any parameters of its grid");
             }
             tuned.put(m, best);
             log.printf("  tuned %-16s %s%s: validation mean normalised accuracy %.4f%n", m, best.params(),
                     m.equals("iteris") ? ", solves " + best.iterations() : "", best.validationScore());
         }
+        labelFree = new LabelFreeIteris(this).choose(all);
+        log.printf("  label-free IterIS chose alpha_1 %.0e, alpha_2 %.0e, anchor %s and %d solves (held-out agreement %.4f)%n",
+                labelFree.alpha1(), labelFree.alpha2(), labelFree.anchor(), labelFree.solves(), labelFree.agreement());
     }
 
-    /** The best of {@code grid} on the validation split, or {@code best} when none beats it. */
-    private Tuned search(String m, List<Map<String, Object>> grid, Tuned best, MergeInputs in, int all, int limit) {
+    /**
+     * The best of {@code grid} on the validation split. Where the suite screens ({@link BenchTasks#screenItems}), every
+     * candidate (each solve of an IterIS run is one) is scored on the first few validation items per task, and the best
+     * {@link #finalists} of them on all the validation items the suite tunes on: successive halving, the same for every
+     * method, so that a grid of dozens of points costs a few full evaluations.
+     */
+    private Tuned search(String m, List<Map<String, Object>> grid, MergeInputs in, int all) {
+        int limit = suite.validationItems();
+        int screen = suite.screenItems();
+        List<Tuned> candidates = new ArrayList<>();
         for (Map<String, Object> params : grid) {
-            double[] perIteration = new double[20];
-            Map<String, INDArray> d;
-            boolean perSolve = m.equals("iteris");
             try {
-                d = suite.merge(method(m, params), all, calibration, 0, perSolve
-                        ? (report, merged) -> perIteration[report.iteration()] = normalisedMean(in, merged, all, VAL, limit) : null);
+                suite.merge(method(m, params), all, calibration, 0, (k, d) -> candidates.add(
+                        new Tuned(m, params, k + 1, normalisedMean(in, d, all, VAL, screen > 0 ? screen : limit))));
             } catch (IllegalArgumentException e) {
                 // e.g. plain RegMean (nondiag_scale 1) on fewer calibration rows than inputs: singular
                 log.printf("  %s %s cannot merge these tasks: %s%n", m, params, e.getMessage());
-                continue;
             }
-            if (!perSolve) {
-                perIteration[0] = normalisedMean(in, d, all, VAL, limit);
+        }
+        if (screen > 0) {
+            List<Tuned> ranked = candidates.stream()
+                    .sorted(java.util.Comparator.comparingDouble(Tuned::validationScore).reversed()).toList();
+            candidates.clear();
+            for (Tuned t : ranked.subList(0, Math.min(ranked.size(), finalists(ranked.size())))) {
+                candidates.add(new Tuned(m, t.params(), t.iterations(),
+                        normalisedMean(in, suite.merge(solvesOf(m, t.params(), t.iterations()), all, calibration, 0, null), all, VAL, limit)));
             }
-            int solves = perSolve ? ((Number) params.get("iterations")).intValue() : 1;
-            for (int k = 0; k < solves; k++) {
-                if (best == null || perIteration[k] > best.validationScore() + 1e-12) {
-                    best = new Tuned(m, params, k + 1, perIteration[k]);
-                }
+        }
+        Tuned best = null;
+        for (Tuned t : candidates) {
+            // ties go to the earlier candidate: the grid's order, fewer solves first
+            if (best == null || t.validationScore() > best.validationScore() + 1e-12) {
+                best = t;
             }
         }
         return best;
+    }
+
+    /** Candidates that reach the full validation items: an eighth of them, at least three. */
+    static int finalists(int candidates) {
+        return Math.max(3, (candidates + 7) / 8);
+    }
+
+    /** The method with these parameters, IterIS stopped after {@code solves} solves. */
+    static MergeMethod solvesOf(String m, Map<String, Object> params, int solves) {
+        Map<String, Object> p = new HashMap<>(params);
+        if (m.equals("iteris")) {
+            p.put("iterations", solves);
+        }
+        return method(m, p);
     }
 
     /** IterIS anchored at task arithmetic at scale {@code s}, for each β, with the ridges and solves of {@code paper}. */
@@ -219,16 +255,12 @@ final class QualityBenchmark {
     /** The tuned method, IterIS with its chosen number of solves. */
     MergeMethod tunedMethod(String m) {
         Tuned t = tuned.get(m);
-        Map<String, Object> p = new HashMap<>(t.params());
-        if (m.equals("iteris")) {
-            p.put("iterations", t.iterations());
-        }
-        return method(m, p);
+        return solvesOf(m, t.params(), t.iterations());
     }
 
     /**
      * The merge of every task on each calibration draw: every tuned method (data-free ones once, their result does
-     * not depend on the draw), and IterIS with α and solves chosen without labels on the draw's own held-out samples.
+     * not depend on the draw), and IterIS with the parameters chosen without labels.
      */
     void allTasks() {
         int all = BenchTasks.all(taskCount());
@@ -238,25 +270,37 @@ final class QualityBenchmark {
             rows.add(new Row(ALL, taskCount(), "base", t, 0, base[i], base[i] / individual[i]));
             rows.add(new Row(ALL, taskCount(), "individual", t, 0, individual[i], 1.0));
         }
-        LabelFreeIteris labelFreeIteris = new LabelFreeIteris(this);
+        int limit = suite.allTestItems();
         for (int draw = 0; draw < draws(); draw++) {
             for (String m : methods) {
                 if (draw == 0 || needsData(m)) {
-                    addRows(ALL, m, in, suite.merge(tunedMethod(m), all, calibration, draw, null), all, draw, 0);
+                    addRows(ALL, m, in, suite.merge(tunedMethod(m), all, calibration, draw, null), all, draw, limit);
                 }
             }
-            LabelFreeIteris.Choice choice = labelFreeIteris.choose(all, draw);
-            labelFree.add(choice);
-            log.printf("  draw %d: label-free IterIS chose alpha_1 %.0e, alpha_2 %.0e, anchor %s and %d solves (agreement %.4f)%n", draw,
-                    choice.alpha1(), choice.alpha2(), choice.anchor(), choice.solves(), choice.agreement());
-            addRows(ALL, LABEL_FREE, in, choice.deltas(), all, draw, 0);
+            addRows(ALL, LABEL_FREE, in, suite.merge(labelFree.method(), all, calibration, draw, null), all, draw, limit);
         }
     }
 
-    /** Test accuracy of every tuned method on the masked tasks (draw 0), as rows of {@code suiteName}. */
+    /**
+     * The methods the merges of fewer tasks are measured with: every one, or where the suite limits them
+     * ({@link BenchTasks#subsetRivals}), IterIS, task arithmetic and the rivals that scored best on validation.
+     */
+    List<String> subsetMethods() {
+        int rivals = suite.subsetRivals();
+        if (rivals < 0) {
+            return methods;
+        }
+        List<String> out = new ArrayList<>(methods.stream().filter(m -> m.equals("iteris") || m.equals("task_arithmetic")).toList());
+        methods.stream().filter(m -> !out.contains(m))
+                .sorted(java.util.Comparator.comparingDouble((String m) -> tuned.get(m).validationScore()).reversed())
+                .limit(rivals).forEach(out::add);
+        return methods.stream().filter(out::contains).toList();
+    }
+
+    /** Test accuracy of every tuned method of {@link #subsetMethods} on the masked tasks (draw 0), as rows of {@code suiteName}. */
     void evaluateSubset(String suiteName, int mask) {
         MergeInputs in = suite.inputs(mask);
-        for (String m : methods) {
+        for (String m : subsetMethods()) {
             Map<String, INDArray> d;
             try {
                 d = suite.merge(tunedMethod(m), mask, calibration, 0, null);
@@ -273,7 +317,7 @@ final class QualityBenchmark {
     void addRows(String suiteName, String m, MergeInputs in, Map<String, INDArray> d, int mask, int draw, int limit) {
         for (int i = 0; i < taskCount(); i++) {
             if ((mask & (1 << i)) != 0) {
-                double acc = suite.accuracy(in, d, i, TEST, limit);
+                double acc = suite.score(in, d, i, TEST, limit);
                 rows.add(new Row(suiteName, Integer.bitCount(mask), m, taskNames().get(i), draw, acc,
                         acc / suite.individualAccuracy(i, TEST, limit)));
             }
@@ -300,11 +344,11 @@ final class QualityBenchmark {
         Map<String, Object> p = new HashMap<>(tuned.get("iteris").params());
         p.put("iterations", suite.maxSolves(quick));
         Map<Integer, double[]> out = new LinkedHashMap<>();
-        suite.merge(method("iteris", p), all, calibration, 0, (report, merged) -> {
+        suite.merge(method("iteris", p), all, calibration, 0, (k, merged) -> {
             double[] acc = perTask(in, merged);
-            out.put(report.iteration() + 1, acc);
+            out.put(k + 1, acc);
             for (int i = 0; i < acc.length; i++) {
-                rows.add(new Row("iterations-" + (report.iteration() + 1), taskCount(), "iteris",
+                rows.add(new Row("iterations-" + (k + 1), taskCount(), "iteris",
                         taskNames().get(i), 0, acc[i], acc[i] / individual[i]));
             }
         });
@@ -330,7 +374,7 @@ final class QualityBenchmark {
     private double[] perTask(MergeInputs in, Map<String, INDArray> d) {
         double[] acc = new double[taskCount()];
         for (int i = 0; i < acc.length; i++) {
-            acc[i] = suite.accuracy(in, d, i, TEST);
+            acc[i] = suite.score(in, d, i, TEST, suite.allTestItems());
         }
         return acc;
     }

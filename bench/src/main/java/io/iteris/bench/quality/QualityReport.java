@@ -52,7 +52,7 @@ final class QualityReport {
             String t = tasks.get(i);
             double p = b.rows.stream().filter(r -> r.suite().equals(QualityBenchmark.ALL) && r.method().equals(method) && r.task().equals(t))
                     .mapToDouble(QualityBenchmark.Row::accuracy).average().orElseThrow();
-            int n = b.suite().size(i, QualityBenchmark.TEST, 0);
+            int n = b.suite().size(i, QualityBenchmark.TEST, b.suite().allTestItems());
             var += p * (1 - p) / n / (b.individual[i] * b.individual[i]);
         }
         return Math.sqrt(var) / tasks.size();
@@ -144,7 +144,7 @@ final class QualityReport {
         boolean triples = b.rows.stream().anyMatch(r -> r.suite().equals("triples"));
         StringBuilder sb = new StringBuilder("| method | pairs (mean normalised) |" + (triples ? " triples (mean normalised) |" : "")
                 + "\n|---|---:|" + (triples ? "---:|" : "") + "\n");
-        for (String m : b.methods) {
+        for (String m : b.subsetMethods()) {
             sb.append(String.format(Locale.ROOT, "| %s | %.3f |", m, meanNormalised("pairs", m)));
             sb.append(triples ? String.format(Locale.ROOT, " %.3f |%n", meanNormalised("triples", m)) : "\n");
         }
@@ -283,16 +283,17 @@ final class QualityReport {
     /** Label-free IterIS's choice per draw against the label-tuned one. */
     String labelFreeTable() {
         QualityBenchmark.Tuned t = b.tuned.get("iteris");
+        LabelFreeIteris.Choice c = b.labelFree;
         double[] labelled = perDraw("iteris");
         double[] free = perDraw(QualityBenchmark.LABEL_FREE);
         String anchor = t.params().containsKey("anchor_strength")
-                ? ", anchor s " + t.params().get("anchor_scale") + " β " + t.params().get("anchor_strength") : "";
-        StringBuilder sb = new StringBuilder("| draw | label-free α1 | α2 | anchor | solves | held-out agreement | test mean normalised | label-tuned (α1 "
-                + t.params().get("alpha_1") + ", α2 " + t.params().get("alpha_2") + anchor + ", " + t.iterations()
-                + " solves) |\n|---:|---:|---:|---|---:|---:|---:|---:|\n");
-        for (LabelFreeIteris.Choice c : b.labelFree) {
-            sb.append(String.format(Locale.ROOT, "| %d | %.0e | %.0e | %s | %d | %.4f | %.3f | %.3f |%n", c.draw(), c.alpha1(), c.alpha2(), c.anchor(),
-                    c.solves(), c.agreement(), free[c.draw()], labelled[c.draw()]));
+                ? "anchor s " + t.params().get("anchor_scale") + ", β " + t.params().get("anchor_strength") : "anchor none";
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "Chosen without labels (held-out agreement %.4f): α1 %.0e, α2 %.0e, "
+                + "anchor %s, %d solves. Chosen on validation labels: α1 %s, α2 %s, %s, %d solves.%n%n", c.agreement(), c.alpha1(),
+                c.alpha2(), c.anchor(), c.solves(), t.params().get("alpha_1"), t.params().get("alpha_2"), anchor, t.iterations()));
+        sb.append("| draw | label-free, test mean normalised | label-tuned |\n|---:|---:|---:|\n");
+        for (int d = 0; d < free.length; d++) {
+            sb.append(String.format(Locale.ROOT, "| %d | %.3f | %.3f |%n", d, free[d], labelled[d]));
         }
         return sb.toString();
     }

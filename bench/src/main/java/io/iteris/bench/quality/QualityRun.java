@@ -51,18 +51,26 @@ public final class QualityRun {
         int n = b.taskCount();
         Map<Integer, double[]> iterations;
         Map<Integer, double[]> samples;
+        // where the run time goes, for the report: each phase's seconds, the set-up's included in the first
+        Map<String, Double> phases = new java.util.LinkedHashMap<>();
+        long[] mark = {t0};
         try (LiveProgress progress = LiveProgress.start("bench quality", 5, "phases", log)) {
             log.println("choosing hyper-parameters on the validation split:");
             phase(progress, 0, "tuning", b);
             b.tune();
+            lap(phases, "set-up and tuning", mark);
             phase(progress, 1, "all tasks", b);
             b.allTasks();
+            lap(phases, "all tasks", mark);
             phase(progress, 2, "pairs and triples", b);
             b.subsets();
+            lap(phases, "pairs and triples", mark);
             phase(progress, 3, "solves sweep", b);
             iterations = b.iterationSweep();
+            lap(phases, "solves sweep", mark);
             phase(progress, 4, "calibration sweep", b);
             samples = b.calibrationSweep();
+            lap(phases, "calibration sweep", mark);
             phase(progress, 5, "done", b);
         }
         QualityReport r = new QualityReport(b);
@@ -87,9 +95,18 @@ public final class QualityRun {
         log.println("Merges of fewer tasks:");
         log.print(subsets);
         double seconds = (System.nanoTime() - t0) / 1e9;
+        StringBuilder split = new StringBuilder();
+        phases.forEach((name, sec) -> split.append(split.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%s %.0f s", name, sec)));
+        split.append(String.format(Locale.ROOT, "; %d merges run, the rest served from the merge cache", b.merges()));
         AtomicFiles.writeString(out.resolve("report.md"), report(b, n, r, five + "\n" + separation + "\n## IterIS without labels\n\n" + labelFree,
-                subsets + "\n### Pairwise interference\n\n" + interference, iter, cal, calibration, quick, seconds));
+                subsets + "\n### Pairwise interference\n\n" + interference, iter, cal, calibration, quick, seconds, split.toString()));
         log.printf(Locale.ROOT, "%nwrote quality.csv, tuned.conf, iterations.png, calibration.png and report.md to %s (%.0f s)%n", out, seconds);
+    }
+
+    private static void lap(Map<String, Double> phases, String name, long[] mark) {
+        long now = System.nanoTime();
+        phases.put(name, (now - mark[0]) / 1e9);
+        mark[0] = now;
     }
 
     private static void phase(LiveProgress progress, int done, String name, QualityBenchmark b) {
@@ -97,22 +114,28 @@ public final class QualityRun {
     }
 
     private static String report(QualityBenchmark b, int n, QualityReport r, String all, String subsets, String iter, String cal,
-                                 int calibration, boolean quick, double seconds) {
+                                 int calibration, boolean quick, double seconds, String split) {
         BenchTasks suite = b.suite();
         return "# " + suite.title() + "\n\n"
                 + (quick ? "**Quick run: small grids and few merges; not the numbers to quote.**\n\n" : "")
                 + suite.description(calibration) + "; accuracies are on the test split, which "
                 + "nothing is tuned on, of the published adapter (each merged update cut to the summed input rank, as `iteris merge` "
                 + "writes it). Normalised accuracy = merged accuracy ÷ the task's own LoRA accuracy. The merge of every task is repeated on "
-                + b.draws() + " disjoint calibration draws (methods that read no data give one result); ± is one standard error, "
+                + b.draws() + " disjoint calibration draws (methods that read no data give one result)"
+                + (suite.allTestItems() > 0 ? ", each read on the first " + suite.allTestItems() + " test items per task" : "")
+                + "; ± is one standard error, "
                 + "from the draws and the test items together, and two methods count as separated when their difference exceeds two of its "
                 + "standard errors. Merges of fewer tasks use draw 0" + (suite.subsetTestItems() > 0 ? " and the first "
                 + suite.subsetTestItems() + " test items per task" : "") + ".\n\n"
-                + "## Hyper-parameters, chosen on the validation split (all " + n + " tasks merged)\n\n" + r.tuningTable()
+                + "## Hyper-parameters, chosen on the validation split (all " + n + " tasks merged)\n\n"
+                + (suite.screenItems() > 0 ? "Every candidate (each solve of an IterIS run is one) was screened on the first " + suite.screenItems()
+                + " validation items per task; the best eighth of each search, at least three, were scored on the first "
+                + suite.validationItems() + ", and the best of those is chosen.\n\n" : suite.validationItems() > 0
+                ? "Scored on the first " + suite.validationItems() + " validation items per task.\n\n" : "") + r.tuningTable()
                 + "\n## All " + n + " tasks merged\n\n" + all
                 + "\n## Merges of fewer tasks (" + (suite.triples() && n > 3 ? "every pair and triple" : "every pair") + ")\n\n" + subsets
                 + "\n## IterIS per solve\n\n![accuracy per solve](iterations.png)\n\n" + iter
                 + "\n## IterIS by calibration size\n\n![accuracy by calibration size](calibration.png)\n\n" + cal
-                + String.format(Locale.ROOT, "%nEvery row is in `quality.csv`. Run time %.0f s.%n", seconds);
+                + String.format(Locale.ROOT, "%nEvery row is in `quality.csv`. Run time %.0f s: %s.%n", seconds, split);
     }
 }

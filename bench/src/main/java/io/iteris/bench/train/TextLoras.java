@@ -39,7 +39,9 @@ public final class TextLoras {
             "names", new TextLoraTrainer.Schedule(240, 32, 5e-3, RANK, ALPHA, 53, HEAD_GAIN),
             "language", new TextLoraTrainer.Schedule(200, 16, 5e-3, RANK, ALPHA, 54, HEAD_GAIN),
             "sotu", new TextLoraTrainer.Schedule(200, 16, 5e-3, RANK, ALPHA, 55, HEAD_GAIN),
-            "valence", new TextLoraTrainer.Schedule(200, 32, 5e-3, RANK, ALPHA, 56, HEAD_GAIN));
+            "valence", new TextLoraTrainer.Schedule(200, 32, 5e-3, RANK, ALPHA, 56, HEAD_GAIN),
+            "themes", new TextLoraTrainer.Schedule(300, 16, 5e-3, RANK, ALPHA, 57, HEAD_GAIN),
+            "syllables", new TextLoraTrainer.Schedule(240, 32, 5e-3, RANK, ALPHA, 58, HEAD_GAIN));
 
     private TextLoras() {
     }

@@ -85,4 +85,22 @@ class TextSourcesTest {
         Files.writeString(d.resolve("words.csv"), "word,valence\nabandon,-2\ncool stuff,3\nmeh,0\nwin,4\n");
         assertEquals(List.of(List.of("abandon"), List.of("cool stuff", "win")), TextSources.valence(dir));
     }
+
+    @Test
+    void syllablesCountTheStressMarkedVowelsOfPlainWordsWithOneAnswer() throws Exception {
+        Path d = dir.resolve("cmudict/package/data");
+        Files.createDirectories(d);
+        Files.writeString(d.resolve("dict.txt"), String.join("\n",
+                "A  AH0",                          // one vowel
+                "AARDVARK  AA1 R D V AA2 R K",     // two
+                "A'S  EY1 Z",                      // not a plain word
+                "EVERY  EH1 V ER0 IY0",            // three in one pronunciation
+                "EVERY(1)  EH1 V R IY0",           // two in another: no single answer, left out
+                "ABERRATION  AE2 B ER0 EY1 SH AH0 N", // four
+                "ABERRATIONAL  AE2 B ER0 EY1 SH AH0 N AH0 L", // five counts as 4+
+                "ABC  EY1 B IY1 S IY1",            // three
+                "HMM  HH M"));                     // no vowel: left out
+        assertEquals(List.of(List.of("a"), List.of("aardvark"), List.of("abc"), List.of("aberration", "aberrational")),
+                TextSources.syllables(dir));
+    }
 }
