@@ -176,6 +176,7 @@ final class QualityBenchmark {
             log.printf("  tuned %-16s %s%s: validation mean normalised accuracy %.4f%n", m, best.params(),
                     m.equals("iteris") ? ", solves " + best.iterations() : "", best.validationScore());
         }
+        atUnitLambda.clear();
         labelFree = new LabelFreeIteris(this).choose(all);
         log.printf("  label-free IterIS chose alpha_1 %.0e, alpha_2 %.0e, anchor %s and %d solves (held-out agreement %.4f)%n",
                 labelFree.alpha1(), labelFree.alpha2(), labelFree.anchor(), labelFree.solves(), labelFree.agreement());
@@ -193,7 +194,7 @@ final class QualityBenchmark {
         List<Tuned> candidates = new ArrayList<>();
         for (Map<String, Object> params : grid) {
             try {
-                suite.merge(method(m, params), all, calibration, 0, (k, d) -> candidates.add(
+                tuningMerge(m, params, all, (k, d) -> candidates.add(
                         new Tuned(m, params, k + 1, normalisedMean(in, d, all, VAL, screen > 0 ? screen : limit))));
             } catch (IllegalArgumentException e) {
                 // e.g. plain RegMean (nondiag_scale 1) on fewer calibration rows than inputs: singular
@@ -206,7 +207,7 @@ final class QualityBenchmark {
             candidates.clear();
             for (Tuned t : ranked.subList(0, Math.min(ranked.size(), finalists(ranked.size())))) {
                 candidates.add(new Tuned(m, t.params(), t.iterations(),
-                        normalisedMean(in, suite.merge(solvesOf(m, t.params(), t.iterations()), all, calibration, 0, null), all, VAL, limit)));
+                        normalisedMean(in, tuningMerge(m, solvesParams(m, t.params(), t.iterations()), all, null), all, VAL, limit)));
             }
         }
         Tuned best = null;
@@ -219,6 +220,31 @@ final class QualityBenchmark {
         return best;
     }
 
+    /** Data-free methods' published updates at λ = 1, per setting of their other parameters ({@link #tuningMerge}). */
+    private final Map<String, Map<String, INDArray>> atUnitLambda = new HashMap<>();
+
+    /**
+     * A merge of every task on draw 0, for tuning. Every data-free method here applies its λ last, as a factor on the
+     * update (ΔW = λ·U: task arithmetic, TIES, DARE, TSV-M, Iso-CTS, KnOTS, WUDI, core space), and the published
+     * adapter of λ·U is λ times U's, so the λ axis of a grid costs one merge: it is merged at λ = 1 and scaled (equal to
+     * the merge at λ up to rounding). The chosen parameters are then merged directly, as users run them.
+     */
+    private Map<String, INDArray> tuningMerge(String m, Map<String, Object> params, int all, BenchTasks.Solves listener) {
+        if (needsData(m) || !params.containsKey("lambda")) {
+            return suite.merge(method(m, params), all, calibration, 0, listener);
+        }
+        Map<String, Object> one = new java.util.TreeMap<>(params);
+        one.put("lambda", 1.0);
+        Map<String, INDArray> unit = atUnitLambda.computeIfAbsent(m + one, k -> suite.merge(method(m, one), all, calibration, 0, null));
+        double lambda = ((Number) params.get("lambda")).doubleValue();
+        Map<String, INDArray> d = new java.util.LinkedHashMap<>();
+        unit.forEach((layer, u) -> d.put(layer, u.mul(lambda)));
+        if (listener != null) {
+            listener.onSolve(0, d);
+        }
+        return d;
+    }
+
     /** Candidates that reach the full validation items: an eighth of them, at least three. */
     static int finalists(int candidates) {
         return Math.max(3, (candidates + 7) / 8);
@@ -226,11 +252,15 @@ final class QualityBenchmark {
 
     /** The method with these parameters, IterIS stopped after {@code solves} solves. */
     static MergeMethod solvesOf(String m, Map<String, Object> params, int solves) {
+        return method(m, solvesParams(m, params, solves));
+    }
+
+    static Map<String, Object> solvesParams(String m, Map<String, Object> params, int solves) {
         Map<String, Object> p = new HashMap<>(params);
         if (m.equals("iteris")) {
             p.put("iterations", solves);
         }
-        return method(m, p);
+        return p;
     }
 
     /** IterIS anchored at task arithmetic at scale {@code s}, for each β, with the ridges and solves of {@code paper}. */

@@ -68,13 +68,30 @@ final class TextSuite extends BenchTasks {
     @Override
     int[] predictions(MergeInputs in, Map<String, INDArray> deltas, int task, int from, int count) {
         String name = taskNames().get(task);
-        return TextAccuracy.predictions(runner, in.mergedWeights(deltas), pool(name, from, count), heads.get(name));
+        return TextAccuracy.predictions(runner, weights(in, deltas), pool(name, from, count), heads.get(name));
     }
 
     @Override
     double accuracy(MergeInputs in, Map<String, INDArray> deltas, int task, Split split, int limit) {
         TextTasks.Task t = TextTasks.task(taskNames().get(task));
-        return TextAccuracy.of(runner, in.mergedWeights(deltas), set(task, split, limit), heads.get(t.name()));
+        return TextAccuracy.of(runner, weights(in, deltas), set(task, split, limit), heads.get(t.name()));
+    }
+
+    private MergeInputs lastInputs;
+    private Map<String, INDArray> lastDeltas;
+    private Map<String, INDArray> lastWeights;
+
+    /**
+     * W0 + ΔW for every layer, built once per merged result: a result is read task after task, and building the weights
+     * reads W0 from the model file each time.
+     */
+    private Map<String, INDArray> weights(MergeInputs in, Map<String, INDArray> deltas) {
+        if (in != lastInputs || deltas != lastDeltas) {
+            lastWeights = in.mergedWeights(deltas);
+            lastInputs = in;
+            lastDeltas = deltas;
+        }
+        return lastWeights;
     }
 
     private TextTasks.TextSet set(int task, Split split, int limit) {

@@ -49,7 +49,7 @@ final class TuningGrids {
                 }
             }
             case "iso_cts" -> {
-                for (double c : quick ? new double[]{0.8} : new double[]{1.0, 0.8, 0.5}) {
+                for (double c : quick ? new double[]{0.8} : new double[]{1.0, 0.8, 0.5, 0.3}) {
                     for (double l : lambdas) {
                         g.add(Map.of("common_fraction", c, "lambda", l));
                     }
@@ -67,8 +67,8 @@ final class TuningGrids {
             case "wudi" -> {
                 // the authors fix λ = 1 and 300 steps; Adam's step is absolute, so its rate is searched over decades, and
                 // λ too: from Σ τ_i at scale 1, 300 small steps cannot undo the sum's overshoot where tasks add up
-                for (double lr : quick ? new double[]{1e-4} : new double[]{1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2}) {
-                    for (double l : quick ? new double[]{1.0} : new double[]{0.2, 0.3, 0.45, 0.6, 1.0}) {
+                for (double lr : quick ? new double[]{1e-4} : new double[]{3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2}) {
+                    for (double l : quick ? new double[]{1.0} : new double[]{0.1, 0.2, 0.3, 0.45, 0.6, 1.0}) {
                         g.add(Map.of("steps", 300, "learning_rate", lr, "lambda", l));
                     }
                 }
@@ -87,7 +87,7 @@ final class TuningGrids {
             }
             case "dare" -> {
                 for (double d : quick ? new double[]{0.5} : new double[]{0.3, 0.5, 0.7, 0.9, 1.0}) {
-                    for (double l : quick ? new double[]{0.5} : small ? new double[]{0.2, 0.3, 0.45, 0.6, 1.0} : new double[]{0.1, 0.2, 0.3, 0.5, 0.7, 1.0}) {
+                    for (double l : quick ? new double[]{0.5} : small ? new double[]{0.1, 0.2, 0.3, 0.45, 0.6, 1.0} : new double[]{0.1, 0.2, 0.3, 0.5, 0.7, 1.0}) {
                         g.add(Map.of("density", d, "lambda", l, "seed", 42));
                     }
                 }
