@@ -37,7 +37,7 @@ final class TuningGrids {
                 }
             }
             case "regmean", "regmean_pp" -> {
-                for (double s : quick ? new double[]{0.9} : small ? new double[]{0.9, 1.0} : new double[]{0.5, 0.7, 0.9, 1.0}) {
+                for (double s : quick ? new double[]{0.9} : new double[]{0.5, 0.7, 0.9, 1.0}) {
                     g.add(Map.of("nondiag_scale", s));
                 }
             }
@@ -67,7 +67,7 @@ final class TuningGrids {
             case "wudi" -> {
                 // the authors fix λ = 1 and 300 steps; Adam's step is absolute, so its rate is searched over decades, and
                 // λ too: from Σ τ_i at scale 1, 300 small steps cannot undo the sum's overshoot where tasks add up
-                for (double lr : quick ? new double[]{1e-4} : new double[]{3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2}) {
+                for (double lr : quick ? new double[]{1e-4} : new double[]{3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1}) {
                     for (double l : quick ? new double[]{1.0} : new double[]{0.1, 0.2, 0.3, 0.45, 0.6, 1.0}) {
                         g.add(Map.of("steps", 300, "learning_rate", lr, "lambda", l));
                     }
