@@ -205,13 +205,7 @@ abstract class BenchTasks {
      * for again (a label-free choice equal to the label-tuned one) is not run again.
      */
     double score(MergeInputs in, Map<String, INDArray> deltas, int task, Split split, int limit) {
-        String what = task + "/" + split + "/" + limit;
-        Double got = cache.score(deltas, what);
-        if (got == null) {
-            got = accuracy(in, deltas, task, split, limit);
-            cache.putScore(deltas, what, got);
-        }
-        return got;
+        return cache.scoreOf(deltas, task + "/" + split + "/" + limit, () -> accuracy(in, deltas, task, split, limit));
     }
 
     /** The first calibration sample of draw {@code draw}; the pool must hold it. */
@@ -242,13 +236,7 @@ abstract class BenchTasks {
      * samples [from, from + count), averaged over the masked tasks. No label is read.
      */
     double agreement(Map<String, INDArray> deltas, int mask, int from, int count) {
-        String what = "agreement/" + mask + "/" + from + "/" + count;
-        Double got = cache.score(deltas, what);
-        if (got == null) {
-            got = measureAgreement(deltas, mask, from, count);
-            cache.putScore(deltas, what, got);
-        }
-        return got;
+        return cache.scoreOf(deltas, "agreement/" + mask + "/" + from + "/" + count, () -> measureAgreement(deltas, mask, from, count));
     }
 
     private double measureAgreement(Map<String, INDArray> deltas, int mask, int from, int count) {

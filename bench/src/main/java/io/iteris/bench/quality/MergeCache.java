@@ -71,6 +71,19 @@ final class MergeCache {
         r.solves().forEach(scores::remove);
     }
 
+    /**
+     * The score {@code what} (a split and its items, or an agreement) of a result: measured once while the result is
+     * cached, and every time it is asked for otherwise.
+     */
+    double scoreOf(Map<String, INDArray> deltas, String what, java.util.function.DoubleSupplier measure) {
+        Double got = score(deltas, what);
+        if (got == null) {
+            got = measure.getAsDouble();
+            putScore(deltas, what, got);
+        }
+        return got;
+    }
+
     /** A score measured on a cached result ({@code what} names the split and items), or null. */
     synchronized Double score(Map<String, INDArray> deltas, String what) {
         Map<String, Double> s = scores.get(deltas);

@@ -212,7 +212,7 @@ final class QualityBenchmark {
         }
         Tuned best = null;
         for (Tuned t : candidates) {
-            // ties go to the earlier candidate: the grid's order, fewer solves first
+            // ties go to the earlier candidate: the grid's order (fewer solves first), or the screen's ranking when screened
             if (best == null || t.validationScore() > best.validationScore() + 1e-12) {
                 best = t;
             }

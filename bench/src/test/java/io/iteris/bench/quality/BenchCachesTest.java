@@ -56,6 +56,21 @@ class BenchCachesTest {
     }
 
     @Test
+    void aScoreIsMeasuredOnceWhileItsResultIsCachedAndEveryTimeOtherwise() {
+        MergeCache cache = new MergeCache(10);
+        List<Map<String, INDArray>> run = List.of(update(1));
+        cache.put("r", run, 1);
+        int[] measured = {0};
+        java.util.function.DoubleSupplier measure = () -> ++measured[0];
+        assertEquals(1.0, cache.scoreOf(run.get(0), "test/100", measure));
+        assertEquals(1.0, cache.scoreOf(run.get(0), "test/100", measure), "the second ask is served");
+        assertEquals(2.0, cache.scoreOf(run.get(0), "validation/100", measure), "another split is measured");
+        Map<String, INDArray> loose = update(1);
+        assertEquals(3.0, cache.scoreOf(loose, "test/100", measure));
+        assertEquals(4.0, cache.scoreOf(loose, "test/100", measure), "a result not cached is measured every time");
+    }
+
+    @Test
     void theKeyIgnoresTheNumberOfSolvesAndNothingElse() {
         var c = com.typesafe.config.ConfigFactory.parseString("iteris.methods.iteris { iterations = 2, alpha_1 = 1e-4, alpha_2 = 1e-4 }");
         var d = com.typesafe.config.ConfigFactory.parseString("iteris.methods.iteris { iterations = 5, alpha_1 = 1e-4, alpha_2 = 1e-4 }");
