@@ -237,11 +237,11 @@ class CommandLineTest {
                 redrawn.add(f[2]);
             }
         }
-        for (String m : java.util.List.of("base", "individual", "iteris", "iteris_label_free", "regmean", "regmean_pp", "tsv", "iso_cts",
+        for (String m : java.util.List.of("base", "individual", "iteris", "iteris_label_free", "iteris_refined", "iteris_refined_label_free", "regmean", "regmean_pp", "tsv", "iso_cts",
                 "knots", "wudi", "core_space", "ties", "dare", "task_arithmetic", "average")) {
             assertEquals(5, count.get(m), "five tasks for " + m);
         }
-        assertEquals(java.util.Set.of("iteris", "iteris_label_free", "regmean", "regmean_pp"), redrawn,
+        assertEquals(java.util.Set.of("iteris", "iteris_label_free", "iteris_refined", "iteris_refined_label_free", "regmean", "regmean_pp"), redrawn,
                 "the methods that read calibration data are repeated on a second draw, the others are not");
         assertTrue(mean.get("iteris") > mean.get("base"), "merging improves over the base model on average");
         assertTrue(csv.stream().anyMatch(l -> l.startsWith("pairs,2,")) && csv.stream().anyMatch(l -> l.startsWith("iterations-")));
@@ -277,7 +277,7 @@ class CommandLineTest {
                 count.merge(f[2], 1, Integer::sum);
             }
         }
-        for (String m : java.util.List.of("base", "individual", "iteris", "iteris_label_free", "regmean", "regmean_pp", "tsv", "iso_cts",
+        for (String m : java.util.List.of("base", "individual", "iteris", "iteris_label_free", "iteris_refined", "iteris_refined_label_free", "regmean", "regmean_pp", "tsv", "iso_cts",
                 "knots", "wudi", "core_space", "ties", "dare", "task_arithmetic", "average")) {
             assertEquals(8, count.get(m), "eight text tasks for " + m);
         }

@@ -124,6 +124,14 @@ abstract class BenchTasks {
         return 0;
     }
 
+    /**
+     * The feature-matching refinement after IterIS ({@link FeatureRefinement}), where this suite's model has the
+     * activation and gradients it needs; null where it does not (an ONNX model run for inference).
+     */
+    FeatureRefinement refinement() {
+        return null;
+    }
+
     /** Whether merges of three tasks are measured besides pairs. */
     abstract boolean triples();
 

@@ -50,6 +50,12 @@ final class ImageSuite extends BenchTasks {
         return runner;
     }
 
+    /** The MLP's tanh and its gradients are at hand. */
+    @Override
+    FeatureRefinement refinement() {
+        return new FeatureRefinement(runner, base());
+    }
+
     @Override
     INDArray calibration(String task, int from, int count) {
         INDArray x = augment == 0 ? features.get(task)[0].get(NDArrayIndex.interval(from, from + count), NDArrayIndex.all())

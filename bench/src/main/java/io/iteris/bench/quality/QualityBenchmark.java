@@ -51,6 +51,8 @@ final class QualityBenchmark {
     final Map<String, Tuned> tuned = new LinkedHashMap<>();
     /** IterIS's parameters chosen without labels ({@link #tune}). */
     LabelFreeIteris.Choice labelFree;
+    /** IterIS with the feature-matching refinement, where the suite's model can run it; null otherwise. */
+    RefinedIteris refined;
     final double[] individual;
     final double[] base;
 
@@ -93,6 +95,9 @@ final class QualityBenchmark {
     List<String> reported() {
         List<String> r = new ArrayList<>(methods);
         r.add(1, LABEL_FREE);
+        if (refined != null) {
+            r.addAll(2, List.of(RefinedIteris.TUNED, RefinedIteris.LABEL_FREE));
+        }
         return r;
     }
 
@@ -149,105 +154,14 @@ final class QualityBenchmark {
         return sum / n;
     }
 
-    /**
-     * Chooses every method's parameters (and IterIS's number of solves) on the merge of every task, validation split,
-     * draw 0. IterIS is searched in two steps: the paper's ridges α first; then, with that α, the anchor at task
-     * arithmetic, its scale s being task arithmetic's own best λ and its strength β from {@link TuningGrids#ANCHOR_STRENGTHS}.
-     * The anchored solve is kept only if it scores higher than the paper's. Label-free IterIS is then chosen the same way
-     * from the same merges, by agreement instead of labels ({@link LabelFreeIteris}).
-     */
+    /** Chooses every method's parameters, then label-free IterIS's and the refinement's ({@link Tuning}). */
     void tune() {
-        int all = BenchTasks.all(taskCount());
-        MergeInputs in = suite.inputs(all);
-        int limit = suite.validationItems();
-        for (String m : methods) {
-            Tuned best = search(m, grid(m), in, all);
-            if (m.equals("iteris") && best != null) {
-                double s = anchorScale(all, d -> normalisedMean(in, d, all, VAL, limit));
-                Tuned anchored = search(m, anchoredGrid(best.params(), s), in, all);
-                if (anchored != null && anchored.validationScore() > best.validationScore() + 1e-12) {
-                    best = anchored;
-                }
-            }
-            if (best == null) {
-                throw new IllegalStateException(m + " could not merge these tasks with any parameters of its grid");
-            }
-            tuned.put(m, best);
-            log.printf("  tuned %-16s %s%s: validation mean normalised accuracy %.4f%n", m, best.params(),
-                    m.equals("iteris") ? ", solves " + best.iterations() : "", best.validationScore());
-        }
-        atUnitLambda.clear();
-        labelFree = new LabelFreeIteris(this).choose(all);
-        log.printf("  label-free IterIS chose alpha_1 %.0e, alpha_2 %.0e, anchor %s and %d solves (held-out agreement %.4f)%n",
-                labelFree.alpha1(), labelFree.alpha2(), labelFree.anchor(), labelFree.solves(), labelFree.agreement());
+        new Tuning(this, suite, calibration, log).run();
     }
 
-    /**
-     * The best of {@code grid} on the validation split. Where the suite screens ({@link BenchTasks#screenItems}), every
-     * candidate (each solve of an IterIS run is one) is scored on the first few validation items per task, and the best
-     * {@link #finalists} of them on all the validation items the suite tunes on: successive halving, the same for every
-     * method, so that a grid of dozens of points costs a few full evaluations.
-     */
-    private Tuned search(String m, List<Map<String, Object>> grid, MergeInputs in, int all) {
-        int limit = suite.validationItems();
-        int screen = suite.screenItems();
-        List<Tuned> candidates = new ArrayList<>();
-        for (Map<String, Object> params : grid) {
-            try {
-                tuningMerge(m, params, all, (k, d) -> candidates.add(
-                        new Tuned(m, params, k + 1, normalisedMean(in, d, all, VAL, screen > 0 ? screen : limit))));
-            } catch (IllegalArgumentException e) {
-                // e.g. plain RegMean (nondiag_scale 1) on fewer calibration rows than inputs: singular
-                log.printf("  %s %s cannot merge these tasks: %s%n", m, params, e.getMessage());
-            }
-        }
-        if (screen > 0) {
-            List<Tuned> ranked = candidates.stream()
-                    .sorted(java.util.Comparator.comparingDouble(Tuned::validationScore).reversed()).toList();
-            candidates.clear();
-            for (Tuned t : ranked.subList(0, Math.min(ranked.size(), finalists(ranked.size())))) {
-                candidates.add(new Tuned(m, t.params(), t.iterations(),
-                        normalisedMean(in, tuningMerge(m, solvesParams(m, t.params(), t.iterations()), all, null), all, VAL, limit)));
-            }
-        }
-        Tuned best = null;
-        for (Tuned t : candidates) {
-            // ties go to the earlier candidate: the grid's order (fewer solves first), or the screen's ranking when screened
-            if (best == null || t.validationScore() > best.validationScore() + 1e-12) {
-                best = t;
-            }
-        }
-        return best;
-    }
-
-    /** Data-free methods' published updates at λ = 1, per setting of their other parameters ({@link #tuningMerge}). */
-    private final Map<String, Map<String, INDArray>> atUnitLambda = new HashMap<>();
-
-    /**
-     * A merge of every task on draw 0, for tuning. Every data-free method here applies its λ last, as a factor on the
-     * update (ΔW = λ·U: task arithmetic, TIES, DARE, TSV-M, Iso-CTS, KnOTS, WUDI, core space), and the published
-     * adapter of λ·U is λ times U's, so the λ axis of a grid costs one merge: it is merged at λ = 1 and scaled (equal to
-     * the merge at λ up to rounding). The chosen parameters are then merged directly, as users run them.
-     */
-    private Map<String, INDArray> tuningMerge(String m, Map<String, Object> params, int all, BenchTasks.Solves listener) {
-        if (needsData(m) || !params.containsKey("lambda")) {
-            return suite.merge(method(m, params), all, calibration, 0, listener);
-        }
-        Map<String, Object> one = new java.util.TreeMap<>(params);
-        one.put("lambda", 1.0);
-        Map<String, INDArray> unit = atUnitLambda.computeIfAbsent(m + one, k -> suite.merge(method(m, one), all, calibration, 0, null));
-        double lambda = ((Number) params.get("lambda")).doubleValue();
-        Map<String, INDArray> d = new java.util.LinkedHashMap<>();
-        unit.forEach((layer, u) -> d.put(layer, u.mul(lambda)));
-        if (listener != null) {
-            listener.onSolve(0, d);
-        }
-        return d;
-    }
-
-    /** Candidates that reach the full validation items: an eighth of them, at least three. */
-    static int finalists(int candidates) {
-        return Math.max(3, (candidates + 7) / 8);
+    /** Task arithmetic's λ (the anchor's scale) that {@code score} rates highest among task arithmetic's grid. */
+    double anchorScale(int mask, java.util.function.ToDoubleFunction<Map<String, INDArray>> score) {
+        return Tuning.anchorScale(this, mask, score);
     }
 
     /** The method with these parameters, IterIS stopped after {@code solves} solves. */
@@ -266,20 +180,6 @@ final class QualityBenchmark {
     /** IterIS anchored at task arithmetic at scale {@code s}, for each β, with the ridges and solves of {@code paper}. */
     List<Map<String, Object>> anchoredGrid(Map<String, Object> paper, double s) {
         return grids.anchored(paper, s);
-    }
-
-    /** Task arithmetic's λ (the anchor's scale) that {@code score} rates highest among task arithmetic's grid. */
-    double anchorScale(int mask, java.util.function.ToDoubleFunction<Map<String, INDArray>> score) {
-        double best = Double.NaN;
-        double bestScore = Double.NEGATIVE_INFINITY;
-        for (Map<String, Object> p : grid("task_arithmetic")) {
-            double v = score.applyAsDouble(suite.merge(method("task_arithmetic", p), mask, calibration, 0, null));
-            if (v > bestScore + 1e-12) {
-                bestScore = v;
-                best = ((Number) p.get("lambda")).doubleValue();
-            }
-        }
-        return best;
     }
 
     /** The tuned method, IterIS with its chosen number of solves. */
@@ -308,6 +208,12 @@ final class QualityBenchmark {
                 }
             }
             addRows(ALL, LABEL_FREE, in, suite.merge(labelFree.method(), all, calibration, draw, null), all, draw, limit);
+            if (refined != null) {
+                addRows(ALL, RefinedIteris.TUNED, in, refined.refine(suite.merge(tunedMethod("iteris"), all, calibration, draw, null),
+                        all, draw, refined.tuned.settings()), all, draw, limit);
+                addRows(ALL, RefinedIteris.LABEL_FREE, in, refined.refine(suite.merge(labelFree.method(), all, calibration, draw, null),
+                        all, draw, refined.labelFree.settings()), all, draw, limit);
+            }
         }
     }
 

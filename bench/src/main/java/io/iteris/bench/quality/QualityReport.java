@@ -280,6 +280,28 @@ final class QualityReport {
         return sb.append("}\n").toString();
     }
 
+    /** The refinement's choices and each draw's result against the IterIS merge it started from; empty without one. */
+    String refinedTable() {
+        RefinedIteris r = b.refined;
+        if (r == null) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "Adam's rate and steps per layer from rates %s × steps %s: "
+                        + "on validation labels %s (validation mean normalised %.4f; at the grid's edge: %s); without labels %s "
+                        + "(held-out agreement %.4f; at the grid's edge: %s).%n%n", java.util.Arrays.toString(FeatureRefinement.RATES),
+                java.util.Arrays.toString(FeatureRefinement.STEPS), r.tuned.settings(), r.tuned.score(), RefinedIteris.edge(r.tuned.settings()),
+                r.labelFree.settings(), r.labelFree.score(), RefinedIteris.edge(r.labelFree.settings())));
+        double[] it = perDraw("iteris");
+        double[] ref = perDraw(RefinedIteris.TUNED);
+        double[] free = perDraw(QualityBenchmark.LABEL_FREE);
+        double[] refFree = perDraw(RefinedIteris.LABEL_FREE);
+        sb.append("| draw | IterIS | refined | label-free IterIS | refined, label-free |\n|---:|---:|---:|---:|---:|\n");
+        for (int d = 0; d < it.length; d++) {
+            sb.append(String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.3f | %.3f |%n", d, it[d], ref[d], free[d], refFree[d]));
+        }
+        return sb.toString();
+    }
+
     /** Label-free IterIS's choice per draw against the label-tuned one. */
     String labelFreeTable() {
         QualityBenchmark.Tuned t = b.tuned.get("iteris");

@@ -82,6 +82,7 @@ public final class QualityRun {
         String five = r.allTaskTable();
         String separation = r.separationTable();
         String labelFree = r.labelFreeTable();
+        String refined = r.refinedTable();
         String interference = r.interferenceTable();
         String subsets = r.subsetTable();
         String iter = r.sweepTable("solves", iterations);
@@ -98,7 +99,8 @@ public final class QualityRun {
         StringBuilder split = new StringBuilder();
         phases.forEach((name, sec) -> split.append(split.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%s %.0f s", name, sec)));
         split.append(String.format(Locale.ROOT, "; %d merges run, the rest served from the merge cache", b.merges()));
-        AtomicFiles.writeString(out.resolve("report.md"), report(b, n, r, five + "\n" + separation + "\n## IterIS without labels\n\n" + labelFree,
+        AtomicFiles.writeString(out.resolve("report.md"), report(b, n, r, five + "\n" + separation + "\n## IterIS without labels\n\n" + labelFree
+                        + (refined.isEmpty() ? "" : "\n## IterIS with the feature-matching refinement (image suite only)\n\n" + refined),
                 subsets + "\n### Pairwise interference\n\n" + interference, iter, cal, calibration, quick, seconds, split.toString()));
         log.printf(Locale.ROOT, "%nwrote quality.csv, tuned.conf, iterations.png, calibration.png and report.md to %s (%.0f s)%n", out, seconds);
     }
