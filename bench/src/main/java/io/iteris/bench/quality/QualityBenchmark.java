@@ -17,7 +17,8 @@ import java.util.Map;
  * How much of each task's skill survives a merge, on real tasks ({@link BenchTasks}): every method's
  * hyper-parameters chosen on the validation split, then test accuracy of the published adapter for the merge of
  * all tasks (repeated over calibration draws), for every pair (and triple) of tasks, and IterIS per solve and per
- * calibration size. IterIS is also run without labels ({@link LabelFreeIteris}).
+ * calibration size. IterIS is also run without labels ({@link LabelFreeIteris}), and, where the suite's model can run
+ * it, followed by a feature-matching refinement ({@link RefinedIteris}). {@link Tuning} makes every choice.
  */
 final class QualityBenchmark {
     /** Every method the benchmark knows, IterIS first (it is the reference the rivals are compared with). */
