@@ -157,7 +157,7 @@ final class QualityBenchmark {
 
     /** Chooses every method's parameters, then label-free IterIS's and the refinement's ({@link Tuning}). */
     void tune() {
-        new Tuning(this, suite, calibration, log).run();
+        new Tuning(this, log).run();
     }
 
     /** Task arithmetic's λ (the anchor's scale) that {@code score} rates highest among task arithmetic's grid. */

@@ -21,10 +21,10 @@ final class Tuning {
     private final int calibration;
     private final PrintStream log;
 
-    Tuning(QualityBenchmark b, BenchTasks suite, int calibration, PrintStream log) {
+    Tuning(QualityBenchmark b, PrintStream log) {
         this.b = b;
-        this.suite = suite;
-        this.calibration = calibration;
+        this.suite = b.suite();
+        this.calibration = b.calibration();
         this.log = log;
     }
 
