@@ -26,15 +26,20 @@ public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlight
             throw new IllegalArgumentException("iteris.engine.chunk-size (" + chunk + " bytes) must be positive and leave "
                     + "64 KiB of room under pekko.remote.artery.advanced.maximum-frame-size (" + frame + " bytes)");
         }
-        String halt = c.getString("fault-injection.halt-after-publish");
-        String error = c.getString("fault-injection.supervisor-error");
+        Config f = c.getConfig("fault-injection");
         Device device = Device.parse(c.getString("worker.device")).withGram(Device.Gram.parse(c.getString("worker.gram")));
         return new EngineSettings(workers(c, device, config.getStringList("pekko.cluster.roles").contains("worker")), (int) chunk, c.getInt("max-in-flight-chunks"),
                 c.getDuration("ack-timeout"), c.getInt("max-chunk-retries"), c.getDuration("unit-timeout"),
                 c.getDuration("solve-timeout"), c.getDuration("tick-interval"), c.getInt("max-supervisor-restarts"),
                 c.getDuration("supervisor-restart-backoff.min"), c.getDuration("supervisor-restart-backoff.max"),
                 c.getStringList("output-roots").stream().map(p -> Path.of(p).toAbsolutePath().normalize()).toList(),
-                c.getDuration("join-timeout"), device, new Faults(halt.isEmpty() ? null : Path.of(halt), error.isEmpty() ? null : Path.of(error)));
+                c.getDuration("join-timeout"), device, new Faults(path(f, "halt-after-publish"), path(f, "supervisor-error"),
+                path(f, "slow-solve"), f.getDuration("slow-solve-for"), path(f, "stream-error")));
+    }
+
+    private static Path path(Config c, String key) {
+        String p = c.getString(key);
+        return p.isEmpty() ? null : Path.of(p);
     }
 
     /** {@code workers-per-node}: a number, or auto (one per GPU for device cuda, else 2); a node without the worker role starts none. */
@@ -62,13 +67,40 @@ public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlight
 
     /**
      * Faults a test injects at points that no external kill can hit reliably ({@code iteris.engine.fault-injection}).
-     * Each is armed by a file: the first node to reach the point deletes the file and dies, so the fault happens once.
+     * Each is armed by a file. A halt and a stream error happen once: the first node to reach the point deletes the
+     * file (and halts, or its stream throws). A supervisor error and a slow solve last while the file exists.
      */
-    public record Faults(Path haltAfterPublish, Path supervisorError) {
+    public record Faults(Path haltAfterPublish, Path supervisorError, Path slowSolve, Duration slowSolveFor, Path streamError) {
+        /** No fault armed. */
+        public static final Faults NONE = new Faults(null, null, null, Duration.ZERO, null);
+
         /** While the file exists, a supervisor fails on every solved layer (its restarts are bounded). */
         public void onLayerSolved() {
             if (supervisorError != null && Files.exists(supervisorError)) {
                 throw new IllegalStateException("injected fault (" + supervisorError.getFileName() + ")");
+            }
+        }
+
+        /** While the file exists, every solve first sleeps {@link #slowSolveFor} (a node busy with a long solve). */
+        public void beforeSolve() {
+            if (slowSolve != null && Files.exists(slowSolve)) {
+                LoggerFactory.getLogger(Faults.class).warn("fault injection: a solve sleeps {} s", slowSolveFor.toSeconds());
+                try {
+                    Thread.sleep(slowSolveFor.toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        /** The first statistics stream to start after the file appears deletes it and throws (a crashing stream). */
+        public void onStreamStart() {
+            try {
+                if (streamError != null && Files.deleteIfExists(streamError)) {
+                    throw new IllegalStateException("injected fault: the statistics stream fails (" + streamError.getFileName() + ")");
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException("fault injection file " + streamError + ": " + e.getMessage(), e);
             }
         }
 

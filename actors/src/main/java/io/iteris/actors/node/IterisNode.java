@@ -8,7 +8,6 @@ import io.iteris.actors.worker.InferenceWorker;
 import com.google.protobuf.Message;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -54,8 +53,7 @@ public final class IterisNode implements AutoCloseable {
             List<ActorRef<Message>> workers = new ArrayList<>();
             if (roles.contains("worker")) {
                 for (int i = 0; i < settings.workersPerNode(); i++) {
-                    workers.add(ctx.spawn(InferenceWorker.create(settings, settings.workerDevice().forWorker(i)), "inference-worker-" + i,
-                            DispatcherSelector.fromConfig("iteris.compute-dispatcher")));
+                    workers.add(ctx.spawn(InferenceWorker.create(settings, settings.workerDevice().forWorker(i)), "inference-worker-" + i));
                 }
             }
             ctx.spawn(NodeAgent.create(roles, List.copyOf(workers)), "node-agent");
@@ -63,7 +61,7 @@ public final class IterisNode implements AutoCloseable {
         }), "iteris", config);
         try {
             createSchema(system, config);
-            LayerSolver.initSharding(system);
+            LayerSolver.initSharding(system, settings.faults());
             MergeSupervisor.initSharding(system, settings);
             if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
                 Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));

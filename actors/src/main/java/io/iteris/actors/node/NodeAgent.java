@@ -44,7 +44,7 @@ public final class NodeAgent {
             ActorRefResolver refs = ActorRefResolver.get(ctx.getSystem());
             return Behaviors.receive(Message.class)
                     .onMessage(JobEnded.class, e -> {
-                        JobCache.evict(e.getJobId());
+                        JobCache.get(ctx.getSystem()).evict(e.getJobId());
                         workers.forEach(w -> w.tell(e));
                         return Behaviors.same();
                     })
@@ -65,7 +65,7 @@ public final class NodeAgent {
                 System.gc();
             }
             return NodeDescription.newBuilder().setAddress(system.address().toString()).addAllRoles(roles)
-                    .setSupervisors(sup).setSolvers(sol).addAllCachedJobs(JobCache.cachedJobs()).setWorkers(workers)
+                    .setSupervisors(sup).setSolvers(sol).addAllCachedJobs(JobCache.get(system).cachedJobs()).setWorkers(workers)
                     .setHeapUsedBytes(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed())
                     .setRssBytes(ProcessMemory.bytes("self", "VmRSS")).setLeader(leader(system)).setMembers(upMembers(system)).build();
         });

@@ -2,10 +2,11 @@ package io.iteris.actors.solver;
 
 import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
-import io.iteris.actors.metrics.NodeMetrics;
+import io.iteris.actors.cluster.EngineSettings;
 import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.cluster.JobSpecs;
-import io.iteris.actors.stream.ChunkAssembler;
+import io.iteris.actors.metrics.NodeMetrics;
+import io.iteris.core.engine.IterationPolicy;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.linalg.Matrices;
 import io.iteris.core.merge.LayerMergeResult;
@@ -24,61 +25,72 @@ import io.iteris.protocol.SolveLayer;
 import io.iteris.protocol.SolverIdle;
 import io.iteris.protocol.SolverJob;
 import io.iteris.protocol.StatisticChunk;
-import io.iteris.protocol.StatisticKey;
-import io.iteris.protocol.StatisticKind;
-import io.iteris.protocol.UnitId;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /**
- * Owns one layer of one job (sharded by {@link Entities#solverId}, remember-entities on). It collects the
- * statistic contributions of every (iteration, task, shard, kind), each counted once however often it arrives, into
- * running sums taken in shard order ({@link ShardSum}: one in×in matrix per statistic, whatever the number of
- * shards), and on {@link SolveLayer} solves, stores ΔW in the checkpoint store and reports {@link LayerSolved} to the
- * supervisor. Layers that read the same input share one solver: the one of the group's first layer
- * ({@link JobSpecs#statisticsLayer}), which holds the statistics once and solves every layer of the group.
- * G = XᵀX is summed once (iteration 0, or when refilled) and kept, and so are the adaptive coefficients of each
- * layer's first solve: both depend only on the task models, which never change. What it lacks (never sent, or
- * lost when its node died) it
- * names in {@link MissingStatistics}, and the supervisor has it recomputed.
+ * Owns one layer of one job (sharded by {@link Entities#solverId}, remember-entities on). It collects the statistic
+ * contributions of every (iteration, task, shard, kind), each counted once however often it arrives
+ * ({@link LayerStatistics}), and on {@link SolveLayer} solves, stores ΔW in the checkpoint store and reports
+ * {@link LayerSolved} to the supervisor. Layers that read the same input share one solver: the one of the group's
+ * first layer ({@link JobSpecs#statisticsLayer}), which holds the statistics once and solves every layer of the group.
+ * What a layer's first solve carries over to later ones is kept ({@link IterationPolicy.CarryOver}), as the local loop does.
+ * What it lacks (never sent, or lost when its node died) it names in {@link MissingStatistics}, and the supervisor has
+ * it recomputed.
  *
- * <p>It takes statistics only once it knows its job ({@link SolverJob}, or the spec of a {@link SolveLayer}):
- * every chunk is checked against the layer's shape and the job's plan before anything is allocated, and
- * until then chunks are answered "retry later" while it asks the supervisor ({@link DescribeLayer}). A solver
- * that stays idle without knowing its job (revived by remember-entities, perhaps for a job that is over) asks too,
- * after {@link #IDLE_CHECK}. It never asks when it starts: a solver started by the {@link JobEnded} that answers such
- * a question would ask again and again. On {@link JobEnded} it passivates.
+ * <p>States: <b>waiting for its job</b> (chunks are answered "retry later" while it asks the supervisor,
+ * {@link DescribeLayer}; a solver revived by remember-entities that hears nothing asks after {@link #IDLE_CHECK}, never
+ * when it starts: a solver started by the {@link JobEnded} that answers such a question would ask again and again);
+ * <b>collecting</b>; <b>solving</b>: the solve (loading the job's inputs, the factorisation, hashing and writing the
+ * result) runs on {@code iteris.solve-dispatcher} and comes back by {@code pipeToSelf}, so the solver keeps taking
+ * chunks meanwhile and {@link SolveLayer}s wait in its stash; <b>ended</b>, after {@link JobEnded}, until its shard
+ * passivates it.
  *
- * <p>Accepts: {@link StatisticChunk} (acked to the sending worker), {@link SolveLayer}, {@link SolverJob}, {@link JobEnded}.
+ * <p>Accepts: {@link StatisticChunk} (acked to the sending worker), {@link SolveLayer}, {@link SolverJob}, {@link JobEnded},
+ * {@link SolverIdle} (receive timeout); from itself, the solve's {@link LayerSolved} or {@link LayerFailed}.
  */
-public final class LayerSolver extends AbstractBehavior<Message> {
+public final class LayerSolver {
+    private static final Logger LOG = LoggerFactory.getLogger(LayerSolver.class);
 
     /** How long a solver that does not know its job waits for a message before it asks the supervisor. */
     public static final Duration IDLE_CHECK = Duration.ofSeconds(10);
+    /** Where solves run; the solver actors themselves run on {@code iteris.solver-dispatcher}. */
+    static final String SOLVE_DISPATCHER = "iteris.solve-dispatcher";
+    /** Requests waiting for a solve in progress: a solver gets one per layer of its group and iteration, plus repeats. */
+    private static final int STASH = 1000;
 
-    public static void initSharding(ActorSystem<?> system) {
+    public static void initSharding(ActorSystem<?> system, EngineSettings.Faults faults) {
         ClusterSharding.get(system).init(Entity.of(Entities.SOLVER, ctx -> create(ctx.getEntityId(),
                         m -> Entities.tellSupervisor(system, Entities.jobOf(ctx.getEntityId()), m),
-                        self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self)), IDLE_CHECK))
+                        self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self)), IDLE_CHECK, faults))
                 .withRole("solver")
-                .withEntityProps(DispatcherSelector.fromConfig("iteris.compute-dispatcher")));
+                .withEntityProps(DispatcherSelector.fromConfig("iteris.solver-dispatcher")));
+    }
+
+    /** A solver with no faults injected. */
+    public static Behavior<Message> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Message>> passivate,
+                                           Duration idleCheck) {
+        return create(entityId, toSupervisor, passivate, idleCheck, EngineSettings.Faults.NONE);
     }
 
     /**
@@ -87,202 +99,195 @@ public final class LayerSolver extends AbstractBehavior<Message> {
      * @param idleCheck    how long it waits, not knowing its job and receiving nothing, before it asks
      */
     public static Behavior<Message> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Message>> passivate,
-                                           Duration idleCheck) {
-        return Behaviors.setup(ctx -> {
+                                           Duration idleCheck, EngineSettings.Faults faults) {
+        return Behaviors.setup(ctx -> Behaviors.withStash(STASH, stash -> {
             ctx.setReceiveTimeout(idleCheck, SolverIdle.getDefaultInstance());
-            return new LayerSolver(ctx, entityId, toSupervisor, passivate);
-        });
+            return new LayerSolver(ctx, stash, entityId, toSupervisor, passivate, faults).waitingForJob();
+        }));
     }
 
-    /** Which running sum a C or H contribution goes into. */
-    private record SumKey(int iteration, int task, StatisticKind kind) {
-    }
-
+    private final ActorContext<Message> ctx;
+    private final StashBuffer<Message> stash;
     private final String jobId;
     private final String layer;
     private final Consumer<Message> toSupervisor;
     private final Consumer<ActorRef<Message>> passivate;
+    private final EngineSettings.Faults faults;
     private final ActorRefResolver refs;
-    private final Map<StatisticKey, ChunkAssembler> assembling = new HashMap<>();
-    /** Per task, G summed over its shards. */
-    private final Map<Integer, ShardSum> g = new HashMap<>();
-    private final Map<SumKey, ShardSum> merged = new HashMap<>();
-    /** Per layer of the group, the adaptive coefficients of its first solve here, handed to every later one. */
-    private final Map<String, double[]> coefficients = new HashMap<>();
+    private final Executor solves;
+    /** What each layer's solves hand to its later ones. */
+    private final IterationPolicy.CarryOver carried = IterationPolicy.carryOver();
     /** Per layer of the group, its answers by iteration. */
     private final Map<String, Map<Integer, LayerSolved>> solved = new HashMap<>();
-    /** The last iteration every layer of the group has solved: C and H up to it are no longer needed. */
-    private int solvedUpTo = -1;
-    /** The layers solved from this solver's statistics: its own and those sharing its input, in job order. */
-    private List<String> members = List.of();
-    /** The job, once known; statistics are refused (retry later) until then. */
-    private JobSpec spec;
-    private int dim;
+    /** Set when the job is known. */
+    private LayerStatistics statistics;
 
-    private LayerSolver(ActorContext<Message> ctx, String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Message>> passivate) {
-        super(ctx);
+    private LayerSolver(ActorContext<Message> ctx, StashBuffer<Message> stash, String entityId, Consumer<Message> toSupervisor,
+                        Consumer<ActorRef<Message>> passivate, EngineSettings.Faults faults) {
+        this.ctx = ctx;
+        this.stash = stash;
         this.jobId = Entities.jobOf(entityId);
         this.layer = Entities.layerOf(entityId);
         this.toSupervisor = toSupervisor;
         this.passivate = passivate;
+        this.faults = faults;
         this.refs = ActorRefResolver.get(ctx.getSystem());
+        this.solves = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(SOLVE_DISPATCHER));
+    }
+
+    private Behavior<Message> waitingForJob() {
+        return Behaviors.receive(Message.class)
+                .onMessage(StatisticChunk.class, c -> {
+                    ack(c, false, true);
+                    describe();
+                    return Behaviors.same();
+                })
+                .onMessage(SolveLayer.class, cmd -> learn(cmd.getSpec()) ? onSolveLayer(cmd) : refuse(cmd))
+                .onMessage(SolverJob.class, j -> learn(j.getSpec()) ? collecting() : Behaviors.same())
+                .onMessage(SolverIdle.class, idle -> {
+                    describe();
+                    return Behaviors.same();
+                })
+                .onMessage(JobEnded.class, this::onJobEnded)
+                .build();
+    }
+
+    private Behavior<Message> collecting() {
+        return Behaviors.receive(Message.class)
+                .onMessage(StatisticChunk.class, this::onChunk)
+                .onMessage(SolveLayer.class, this::onSolveLayer)
+                .onMessage(SolverJob.class, j -> Behaviors.same())
+                .onMessage(SolverIdle.class, idle -> Behaviors.same())
+                .onMessage(JobEnded.class, this::onJobEnded)
+                .build();
+    }
+
+    /** A solve of {@code cmd} runs elsewhere; its outcome comes back to this actor. */
+    private Behavior<Message> solving(SolveLayer cmd) {
+        return Behaviors.receive(Message.class)
+                .onMessage(StatisticChunk.class, this::onChunk)
+                .onMessage(SolveLayer.class, later -> {
+                    stash.stash(later);
+                    return Behaviors.same();
+                })
+                .onMessage(LayerSolved.class, done -> onSolved(cmd, done))
+                .onMessage(LayerFailed.class, failed -> {
+                    reply(cmd, failed);
+                    return stash.unstashAll(collecting());
+                })
+                .onMessage(SolverJob.class, j -> Behaviors.same())
+                .onMessage(SolverIdle.class, idle -> Behaviors.same())
+                .onMessage(JobEnded.class, this::onJobEnded)
+                .build();
+    }
+
+    /** After its job ended, until its shard stops it: late chunks are acknowledged and dropped, nothing is solved. */
+    private Behavior<Message> ended() {
+        return Behaviors.receive(Message.class)
+                .onMessage(StatisticChunk.class, c -> {
+                    ack(c, true, false);
+                    return Behaviors.same();
+                })
+                .onAnyMessage(m -> Behaviors.same())
+                .build();
     }
 
     private void describe() {
         toSupervisor.accept(DescribeLayer.newBuilder().setJobId(jobId).setLayer(layer).build());
     }
 
-    @Override
-    public Receive<Message> createReceive() {
-        return newReceiveBuilder()
-                .onMessage(StatisticChunk.class, this::onChunk)
-                .onMessage(SolveLayer.class, this::onSolveLayer)
-                .onMessage(SolverJob.class, j -> {
-                    learn(j.getSpec());
-                    return this;
-                })
-                .onMessage(JobEnded.class, this::onJobEnded)
-                .onMessage(SolverIdle.class, idle -> {
-                    if (spec == null) {
-                        describe();
-                    }
-                    return this;
-                })
-                .build();
-    }
-
-    private void learn(JobSpec s) {
-        if (spec != null || !s.getJobId().equals(jobId)) {
-            return;
+    /** Learns the job from a spec; false (logged) if the spec has no statistics for this layer. */
+    private boolean learn(JobSpec s) {
+        if (statistics != null) {
+            return true;
         }
-        int i = s.getLayersList().indexOf(layer);
-        if (i < 0 || i >= s.getLayerInputsCount() || !JobSpecs.statisticsLayer(s, layer).equals(layer)) {
-            getContext().getLog().warn("layer {}: job {} has no such layer (or no shape for it, or it takes another's statistics)",
-                    layer, jobId);
-            return;
+        LayerStatistics stats = s.getJobId().equals(jobId) ? LayerStatistics.of(s, layer) : null;
+        if (stats == null) {
+            ctx.getLog().warn("layer {}: job {} has no such layer (or no shape for it, or it takes another's statistics)", layer, jobId);
+            return false;
         }
-        spec = s;
-        members = s.getLayersList().stream().filter(l -> JobSpecs.statisticsLayer(s, l).equals(layer)).toList();
-        dim = s.getLayerInputs(i);
-        getContext().cancelReceiveTimeout();
+        statistics = stats;
+        ctx.cancelReceiveTimeout();
+        return true;
     }
 
     private Behavior<Message> onJobEnded(JobEnded e) {
-        getContext().cancelReceiveTimeout();
-        assembling.clear();
-        g.clear();
-        merged.clear();
-        passivate.accept(getContext().getSelf());
-        return this;
+        ctx.cancelReceiveTimeout();
+        statistics = null;
+        passivate.accept(ctx.getSelf());
+        return ended();
     }
 
     private Behavior<Message> onChunk(StatisticChunk c) {
-        StatisticKey key = c.getKey();
-        ChunkAck.Builder ack = ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(key).setChunkIndex(c.getChunkIndex()).setAccepted(true);
-        if (spec == null) {
-            ack.setAccepted(false).setRetryLater(true);
-            describe();
-        } else if (!isStale(key)) {
-            String bad = check(c);
-            ChunkAssembler a = bad != null ? null : assembling.computeIfAbsent(key, k -> new ChunkAssembler(c));
-            if (bad != null || !a.accept(c)) {
-                ack.setAccepted(false);
-                getContext().getLog().warn("layer {}: refused chunk {} #{}: {}", layer, key, c.getChunkIndex(),
-                        bad != null ? bad : "corrupted, or inconsistent with its statistic's other chunks");
-            } else {
-                NodeMetrics.get(getContext().getSystem()).received(c.getData().size());
-                if (a.complete()) {
-                    assembling.remove(key);
-                    sumOf(key).add(key.getShard(), a.matrix(), a.rows());
-                }
-            }
+        StringBuilder why = new StringBuilder();
+        LayerStatistics.Offer offer = statistics.offer(c, why);
+        if (offer == LayerStatistics.Offer.REFUSED) {
+            ctx.getLog().warn("layer {}: refused chunk {} #{}: {}", layer, c.getKey(), c.getChunkIndex(), why);
+        } else if (offer != LayerStatistics.Offer.STALE) {
+            NodeMetrics.get(ctx.getSystem()).received(c.getData().size());
         }
-        refs.<Message>resolveActorRef(c.getReplyTo()).tell(ack.build());
-        return this;
+        ack(c, offer != LayerStatistics.Offer.REFUSED, false);
+        return Behaviors.same();
     }
 
-    /** Why a chunk does not fit this job's plan and layer shape (checked before anything is allocated), or null. */
-    private String check(StatisticChunk c) {
-        StatisticKey k = c.getKey();
-        if (!c.getJobId().equals(jobId) || !k.getLayer().equals(layer)) {
-            return "it is for " + c.getJobId() + " / " + k.getLayer();
-        }
-        if (c.getDim() != dim) {
-            return "it announces a " + c.getDim() + "x" + c.getDim() + " statistic but the layer has " + dim + " inputs";
-        }
-        if (k.getTask() < 0 || k.getTask() >= spec.getShardsPerTaskCount() || k.getShard() < 0
-                || k.getShard() >= spec.getShardsPerTask(k.getTask())) {
-            return "task " + k.getTask() + " shard " + k.getShard() + " is not in the job's plan";
-        }
-        if (k.getIteration() < 0 || k.getIteration() >= spec.getIterations()) {
-            return "iteration " + k.getIteration() + " is not in the job's plan";
-        }
-        if (c.getChunkCount() <= 0 || c.getChunkCount() > (long) dim * dim || c.getRows() < 0) {
-            return "it claims " + c.getChunkCount() + " chunks and " + c.getRows() + " rows";
-        }
-        return null;
+    private void ack(StatisticChunk c, boolean accepted, boolean retryLater) {
+        refs.<Message>resolveActorRef(c.getReplyTo()).tell(ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(c.getKey())
+                .setChunkIndex(c.getChunkIndex()).setAccepted(accepted).setRetryLater(retryLater).build());
     }
 
-    /** A contribution nobody needs any more: a G already held, or C/H of an iteration already solved or held. */
-    private boolean isStale(StatisticKey key) {
-        if (key.getKind() == StatisticKind.STATISTIC_G) {
-            return has(g.get(key.getTask()), key.getShard());
-        }
-        return key.getIteration() <= solvedUpTo || has(merged.get(sumKey(key.getIteration(), key.getTask(), key.getKind())), key.getShard());
-    }
-
-    private static boolean has(ShardSum sum, int shard) {
-        return sum != null && sum.has(shard);
-    }
-
-    private static SumKey sumKey(int iteration, int task, StatisticKind kind) {
-        return new SumKey(iteration, task, kind);
-    }
-
-    /** The running sum a (checked) contribution goes into. */
-    private ShardSum sumOf(StatisticKey key) {
-        int shards = spec.getShardsPerTask(key.getTask());
-        if (key.getKind() == StatisticKind.STATISTIC_G) {
-            return g.computeIfAbsent(key.getTask(), t -> new ShardSum(shards));
-        }
-        return merged.computeIfAbsent(sumKey(key.getIteration(), key.getTask(), key.getKind()), k -> new ShardSum(shards));
+    private Behavior<Message> refuse(SolveLayer cmd) {
+        reply(cmd, LayerFailed.newBuilder().setJobId(jobId).setLayer(cmd.getLayer()).setIteration(cmd.getIteration())
+                .setReason("the solver of " + layer + " does not solve " + cmd.getLayer() + " (it is not in the job, or takes other statistics)").build());
+        return Behaviors.same();
     }
 
     private Behavior<Message> onSolveLayer(SolveLayer cmd) {
-        learn(cmd.getSpec());
         int it = cmd.getIteration();
         String target = cmd.getLayer();
-        if (spec == null || !members.contains(target)) {
-            reply(cmd, LayerFailed.newBuilder().setJobId(jobId).setLayer(target).setIteration(it)
-                    .setReason("the solver of " + layer + " does not solve " + target + " (it is not in the job, or takes other statistics)").build());
-            return this;
+        if (!statistics.members().contains(target)) {
+            refuse(cmd);
+            return collecting();
         }
         LayerSolved done = solved.getOrDefault(target, Map.of()).get(it);
-        if (done == null) {
-            List<MissingUnit> missing = missing(it);
-            if (!missing.isEmpty()) {
-                reply(cmd, MissingStatistics.newBuilder()
-                        .setJobId(jobId).setLayer(target).setIteration(it).addAllMissing(missing).build());
-                return this;
-            }
-            try {
-                done = solve(target, it, cmd.getPreviousHash());
-            } catch (JobCache.JobEndedException e) {
-                return this;
-            } catch (RuntimeException e) {
-                getContext().getLog().error("layer {}: solve of iteration {} failed", target, it, e);
-                reply(cmd, LayerFailed.newBuilder().setJobId(jobId)
-                        .setLayer(target).setIteration(it).setReason(String.valueOf(e.getMessage())).build());
-                return this;
-            }
-            solved.computeIfAbsent(target, l -> new HashMap<>()).put(it, done);
-            if (members.stream().allMatch(l -> solved.getOrDefault(l, Map.of()).containsKey(it))) {
-                solvedUpTo = Math.max(solvedUpTo, it);
-                merged.keySet().removeIf(k -> k.iteration() <= it);
-            }
+        if (done != null) {
+            reply(cmd, done);
+            return collecting();
+        }
+        List<MissingUnit> missing = statistics.missing(it);
+        if (!missing.isEmpty()) {
+            reply(cmd, MissingStatistics.newBuilder().setJobId(jobId).setLayer(target).setIteration(it).addAllMissing(missing).build());
+            return collecting();
+        }
+        JobSpec spec = statistics.spec();
+        List<GramStatistics> perTask = statistics.perTask(it);
+        double[] coef = carried.coefficients(target);
+        JobCache cache = JobCache.get(ctx.getSystem());
+        ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> solve(cache, spec, target, it, cmd.getPreviousHash(), perTask, coef, faults), solves),
+                (result, error) -> {
+                    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                    if (cause instanceof JobCache.JobEndedException) {
+                        return JobEnded.newBuilder().setJobId(jobId).build();
+                    }
+                    if (cause != null) {
+                        LOG.error("layer {}: solve of iteration {} failed", target, it, cause);
+                        return LayerFailed.newBuilder().setJobId(jobId).setLayer(target).setIteration(it)
+                                .setReason(String.valueOf(cause.getMessage())).build();
+                    }
+                    return result;
+                });
+        return solving(cmd);
+    }
+
+    private Behavior<Message> onSolved(SolveLayer cmd, LayerSolved done) {
+        String target = done.getLayer();
+        int it = done.getIteration();
+        carried.solved(target, done.getCarriedCoefficientsList().stream().mapToDouble(Double::doubleValue).toArray());
+        solved.computeIfAbsent(target, l -> new HashMap<>()).put(it, done);
+        if (statistics.members().stream().allMatch(l -> solved.getOrDefault(l, Map.of()).containsKey(it))) {
+            statistics.solvedUpTo(it);
         }
         reply(cmd, done);
-        return this;
+        return stash.unstashAll(collecting());
     }
 
     /** To the job's supervisor (wherever it lives now), or to an explicit reply_to. */
@@ -294,46 +299,25 @@ public final class LayerSolver extends AbstractBehavior<Message> {
         }
     }
 
-    private List<MissingUnit> missing(int it) {
-        List<MissingUnit> out = new ArrayList<>();
-        for (int t = 0; t < spec.getShardsPerTaskCount(); t++) {
-            for (int s = 0; s < spec.getShardsPerTask(t); s++) {
-                boolean needG = !has(g.get(t), s);
-                boolean needMerged = it > 0 && (!has(merged.get(sumKey(it, t, StatisticKind.STATISTIC_C)), s)
-                        || !has(merged.get(sumKey(it, t, StatisticKind.STATISTIC_H)), s));
-                if (needG || needMerged) {
-                    out.add(MissingUnit.newBuilder().setIncludeG(needG)
-                            .setUnit(UnitId.newBuilder().setIteration(it).setTask(t).setShard(s)).build());
-                }
-            }
-        }
-        return out;
-    }
-
-    private LayerSolved solve(String target, int it, String previousHash) {
+    /** One layer's solve, off the actor: it touches only what it is given and the node's job cache. */
+    private static LayerSolved solve(JobCache cache, JobSpec spec, String target, int it, String previousHash,
+                                     List<GramStatistics> perTask, double[] coef, EngineSettings.Faults faults) {
         long t0 = System.nanoTime();
-        List<GramStatistics> perTask = null;
-        if (spec.getShardsPerTaskCount() > 0) {
-            perTask = new ArrayList<>();
-            for (int t = 0; t < spec.getShardsPerTaskCount(); t++) {
-                ShardSum gs = g.get(t);
-                perTask.add(it == 0 ? new GramStatistics(gs.sum(), gs.sum(), gs.sum(), gs.rows())
-                        : new GramStatistics(gs.sum(), merged.get(sumKey(it, t, StatisticKind.STATISTIC_C)).sum(),
-                        merged.get(sumKey(it, t, StatisticKind.STATISTIC_H)).sum(), gs.rows()));
-            }
-        }
+        faults.beforeSolve();
         LayerMergeResult r;
-        try (JobCache.Lease lease = JobCache.inputs(spec)) {
+        try (JobCache.Lease lease = cache.inputs(spec)) {
             Merger.LoadedJob job = lease.job();
-            r = job.method().mergeLayer(job.inputs().layerInput(target, it, perTask, coefficients.get(target)));
-        }
-        if (r.diagnostics().containsKey("coef")) {
-            coefficients.putIfAbsent(target, r.diagnostics().get("coef"));
+            r = job.method().mergeLayer(job.inputs().layerInput(target, it, perTask, coef));
         }
         CheckpointStore store = new CheckpointStore(Path.of(spec.getStorePath()));
         String hash = store.put(r.delta());
-        LayerSolved.Builder b = LayerSolved.newBuilder().setJobId(jobId).setLayer(target).setIteration(it)
+        LayerSolved.Builder b = LayerSolved.newBuilder().setJobId(spec.getJobId()).setLayer(target).setIteration(it)
                 .setContentHash(hash).setSolver(r.solver());
+        if (r.carriedCoefficients() != null) {
+            for (double c : r.carriedCoefficients()) {
+                b.addCarriedCoefficients(c);
+            }
+        }
         if (r.factors() != null) {
             b.setFactorBHash(store.put(r.factors().b())).setFactorAHash(store.put(r.factors().a()));
         }
@@ -347,7 +331,7 @@ public final class LayerSolver extends AbstractBehavior<Message> {
             }
             b.putDiagnostics(d.getKey(), values.build());
         }
-        getContext().getLog().debug("layer {} solved iteration {} -> {}", target, it, hash);
+        LOG.debug("layer {} solved iteration {} -> {}", target, it, hash);
         return b.setSolveNanos(System.nanoTime() - t0).build();
     }
 }

@@ -1,6 +1,7 @@
 package io.iteris.actors.stream;
 
 import com.google.protobuf.Message;
+import io.iteris.actors.cluster.EngineSettings;
 import io.iteris.protocol.ChunkAck;
 import io.iteris.protocol.StatisticChunk;
 import io.iteris.protocol.StatisticKey;
@@ -27,7 +28,8 @@ import java.util.function.Function;
  * a chunk whose ack is overdue, or that was refused (corrupted on the way), is sent again; one the receiver
  * cannot take yet ({@code retry_later}) again after a growing pause. Past {@code maxRetries} for one chunk it
  * gives up. Statistics are cut into chunks one at a time, so a unit's chunks never all sit in memory at once.
- * Tells its parent {@link StatisticsSent} or {@link StatisticsNotSent}, then stops.
+ * Tells its parent {@link StatisticsSent} or {@link StatisticsNotSent}, then stops; if it fails instead, its parent,
+ * which watches it, hears of that from the watch.
  *
  * <p>Accepts: {@link ChunkAck} (from the receivers; chunks name this actor as reply_to), {@link WorkerTick} (own timer).
  */
@@ -68,7 +70,15 @@ public final class ChunkSender {
      */
     public static Behavior<Message> create(String jobId, List<Statistic> statistics, Settings settings,
                                            Function<StatisticChunk, RecipientRef<Message>> route, ActorRef<Message> parent) {
+        return create(jobId, statistics, settings, route, parent, EngineSettings.Faults.NONE);
+    }
+
+    /** @param faults a stream may be made to fail as it starts ({@link EngineSettings.Faults#onStreamStart}) */
+    public static Behavior<Message> create(String jobId, List<Statistic> statistics, Settings settings,
+                                           Function<StatisticChunk, RecipientRef<Message>> route, ActorRef<Message> parent,
+                                           EngineSettings.Faults faults) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+            faults.onStreamStart();
             timers.startTimerWithFixedDelay(WorkerTick.getDefaultInstance(), settings.tick());
             return new ChunkSender(ctx, jobId, statistics, settings, route, parent).start();
         }));

@@ -31,9 +31,9 @@ public final class JobFinisher {
      * Publishes a finished job's output under its id, so that a supervisor recovering after the rename finds
      * its own output complete and does not write it again. Blocking: the supervisor runs it off the actor.
      */
-    public static Merger.Result publish(SupervisorState s, String jobId, EngineSettings settings) {
+    public static Merger.Result publish(SupervisorState s, String jobId, EngineSettings settings, JobCache cache) {
         Merger.Result r;
-        try (JobCache.Lease lease = JobCache.inputs(s.spec())) {
+        try (JobCache.Lease lease = cache.inputs(s.spec())) {
             r = Merger.publish(lease.job(), outcome(s, null), 0, jobId);
         }
         settings.faults().afterPublish();

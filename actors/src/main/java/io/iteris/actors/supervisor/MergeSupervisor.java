@@ -4,9 +4,9 @@ import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
 import io.iteris.actors.metrics.NodeMetrics;
 import io.iteris.actors.cluster.EngineSettings;
+import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.cluster.JobSpecs;
-import io.iteris.core.engine.LocalMergeEngine;
-import io.iteris.core.merge.MergeMethod;
+import io.iteris.core.engine.IterationPolicy;
 import io.iteris.protocol.DescribeLayer;
 import io.iteris.protocol.IterationCompleted;
 import io.iteris.protocol.IterationStarted;
@@ -76,8 +76,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     public static void initSharding(ActorSystem<?> system, EngineSettings settings) {
         ClusterSharding.get(system).init(Entity.of(Entities.SUPERVISOR, ctx -> create(ctx.getEntityId(), settings,
                         self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self))))
-                .withRole("supervisor")
-                .withEntityProps(DispatcherSelector.fromConfig("iteris.compute-dispatcher")));
+                .withRole("supervisor"));
     }
 
     /** @param passivate how the supervisor asks its shard to stop it for good */
@@ -120,7 +119,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     private List<String> workers = List.of();
     private List<String> nodeAgents;
     private long solveRequestedAt = Long.MAX_VALUE;
-    private MergeMethod method;
+    private IterationPolicy policy;
 
     private MergeSupervisor(ActorContext<Message> ctx, String jobId, EngineSettings settings, Consumer<ActorRef<Message>> passivate,
                             AtomicReference<String> lastError) {
@@ -357,11 +356,10 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     private boolean isLast(SupervisorState state, IterationCompleted c) {
-        if (method == null) {
-            method = JobSpecs.method(state.spec());
+        if (policy == null) {
+            policy = new IterationPolicy(JobSpecs.method(state.spec()));
         }
-        return c.getIteration() + 1 >= state.spec().getIterations()
-                || LocalMergeEngine.converged(method, c.getIteration(), c.getMaxRelativeChange());
+        return policy.isLast(c.getIteration(), c.getMaxRelativeChange());
     }
 
     private void requestSolves(SupervisorState s) {
@@ -374,8 +372,9 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     /** Writes the merged adapter off the actor (on the blocking dispatcher); the outcome comes back as {@link PublishFinished}. */
     private void publish(SupervisorState s) {
         Executor blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("iteris.blocking-dispatcher"));
+        JobCache cache = JobCache.get(ctx.getSystem());
         // in the publishing state no event changes what the finisher reads (the spec and the solve history)
-        CompletableFuture<Void> written = CompletableFuture.runAsync(() -> JobFinisher.publish(s, jobId, settings), blocking);
+        CompletableFuture<Void> written = CompletableFuture.runAsync(() -> JobFinisher.publish(s, jobId, settings, cache), blocking);
         ctx.pipeToSelf(written, (ok, e) -> PublishFinished.newBuilder().setOk(e == null)
                 .setError(e == null ? "" : ErrorRecorder.describe(e.getCause() != null ? e.getCause() : e))
                 .setAtMillis(System.currentTimeMillis()).build());

@@ -20,16 +20,22 @@ import io.iteris.protocol.UnitId;
 import io.iteris.protocol.WorkUnit;
 import io.iteris.protocol.WorkUnitDone;
 import io.iteris.protocol.WorkUnitFailed;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -37,59 +43,107 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 
 /**
- * Runs forward passes for work units and streams each unit's per-layer statistics to the layer solvers
- * through a {@link ChunkSender} child. It keeps each job's shard features (the task models' layer inputs),
- * so a later iteration costs one forward pass, until the job ends ({@link JobEnded}, from its node agent).
- * Registered with the Receptionist under {@link Entities#WORKERS}; several run per node.
+ * Runs forward passes for work units and streams each unit's per-layer statistics to the layer solvers through a
+ * watched {@link ChunkSender} child. It keeps each job's shard features (the task models' layer inputs), so a later
+ * iteration costs one forward pass, until the job ends ({@link JobEnded}, from its node agent). Registered with the
+ * Receptionist under {@link Entities#WORKERS}; several run per node. Restarted (its jobs' leases released) if it fails.
  *
- * <p>States: idle, or streaming one unit (new units queue). Accepts: {@link WorkUnit} (from the supervisor),
- * {@link StatisticsSent} / {@link StatisticsNotSent} (from its sender), {@link JobEnded}.
+ * <p>States: <b>idle</b>; <b>computing</b> one unit, the forward pass on {@code iteris.inference-dispatcher}, its
+ * result back by {@code pipeToSelf}; <b>streaming</b> it. Units (and job ends) arriving while busy wait in the stash. A
+ * stream that stops without reporting (it threw) fails its unit, which the supervisor gives to another worker at once.
+ *
+ * <p>Accepts: {@link WorkUnit} (from the supervisor), {@link StatisticsSent} / {@link StatisticsNotSent} (from its
+ * sender), {@link JobEnded}; from itself, {@link Computed}, {@link ComputeFailed} and {@link StreamStopped}.
  */
 public final class InferenceWorker {
+    /** Units waiting while this worker is busy: a supervisor gives a worker its share of an iteration, plus repeats. */
+    private static final int STASH = 10_000;
 
     /** @param device where this worker runs the model (on a node with several GPUs, each worker its own) */
     public static Behavior<Message> create(EngineSettings settings, Device device) {
-        return Behaviors.setup(ctx -> {
-            ctx.getSystem().receptionist().tell(Receptionist.register(Entities.WORKERS, ctx.getSelf()));
-            return new InferenceWorker(ctx, settings, device).idle();
-        });
+        Behavior<Object> worker = Behaviors.setup(ctx -> Behaviors.withStash(STASH, stash -> {
+            ctx.getSystem().receptionist().tell(Receptionist.register(Entities.WORKERS, ctx.getSelf().<Message>narrow()));
+            return new InferenceWorker(ctx, stash, settings, device).idle();
+        }));
+        return Behaviors.supervise(worker).onFailure(SupervisorStrategy.restart()).narrow();
     }
 
     /** A job this worker computes for: its inputs held, its shard features kept. */
     private record Held(JobCache.Lease lease, ShardInference inference) {
     }
 
-    private final ActorContext<Message> ctx;
+    /** A unit's statistics, computed off the actor. */
+    private record Computed(WorkUnit unit, Held held, List<ChunkSender.Statistic> statistics, long nanos) {
+    }
+
+    private record ComputeFailed(WorkUnit unit, Throwable cause) {
+    }
+
+    /** The current unit's sender stopped before it reported how the stream ended. */
+    private record StreamStopped(ActorRef<Message> sender) {
+    }
+
+    private final ActorContext<Object> ctx;
+    private final StashBuffer<Object> stash;
     private final EngineSettings settings;
     private final Device device;
     private final String self;
-    private final ArrayDeque<WorkUnit> queue = new ArrayDeque<>();
+    private final JobCache cache;
+    private final Executor inference;
     private final Map<String, Held> jobs = new HashMap<>();
     private final Set<String> done = new HashSet<>();
 
-    private InferenceWorker(ActorContext<Message> ctx, EngineSettings settings, Device device) {
+    private InferenceWorker(ActorContext<Object> ctx, StashBuffer<Object> stash, EngineSettings settings, Device device) {
         this.ctx = ctx;
+        this.stash = stash;
         this.settings = settings;
         this.device = device;
         this.self = ActorRefResolver.get(ctx.getSystem()).toSerializationFormat(ctx.getSelf());
+        this.cache = JobCache.get(ctx.getSystem());
+        this.inference = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("iteris.inference-dispatcher"));
     }
 
-    private Behavior<Message> idle() {
-        return Behaviors.receive(Message.class)
+    private Behavior<Object> idle() {
+        return released(Behaviors.receive(Object.class)
                 .onMessage(WorkUnit.class, this::onWorkUnitWhenIdle)
-                .onMessage(JobEnded.class, e -> onJobEnded(e, null))
-                .build();
+                .onMessage(JobEnded.class, this::onJobEnded));
     }
 
-    private Behavior<Message> streaming(WorkUnit unit, long inferenceNanos) {
-        return Behaviors.receive(Message.class)
+    private Behavior<Object> computing(WorkUnit unit) {
+        return released(Behaviors.receive(Object.class)
                 .onMessage(WorkUnit.class, u -> onWorkUnitWhenBusy(unit, u))
-                .onMessage(StatisticsSent.class, s -> onSent(unit, inferenceNanos, s))
-                .onMessage(StatisticsNotSent.class, s -> onNotSent(unit, s))
-                .onMessage(JobEnded.class, e -> onJobEnded(e, unit))
-                .build();
+                .onMessage(Computed.class, this::onComputed)
+                .onMessage(ComputeFailed.class, this::onComputeFailed)
+                // the forward pass may be using the job's session: its end waits until the pass is over
+                .onMessage(JobEnded.class, e -> {
+                    stash.stash(e);
+                    return Behaviors.same();
+                }));
+    }
+
+    private Behavior<Object> streaming(WorkUnit unit, ActorRef<Message> sender, long inferenceNanos) {
+        return released(Behaviors.receive(Object.class)
+                .onMessage(WorkUnit.class, u -> onWorkUnitWhenBusy(unit, u))
+                .onMessage(StatisticsSent.class, s -> onSent(unit, sender, inferenceNanos, s))
+                .onMessage(StatisticsNotSent.class, s -> onNotSent(unit, sender, s.getReason()))
+                .onMessage(StreamStopped.class, s -> onNotSent(unit, sender, "its statistics stream failed"))
+                .onMessage(JobEnded.class, this::onJobEnded));
+    }
+
+    /** Every state lets go of the jobs' leases when the worker stops or restarts. */
+    private Behavior<Object> released(BehaviorBuilder<Object> b) {
+        return b.onSignal(PreRestart.class, s -> release()).onSignal(PostStop.class, s -> release()).build();
+    }
+
+    private Behavior<Object> release() {
+        jobs.values().forEach(h -> h.lease().close());
+        jobs.clear();
+        return Behaviors.same();
     }
 
     private static String key(WorkUnit u) {
@@ -98,8 +152,8 @@ public final class InferenceWorker {
                 + "/" + u.getAttempt();
     }
 
-    private Behavior<Message> onWorkUnitWhenIdle(WorkUnit unit) {
-        if (JobCache.ended(unit.getSpec().getJobId())) {
+    private Behavior<Object> onWorkUnitWhenIdle(WorkUnit unit) {
+        if (cache.ended(unit.getSpec().getJobId())) {
             return Behaviors.same();
         }
         if (done.contains(key(unit))) {
@@ -110,94 +164,122 @@ public final class InferenceWorker {
         return start(unit);
     }
 
-    private Behavior<Message> onWorkUnitWhenBusy(WorkUnit current, WorkUnit unit) {
-        if (JobCache.ended(unit.getSpec().getJobId()) || key(unit).equals(key(current))
-                || queue.stream().anyMatch(q -> key(q).equals(key(unit)))) {
+    private Behavior<Object> onWorkUnitWhenBusy(WorkUnit current, WorkUnit unit) {
+        String k = key(unit);
+        if (cache.ended(unit.getSpec().getJobId()) || k.equals(key(current))
+                || stash.anyMatch(m -> m instanceof WorkUnit w && key(w).equals(k))) {
             return Behaviors.same();
         }
-        if (done.contains(key(unit))) {
+        if (done.contains(k)) {
             Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), doneMessage(unit, 0, 0));
+        } else if (stash.isFull()) {
+            ctx.getLog().warn("work unit {} dropped: {} units already wait (the supervisor gives it again when it is overdue)", k, STASH);
         } else {
-            queue.add(unit);
+            stash.stash(unit);
         }
         return Behaviors.same();
     }
 
-    /** Computes a unit's statistics (on this actor's compute dispatcher) and hands them to a sender. */
-    private Behavior<Message> start(WorkUnit unit) {
-        List<ChunkSender.Statistic> out = new ArrayList<>();
+    /** Hands a unit's forward pass to the inference pool; the worker stays responsive meanwhile. */
+    private Behavior<Object> start(WorkUnit unit) {
+        Held held = jobs.get(unit.getSpec().getJobId());
+        CompletableFuture<Computed> computed = CompletableFuture.supplyAsync(() -> compute(unit, held), inference);
+        ctx.pipeToSelf(computed, (c, e) -> c != null ? c
+                : new ComputeFailed(unit, e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
+        return computing(unit);
+    }
+
+    /** Off the actor: loads the job if this worker does not hold it yet, runs the forward pass, lists the statistics. */
+    private Computed compute(WorkUnit unit, Held known) {
         long t0 = System.nanoTime();
-        try {
-            Map<String, GramStatistics> stats = compute(unit);
-            JobSpec spec = unit.getSpec();
-            UnitId u = unit.getUnit();
-            for (String layer : JobSpecs.statisticsLayers(spec)) {
-                GramStatistics g = stats.get(layer);
-                if (unit.getIncludeG() || u.getIteration() == 0) {
-                    out.add(statistic(u, layer, StatisticKind.STATISTIC_G, g.g(), g.rows()));
-                }
-                if (u.getIteration() > 0) {
-                    out.add(statistic(u, layer, StatisticKind.STATISTIC_C, g.c(), g.rows()));
-                    out.add(statistic(u, layer, StatisticKind.STATISTIC_H, g.h(), g.rows()));
-                }
-            }
-        } catch (JobCache.JobEndedException e) {
-            return next();
-        } catch (RuntimeException e) {
-            ctx.getLog().error("work unit {} failed", key(unit), e);
-            reportFailed(unit, String.valueOf(e.getMessage()));
-            return next();
-        }
-        long nanos = System.nanoTime() - t0;
-        ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
-        ctx.spawnAnonymous(ChunkSender.create(unit.getSpec().getJobId(), out, settings.chunkSender(),
-                c -> sharding.entityRefFor(Entities.SOLVER, Entities.solverId(c.getJobId(), c.getKey().getLayer())), ctx.getSelf()));
-        return streaming(unit, nanos);
-    }
-
-    private static ChunkSender.Statistic statistic(UnitId u, String layer, StatisticKind kind, INDArray m, long rows) {
-        return new ChunkSender.Statistic(StatisticStreams.key(layer, u.getIteration(), u.getTask(), u.getShard(), kind), m, rows);
-    }
-
-    private Map<String, GramStatistics> compute(WorkUnit unit) {
         JobSpec spec = unit.getSpec();
-        Held held = jobs.get(spec.getJobId());
+        Held held = known;
         if (held == null) {
-            JobCache.Lease lease = JobCache.job(spec, device);
+            JobCache.Lease lease = cache.job(spec, device);
             held = new Held(lease, new ShardInference(lease.job().inputs(), lease.job().runner(), lease.job().samples(), spec.getShardSize()));
-            jobs.put(spec.getJobId(), held);
         }
+        try {
+            return statistics(unit, held, t0);
+        } catch (RuntimeException e) {
+            if (known == null) {
+                held.lease().close(); // never handed to the actor
+            }
+            throw e;
+        }
+    }
+
+    private static Computed statistics(WorkUnit unit, Held held, long t0) {
+        JobSpec spec = unit.getSpec();
+        UnitId u = unit.getUnit();
         Map<String, INDArray> merged = null;
-        if (unit.getUnit().getIteration() > 0) {
+        if (u.getIteration() > 0) {
             CheckpointStore store = new CheckpointStore(Path.of(spec.getStorePath()));
             merged = new LinkedHashMap<>();
             for (String layer : spec.getLayersList()) {
                 merged.put(layer, store.get(unit.getWeightsOrThrow(layer)));
             }
         }
-        return held.inference().statistics(unit.getUnit().getTask(), unit.getUnit().getShard(), merged, unit.getIncludeG());
+        Map<String, GramStatistics> stats = held.inference().statistics(u.getTask(), u.getShard(), merged, unit.getIncludeG());
+        List<ChunkSender.Statistic> out = new ArrayList<>();
+        for (String layer : JobSpecs.statisticsLayers(spec)) {
+            GramStatistics g = stats.get(layer);
+            if (unit.getIncludeG() || u.getIteration() == 0) {
+                out.add(statistic(u, layer, StatisticKind.STATISTIC_G, g.g(), g.rows()));
+            }
+            if (u.getIteration() > 0) {
+                out.add(statistic(u, layer, StatisticKind.STATISTIC_C, g.c(), g.rows()));
+                out.add(statistic(u, layer, StatisticKind.STATISTIC_H, g.h(), g.rows()));
+            }
+        }
+        return new Computed(unit, held, out, System.nanoTime() - t0);
     }
 
-    private Behavior<Message> onSent(WorkUnit unit, long inferenceNanos, StatisticsSent sent) {
+    private static ChunkSender.Statistic statistic(UnitId u, String layer, StatisticKind kind, INDArray m, long rows) {
+        return new ChunkSender.Statistic(StatisticStreams.key(layer, u.getIteration(), u.getTask(), u.getShard(), kind), m, rows);
+    }
+
+    private Behavior<Object> onComputed(Computed c) {
+        WorkUnit unit = c.unit();
+        jobs.putIfAbsent(unit.getSpec().getJobId(), c.held());
+        ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+        ActorRef<Message> sender = ctx.spawnAnonymous(ChunkSender.create(unit.getSpec().getJobId(), c.statistics(), settings.chunkSender(),
+                chunk -> sharding.entityRefFor(Entities.SOLVER, Entities.solverId(chunk.getJobId(), chunk.getKey().getLayer())),
+                ctx.getSelf().narrow(), settings.faults()));
+        // a sender that throws stops without a word: the watch turns that into a failed unit, so the worker is free again
+        ctx.watchWith(sender, new StreamStopped(sender));
+        return streaming(unit, sender, c.nanos());
+    }
+
+    private Behavior<Object> onComputeFailed(ComputeFailed f) {
+        if (!(f.cause() instanceof JobCache.JobEndedException)) {
+            ctx.getLog().error("work unit {} failed", key(f.unit()), f.cause());
+            reportFailed(f.unit(), String.valueOf(f.cause().getMessage()));
+        }
+        return next();
+    }
+
+    private Behavior<Object> onSent(WorkUnit unit, ActorRef<Message> sender, long inferenceNanos, StatisticsSent sent) {
+        ctx.unwatch(sender);
         done.add(key(unit));
         Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), doneMessage(unit, inferenceNanos, sent.getBytes()));
         return next();
     }
 
-    private Behavior<Message> onNotSent(WorkUnit unit, StatisticsNotSent failed) {
-        reportFailed(unit, failed.getReason());
+    private Behavior<Object> onNotSent(WorkUnit unit, ActorRef<Message> sender, String reason) {
+        ctx.unwatch(sender);
+        ctx.getLog().warn("work unit {} not sent: {}", key(unit), reason);
+        reportFailed(unit, reason);
         return next();
     }
 
     /** Drops what this worker keeps of an ended job; a unit of it still streaming finishes on its own. */
-    private Behavior<Message> onJobEnded(JobEnded e, WorkUnit current) {
+    private Behavior<Object> onJobEnded(JobEnded e) {
         String id = e.getJobId();
         Held held = jobs.remove(id);
         if (held != null) {
             held.lease().close();
         }
         done.removeIf(k -> k.startsWith(id + "/"));
-        queue.removeIf(u -> u.getSpec().getJobId().equals(id));
         return Behaviors.same();
     }
 
@@ -211,8 +293,8 @@ public final class InferenceWorker {
                 .setInferenceNanos(nanos).setBytesSent(bytes).build();
     }
 
-    private Behavior<Message> next() {
-        WorkUnit unit = queue.poll();
-        return unit == null ? idle() : start(unit);
+    /** Idle again: the waiting units and job ends are taken in the order they came (units of ended jobs are dropped). */
+    private Behavior<Object> next() {
+        return stash.unstashAll(idle());
     }
 }

@@ -97,7 +97,7 @@ class ActorEngineTest {
         return settings(ex, shape, out, "iteris");
     }
 
-    private static io.iteris.core.config.MergeSettings settings(Path ex, io.iteris.core.demo.DemoExample.Shape shape, Path out, String method) {
+    static io.iteris.core.config.MergeSettings settings(Path ex, io.iteris.core.demo.DemoExample.Shape shape, Path out, String method) {
         Map<String, Object> m = new java.util.HashMap<>();
         if (method.equals("iteris_anchored")) {
             // IterIS anchored at task arithmetic: the anchor's settings travel with the job as every method's do

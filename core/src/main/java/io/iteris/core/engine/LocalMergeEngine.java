@@ -64,24 +64,23 @@ public final class LocalMergeEngine {
             stats = allTaskStatistics(inference, null);
             inferenceNanos = System.nanoTime() - t0;
         }
-        // X never changes: G and the adaptive coefficients of the first solve serve every later one (as in the solvers)
+        // X never changes: G and what the first solve carries over serve every later one (as in the solvers)
         List<Map<String, GramStatistics>> first = stats;
-        Map<String, double[]> coefficients = new LinkedHashMap<>();
+        IterationPolicy policy = new IterationPolicy(method);
+        IterationPolicy.CarryOver carried = IterationPolicy.carryOver();
         List<IterationReport> reports = new ArrayList<>();
         Map<String, INDArray> previous = null;
         Map<String, INDArray> merged = null;
         Map<String, LayerMergeResult> results = null;
-        int solves = method.dataNeeds() == MergeMethod.DataNeeds.ITERATIVE ? method.solves() : 1;
+        int solves = policy.solves();
         for (int it = 0; it < solves; it++) {
             long t0 = System.nanoTime();
             results = new LinkedHashMap<>();
             merged = new LinkedHashMap<>();
             for (String layer : inputs.layers()) {
                 LayerMergeResult r = method.mergeLayer(inputs.layerInput(layer, it,
-                        stats == null ? null : perTask(stats, first, layer), coefficients.get(layer)));
-                if (r.diagnostics().containsKey("coef")) {
-                    coefficients.putIfAbsent(layer, r.diagnostics().get("coef"));
-                }
+                        stats == null ? null : perTask(stats, first, layer), carried.coefficients(layer)));
+                carried.solved(layer, r);
                 results.put(layer, r);
                 merged.put(layer, r.delta());
             }
@@ -99,7 +98,7 @@ public final class LocalMergeEngine {
             if (listener != null) {
                 listener.onIteration(report, merged);
             }
-            if (it == solves - 1 || converged(method, report)) {
+            if (policy.isLast(it, report.maxRelativeChange())) {
                 break;
             }
             previous = merged;
@@ -127,18 +126,5 @@ public final class LocalMergeEngine {
             out.add(s.hasG() ? s : s.withG(first.get(i).get(layer).g()));
         }
         return out;
-    }
-
-    /** Whether the method's loop ends after this solve (IterIS's early stop, RegMean++'s fixed point). */
-    public static boolean converged(MergeMethod method, IterationReport report) {
-        return converged(method, report.iteration(), report.maxRelativeChange());
-    }
-
-    public static boolean converged(MergeMethod method, int iteration, double maxRelativeChange) {
-        boolean stop = method.converged(iteration, maxRelativeChange);
-        if (stop) {
-            log.info("{} stops after solve {}: largest relative change {}", method.name(), iteration + 1, maxRelativeChange);
-        }
-        return stop;
     }
 }

@@ -47,7 +47,7 @@ public final class Merger {
 
         /** Solves this job runs. */
         public int solves() {
-            return method.dataNeeds() == MergeMethod.DataNeeds.ITERATIVE ? method.solves() : 1;
+            return IterationPolicy.solves(method);
         }
     }
 
@@ -79,7 +79,10 @@ public final class Merger {
         return withData(loadMergeInputs(s), device);
     }
 
-    /** Reads and checks the inputs alone (a cluster node joining a job: the output was checked at submission). */
+    /**
+     * Reads and checks the inputs with the model and calibration the method runs, on the CPU, without checking the
+     * output folder ({@link MergeEngine#LOCAL}, which publishes nothing; {@link #load} also checks the output).
+     */
     public static LoadedJob loadInputs(MergeSettings s) {
         return withData(loadMergeInputs(s));
     }

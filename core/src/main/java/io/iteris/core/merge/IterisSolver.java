@@ -152,7 +152,7 @@ public final class IterisSolver {
         }
         RightSolve.Solution sol = rightSolve(in, p, terms, t1);
         INDArray delta = p.withPretrainMatrix() ? sol.w().sub(w0) : sol.w();
-        return new LayerMergeResult(delta, terms.diagnostics(), solverName(sol));
+        return new LayerMergeResult(delta, terms.diagnostics(), solverName(sol), null, terms.coef());
     }
 
     /** The exact low-rank form for LoRA updates (see the class comment). */
@@ -190,14 +190,15 @@ public final class IterisSolver {
         if (s == null) {
             RightSolve.Solution sol = rightSolveInPlace(in, p, terms, m);
             INDArray zt = sol.w();
-            return new LayerMergeResult(Blas.mmul(bcat, zt), terms.diagnostics(), solverName(sol), new LayerMergeResult.Factors(bcat, zt));
+            return new LayerMergeResult(Blas.mmul(bcat, zt), terms.diagnostics(), solverName(sol), new LayerMergeResult.Factors(bcat, zt),
+                    terms.coef());
         }
         // W0 [Σ ω_i (P_i + λ1_i I) + λ I] + B_cat M: one dense product with W0 instead of N
         Blas.addToDiagonal(s, sDiagonal + terms.anchorLambda());
         INDArray t1 = Blas.mmul(w0, s);
         Blas.axpy(1.0, Blas.mmul(bcat, m), t1);
         RightSolve.Solution sol = rightSolveInPlace(in, p, terms, t1);
-        return new LayerMergeResult(sol.w().sub(w0), terms.diagnostics(), solverName(sol));
+        return new LayerMergeResult(sol.w().sub(w0), terms.diagnostics(), solverName(sol), null, terms.coef());
     }
 
     private static RightSolve.Solution rightSolve(LayerMergeInput in, IterisParameters p, Terms terms, INDArray t1) {
