@@ -4,7 +4,7 @@ import io.iteris.bench.Installation;
 import io.iteris.bench.chaos.ChaosRun;
 import io.iteris.bench.chaos.ChaosScenario;
 import io.iteris.bench.chaos.ChaosSoak;
-import io.iteris.bench.progress.LiveProgress;
+import io.iteris.core.progress.LiveProgress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

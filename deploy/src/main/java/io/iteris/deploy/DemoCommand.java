@@ -7,7 +7,6 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.node.IterisNode;
-import io.iteris.bench.progress.JobProgressView;
 import io.iteris.core.AtomicFiles;
 import io.iteris.core.config.MergeSettings;
 import io.iteris.bench.data.ImageSet;

@@ -9,7 +9,6 @@ import io.iteris.core.engine.Merger;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.actors.node.IterisNode;
-import io.iteris.bench.progress.JobProgressView;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

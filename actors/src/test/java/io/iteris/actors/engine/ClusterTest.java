@@ -4,7 +4,6 @@ import io.iteris.actors.Entities;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.client.JobHistory;
 import io.iteris.actors.node.IterisNode;
-import io.iteris.actors.stream.StreamProbe;
 import io.iteris.core.engine.MergeEngine;
 import io.iteris.core.engine.MergeOutcome;
 import io.iteris.core.engine.Merger;
@@ -18,12 +17,9 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +27,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Several ActorSystems on 127.0.0.1 forming one cluster. */
@@ -69,23 +64,6 @@ class ClusterTest {
                 }
             }
             assertTrue(workerNodes.size() >= 2, "units ran on " + workerNodes);
-        }
-    }
-
-    @Test
-    void a64MebibyteStatisticCrossesNodesInChunks() throws Exception {
-        int p1 = Nodes.freePort();
-        try (IterisNode a = Nodes.start(p1, p1, tmp.resolve("a"), 0, "", Map.of("iteris.engine.roles", List.of("supervisor")));
-             IterisNode b = Nodes.start(Nodes.freePort(), p1, tmp.resolve("b"), 0, "", Map.of("iteris.engine.roles", List.of("supervisor")))) {
-            Nodes.awaitUp(Duration.ofSeconds(60), a, b);
-            int dim = 2896; // 2896² float64 = 64 MiB
-            INDArray m = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.DOUBLE, dim, dim);
-            StreamProbe.Transfer t = StreamProbe.send(a.system(), b.system(), m, 1 << 20, 8, "64mib");
-            assertEquals((long) dim * dim * 8, t.bytes());
-            assertEquals(0, Arrays.compare(Matrices.toArray(m), Matrices.toArray(t.received())), "the statistic arrives bit for bit");
-            double seconds = t.seconds();
-            long bytes = t.bytes();
-            System.out.printf("64 MiB statistic between two nodes in 1 MiB chunks: %.2f s, %.0f MiB/s%n", seconds, bytes / seconds / (1 << 20));
         }
     }
 }

@@ -2,7 +2,6 @@ package io.iteris.bench.perf;
 
 import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.node.IterisNode;
-import io.iteris.actors.stream.StreamProbe;
 import io.iteris.bench.Installation;
 import io.iteris.bench.cluster.ProcessCluster;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,7 +1,7 @@
 package io.iteris.bench.quality;
 
 import io.iteris.core.AtomicFiles;
-import io.iteris.bench.progress.LiveProgress;
+import io.iteris.core.progress.LiveProgress;
 
 import java.io.IOException;
 import java.io.PrintStream;

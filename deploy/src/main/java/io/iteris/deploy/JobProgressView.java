@@ -1,6 +1,7 @@
-package io.iteris.bench.progress;
+package io.iteris.deploy;
 
 import io.iteris.core.engine.IterationReport;
+import io.iteris.core.progress.LiveProgress;
 import io.iteris.protocol.JobProgress;
 
 import java.io.PrintStream;

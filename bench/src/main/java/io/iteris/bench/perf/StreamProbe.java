@@ -1,6 +1,9 @@
-package io.iteris.actors.stream;
+package io.iteris.bench.perf;
 
 import com.google.protobuf.Message;
+import io.iteris.actors.stream.ChunkAssembler;
+import io.iteris.actors.stream.ChunkSender;
+import io.iteris.actors.stream.StatisticStreams;
 import io.iteris.protocol.ChunkAck;
 import io.iteris.protocol.StatisticChunk;
 import io.iteris.protocol.StatisticKind;

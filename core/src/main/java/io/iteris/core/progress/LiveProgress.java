@@ -1,4 +1,4 @@
-package io.iteris.bench.progress;
+package io.iteris.core.progress;
 
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
