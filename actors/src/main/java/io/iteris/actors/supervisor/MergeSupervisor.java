@@ -23,6 +23,7 @@ import io.iteris.protocol.MissingStatistics;
 import io.iteris.protocol.MissingUnit;
 import io.iteris.protocol.NodesListed;
 import io.iteris.protocol.PublishFinished;
+import io.iteris.protocol.ReassignCause;
 import io.iteris.protocol.ResumeJob;
 import io.iteris.protocol.SubmitJob;
 import io.iteris.protocol.SupervisorTick;
@@ -115,7 +116,6 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     private final EventLog events;
     private final JobOutbox outbox;
     private final Set<String> subscribers = new LinkedHashSet<>();
-    private final UnitRetries retries = new UnitRetries();
     private List<String> workers = List.of();
     private List<String> nodeAgents;
     private long solveRequestedAt = Long.MAX_VALUE;
@@ -123,7 +123,10 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
 
     private MergeSupervisor(ActorContext<Message> ctx, String jobId, EngineSettings settings, Consumer<ActorRef<Message>> passivate,
                             AtomicReference<String> lastError) {
-        super(Entities.supervisorPersistenceId(jobId));
+        // a journal write that fails is not known to be lost or kept: the supervisor stops, backs off and recovers from
+        // what the journal holds (Pekko's rule for persist failures; the restart above covers only its own errors)
+        super(Entities.supervisorPersistenceId(jobId),
+                SupervisorStrategy.restartWithBackoff(settings.restartBackoffMin(), settings.restartBackoffMax(), 0.2));
         this.ctx = ctx;
         this.jobId = jobId;
         this.settings = settings;
@@ -310,12 +313,12 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         if (u == null || u.done) {
             return Effect().none();
         }
-        String fatal = retries.failed(cmd.getUnit(), cmd.getReason());
+        String fatal = UnitRetries.failed(u, cmd.getReason());
         if (fatal != null) {
             return fail(fatal);
         }
         return reassign(state, List.of(MissingUnit.newBuilder().setUnit(cmd.getUnit()).setIncludeG(u.includeG).build()),
-                "failed: " + cmd.getReason());
+                ReassignCause.CAUSE_FAILED, "failed: " + cmd.getReason());
     }
 
     private Effect<Message, SupervisorState> onMissingStatistics(SupervisorState state, MissingStatistics cmd) {
@@ -324,16 +327,17 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         }
         List<MissingUnit> needed = WorkPlan.needed(state, cmd.getMissingList());
         for (MissingUnit m : needed) {
-            String fatal = retries.refilled(m.getUnit(), cmd.getLayer());
+            String fatal = UnitRetries.refilled(state.units().get(SupervisorState.key(m.getUnit())), cmd.getLayer());
             if (fatal != null) {
                 return fail(fatal);
             }
         }
-        return needed.isEmpty() ? Effect().none() : reassign(state, needed, "solver of " + cmd.getLayer() + " lacks statistics");
+        return needed.isEmpty() ? Effect().none()
+                : reassign(state, needed, ReassignCause.CAUSE_REFILL, "solver of " + cmd.getLayer() + " lacks statistics");
     }
 
-    private Effect<Message, SupervisorState> reassign(SupervisorState state, List<MissingUnit> units, String reason) {
-        return persist(WorkPlan.reassign(state, units, reason, workers));
+    private Effect<Message, SupervisorState> reassign(SupervisorState state, List<MissingUnit> units, ReassignCause cause, String reason) {
+        return persist(WorkPlan.reassign(state, units, cause, reason, workers));
     }
 
     private Effect<Message, SupervisorState> onLayerSolved(SupervisorState state, LayerSolved cmd) {

@@ -13,6 +13,7 @@ import io.iteris.protocol.LayerSolvedRecorded;
 import io.iteris.protocol.UnitId;
 import io.iteris.protocol.WorkUnitAssigned;
 import io.iteris.protocol.WorkUnitCompleted;
+import io.iteris.protocol.ReassignCause;
 import io.iteris.protocol.WorkUnitReassigned;
 
 import java.util.ArrayList;
@@ -39,6 +40,9 @@ public final class SupervisorState {
         public long assignedAt;
         /** Assignments so far (replayed from the journal, so the same after a recovery). */
         public int attempt;
+        /** Times a worker reported it failed, and times a solver lacked its statistics (both from the journal). */
+        public int failures;
+        public int refills;
 
         Unit(UnitId id, boolean includeG) {
             this.id = id;
@@ -102,6 +106,8 @@ public final class SupervisorState {
                 u.worker = null;
                 u.done = false;
                 u.includeG |= e.getIncludeG();
+                u.failures += e.getCause() == ReassignCause.CAUSE_FAILED ? 1 : 0;
+                u.refills += e.getCause() == ReassignCause.CAUSE_REFILL ? 1 : 0;
             }
         } else if (event instanceof LayerSolvedRecorded e) {
             LayerSolved r = e.getResult();

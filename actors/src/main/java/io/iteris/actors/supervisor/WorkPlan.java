@@ -9,6 +9,7 @@ import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerSolved;
 import io.iteris.protocol.MissingUnit;
 import io.iteris.protocol.WorkUnitAssigned;
+import io.iteris.protocol.ReassignCause;
 import io.iteris.protocol.WorkUnitReassigned;
 
 import java.util.ArrayList;
@@ -85,7 +86,8 @@ final class WorkPlan {
             boolean overdue = now - u.assignedAt > unitTimeoutMillis;
             if (left || overdue) {
                 WorkUnitReassigned r = WorkUnitReassigned.newBuilder().setUnit(u.id).setFromWorker(u.worker)
-                        .setReason(left ? "worker left" : "overdue").setIncludeG(u.includeG).build();
+                        .setReason(left ? "worker left" : "overdue").setIncludeG(u.includeG)
+                        .setCause(left ? ReassignCause.CAUSE_WORKER_LEFT : ReassignCause.CAUSE_OVERDUE).build();
                 evs.add(r);
                 view.apply(r);
             }
@@ -95,13 +97,13 @@ final class WorkPlan {
     }
 
     /** The given units taken back (for {@code reason}) and assigned anew. */
-    static List<Message> reassign(SupervisorState state, List<MissingUnit> units, String reason, List<String> workers) {
+    static List<Message> reassign(SupervisorState state, List<MissingUnit> units, ReassignCause cause, String reason, List<String> workers) {
         SupervisorState view = copyOf(state);
         List<Message> evs = new ArrayList<>();
         for (MissingUnit m : units) {
             SupervisorState.Unit u = view.units().get(SupervisorState.key(m.getUnit()));
             WorkUnitReassigned r = WorkUnitReassigned.newBuilder().setUnit(m.getUnit())
-                    .setFromWorker(u.worker == null ? "" : u.worker).setReason(reason).setIncludeG(m.getIncludeG()).build();
+                    .setFromWorker(u.worker == null ? "" : u.worker).setReason(reason).setIncludeG(m.getIncludeG()).setCause(cause).build();
             evs.add(r);
             view.apply(r);
         }
@@ -152,6 +154,9 @@ final class WorkPlan {
             dst.includeG = src.includeG;
             dst.done = src.done;
             dst.assignedAt = src.assignedAt;
+            dst.attempt = src.attempt;
+            dst.failures = src.failures;
+            dst.refills = src.refills;
         }
         return copy;
     }

@@ -131,6 +131,63 @@ class FaultToleranceTest {
         }
     }
 
+    /**
+     * While the journal refuses every write, the supervisor stops at its first failed write, backs off, recovers from
+     * what the journal holds and resumes once writes succeed again; the journal holds each step once.
+     */
+    @Test
+    void aSupervisorWhoseJournalWritesFailBacksOffAndResumesWithoutDuplicateEvents() throws Exception {
+        Path ex = example();
+        Merger.Result expected = Merger.run(ActorEngineTest.settings(ex, SHAPE, tmp.resolve("out-local"), "iteris"), null);
+        Path outage = tmp.resolve("journal-outage");
+        try (IterisNode node = node(Map.of("jdbc-journal.class", FailingJournal.class.getName(),
+                "jdbc-journal.fail-while-exists", outage.toString(),
+                "iteris.engine.supervisor-restart-backoff.min", "200ms",
+                "iteris.engine.supervisor-restart-backoff.max", "1s"))) {
+            String jobId = ActorEngine.newJobId();
+            Merger.LoadedJob job = Merger.loadForSubmission(ActorEngineTest.settings(ex, SHAPE, tmp.resolve("out-actors"), "iteris"), true);
+            CompletableFuture<Merger.Result> run = CompletableFuture.supplyAsync(
+                    () -> new ActorEngine(node, p -> { }, Duration.ofSeconds(120)).submit(job, jobId, null));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (JobHistory.events(node.system(), jobId).stream().noneMatch(e -> e.event() instanceof WorkUnitCompleted)) {
+                assertTrue(System.nanoTime() < deadline, "a unit completed");
+                Thread.sleep(20);
+            }
+            int before = FailingJournal.REFUSED.get();
+            Files.createFile(outage);
+            while (FailingJournal.REFUSED.get() < before + 2) {
+                assertTrue(System.nanoTime() < deadline, "the supervisor tried to write during the outage, and again after backing off");
+                Thread.sleep(20);
+            }
+            Files.delete(outage);
+            Merger.Result actual = run.get(120, TimeUnit.SECONDS);
+            for (String layer : expected.outcome().deltas().keySet()) {
+                assertArrayEquals(expected.outcome().deltas().get(layer).data().asDouble(), actual.outcome().deltas().get(layer).data().asDouble(), layer);
+            }
+            List<Object> events = JobHistory.events(node.system(), jobId).stream().map(EventEnvelope::event).toList();
+            java.util.Map<String, Long> steps = events.stream().filter(e -> e instanceof io.iteris.protocol.IterationStarted
+                            || e instanceof io.iteris.protocol.IterationCompleted || e instanceof io.iteris.protocol.LayerSolvedRecorded
+                            || e instanceof WorkUnitCompleted)
+                    .collect(java.util.stream.Collectors.groupingBy(FaultToleranceTest::step, java.util.stream.Collectors.counting()));
+            assertTrue(steps.values().stream().allMatch(n -> n == 1), "each step once: " + steps);
+            int iterations = (int) events.stream().filter(e -> e instanceof io.iteris.protocol.IterationCompleted).count();
+            assertEquals(iterations * (SHAPE.dims().length - 1), events.stream().filter(e -> e instanceof io.iteris.protocol.LayerSolvedRecorded).count());
+        }
+    }
+
+    /** What an event records once in a healthy journal: an iteration's start or end, a layer's solve, a unit's completion. */
+    private static String step(Object e) {
+        if (e instanceof io.iteris.protocol.IterationStarted s) {
+            return "started " + s.getIteration();
+        } else if (e instanceof io.iteris.protocol.IterationCompleted c) {
+            return "completed " + c.getIteration();
+        } else if (e instanceof io.iteris.protocol.LayerSolvedRecorded l) {
+            return "solved " + l.getResult().getIteration() + " " + l.getResult().getLayer();
+        }
+        WorkUnitCompleted u = (WorkUnitCompleted) e;
+        return "unit " + u.getUnit().getIteration() + "/" + u.getUnit().getTask() + "/" + u.getUnit().getShard();
+    }
+
     private static List<Integer> indexes(List<EventEnvelope> events, java.util.function.Predicate<Object> p) {
         return java.util.stream.IntStream.range(0, events.size()).filter(i -> p.test(events.get(i).event())).boxed().toList();
     }
