@@ -1,6 +1,9 @@
 package io.iteris.actors;
 
 import com.google.protobuf.Message;
+import io.iteris.actors.node.NodeAgent;
+import io.iteris.actors.solver.LayerSolver;
+import io.iteris.actors.worker.InferenceWorker;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -9,8 +12,8 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 
 /**
  * How the engine's actors find each other: the sharded entity types (merge supervisors, layer solvers), the
- * Receptionist keys (inference workers, node agents), and the helpers that send to them. Every actor
- * addresses the others through this class only, so none imports another.
+ * Receptionist keys (inference workers, node agents), and the helpers that send to them. An actor that is typed on its
+ * own protocol keeps it beside it ({@code InferenceWorker.Command}, ...), and its senders import that.
  */
 public final class Entities {
     /** One merge supervisor per job, sharded by job id (role "supervisor"). */
@@ -19,11 +22,11 @@ public final class Entities {
      * One layer solver per job and input, sharded by {@link #solverId} of the first layer reading that input
      * ({@link io.iteris.actors.cluster.JobSpecs#statisticsLayer}); it solves every layer of the group (role "solver").
      */
-    public static final EntityTypeKey<Message> SOLVER = EntityTypeKey.create(Message.class, "LayerSolver");
+    public static final EntityTypeKey<LayerSolver.Command> SOLVER = EntityTypeKey.create(LayerSolver.Command.class, "LayerSolver");
     /** Inference workers, several per node with the "worker" role. */
-    public static final ServiceKey<Message> WORKERS = ServiceKey.create(Message.class, "iteris-inference-worker");
+    public static final ServiceKey<InferenceWorker.Command> WORKERS = ServiceKey.create(InferenceWorker.Command.class, "iteris-inference-worker");
     /** One node agent per node: describes the node, drops ended jobs' state. */
-    public static final ServiceKey<Message> NODE_AGENTS = ServiceKey.create(Message.class, "iteris-node-agent");
+    public static final ServiceKey<NodeAgent.Command> NODE_AGENTS = ServiceKey.create(NodeAgent.Command.class, "iteris-node-agent");
 
     private Entities() {
     }
@@ -53,7 +56,7 @@ public final class Entities {
     }
 
     /** Sends to the solver of one layer of a job, wherever it lives. */
-    public static void tellSolver(ActorSystem<?> system, String jobId, String layer, Message msg) {
+    public static void tellSolver(ActorSystem<?> system, String jobId, String layer, LayerSolver.Command msg) {
         ClusterSharding.get(system).entityRefFor(SOLVER, solverId(jobId, layer)).tell(msg);
     }
 }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,5 +47,49 @@ class ProtocolSerializationTest {
             assertEquals(m, back);
         }
         assertFalse(testKit.system().settings().config().getBoolean("pekko.actor.allow-java-serialization"));
+    }
+
+    /**
+     * Typed commands that cross nodes travel as the .proto messages they stand for: the bytes are the message's own (so
+     * a node reads them with the contract alone), and they come back equal, actor refs included.
+     */
+    @Test
+    void typedCommandsTravelAsTheirProtobufMessages() {
+        Serialization serialization = SerializationExtension.get(testKit.system().classicSystem());
+        org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<io.iteris.protocol.NodeDescription> replyTo = testKit.createTestProbe();
+        io.iteris.protocol.WorkUnit unit = io.iteris.protocol.WorkUnit.newBuilder().setSpec(JobSpec.newBuilder().setJobId("job-1"))
+                .setAttempt(2).putWeights("layers.0.proj", "abc").build();
+        io.iteris.protocol.ChunkAck ack = io.iteris.protocol.ChunkAck.newBuilder().setJobId("job-1").setChunkIndex(3).setAccepted(true).build();
+        java.util.Map<Wire, Message> cases = new java.util.LinkedHashMap<>();
+        cases.put(new io.iteris.actors.worker.InferenceWorker.Assign(unit), unit);
+        cases.put(new io.iteris.actors.stream.ChunkSender.Ack(ack), ack);
+        cases.put(new io.iteris.actors.node.NodeAgent.EndJob("job-1"), io.iteris.protocol.JobEnded.newBuilder().setJobId("job-1").build());
+        cases.put(new io.iteris.actors.node.NodeAgent.Describe(true, replyTo.getRef()), io.iteris.protocol.DescribeNode.newBuilder().setGc(true)
+                .setReplyTo(org.apache.pekko.actor.typed.ActorRefResolver.get(testKit.system()).toSerializationFormat(replyTo.getRef())).build());
+        org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<io.iteris.actors.stream.ChunkSender.Command> sender = testKit.createTestProbe();
+        org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<Message> supervisor = testKit.createTestProbe();
+        var refs = org.apache.pekko.actor.typed.ActorRefResolver.get(testKit.system());
+        StatisticChunk chunk = StatisticChunk.newBuilder().setJobId("job-1").setChunkIndex(2).setChunkCount(3)
+                .setData(ByteString.copyFrom(new byte[]{4, 5})).build();
+        cases.put(new io.iteris.actors.solver.LayerSolver.Chunk(chunk, sender.getRef()),
+                chunk.toBuilder().setReplyTo(refs.toSerializationFormat(sender.getRef())).build());
+        io.iteris.protocol.SolveLayer solve = io.iteris.protocol.SolveLayer.newBuilder().setLayer("l").setIteration(2).build();
+        cases.put(new io.iteris.actors.solver.LayerSolver.Solve(solve, java.util.Optional.empty()), solve);
+        cases.put(new io.iteris.actors.solver.LayerSolver.Solve(solve.toBuilder().setIteration(3).build(), java.util.Optional.of(supervisor.getRef())),
+                solve.toBuilder().setIteration(3).setReplyTo(refs.toSerializationFormat(supervisor.getRef())).build());
+        io.iteris.protocol.SolverJob job = io.iteris.protocol.SolverJob.newBuilder().setLayer("l").setSpec(JobSpec.newBuilder().setJobId("job-1")).build();
+        cases.put(new io.iteris.actors.solver.LayerSolver.Introduce(job), job);
+        cases.put(new io.iteris.actors.solver.LayerSolver.EndJob("job-2"), io.iteris.protocol.JobEnded.newBuilder().setJobId("job-2").build());
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (java.util.Map.Entry<Wire, Message> c : cases.entrySet()) {
+            Serializer serializer = serialization.findSerializerFor(c.getKey());
+            assertEquals(ProtocolSerializer.IDENTIFIER, serializer.identifier(), c.getKey().getClass().getName());
+            byte[] bytes = serialization.serialize(c.getKey()).get();
+            assertArrayEquals(c.getValue().toByteArray(), bytes, "the wire bytes are the message's: " + c.getKey());
+            String manifest = ((org.apache.pekko.serialization.SerializerWithStringManifest) serializer).manifest(c.getKey());
+            seen.add(manifest);
+            assertEquals(c.getKey(), serialization.deserialize(bytes, serializer.identifier(), manifest).get());
+        }
+        assertEquals(ProtocolSerializer.manifests(), seen, "every command the serializer knows is checked here");
     }
 }

@@ -1,11 +1,9 @@
 package io.iteris.actors.client;
 
-import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
-import io.iteris.protocol.DescribeNode;
+import io.iteris.actors.node.NodeAgent;
 import io.iteris.protocol.NodeDescription;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
@@ -42,7 +40,7 @@ public final class ClusterNodes {
     public static List<NodeDescription> describe(ActorSystem<?> system, boolean gc, Duration timeout, boolean withSelf) {
         long deadline = System.nanoTime() + timeout.toNanos();
         String self = system.address().toString();
-        Set<ActorRef<Message>> agents;
+        Set<ActorRef<NodeAgent.Command>> agents;
         while (true) {
             Set<String> members = new TreeSet<>();
             for (Member m : Cluster.get(system).state().getMembers()) {
@@ -60,11 +58,9 @@ public final class ClusterNodes {
             sleep();
         }
         List<CompletableFuture<NodeDescription>> asked = new ArrayList<>();
-        ActorRefResolver refs = ActorRefResolver.get(system);
-        for (ActorRef<Message> agent : agents) {
+        for (ActorRef<NodeAgent.Command> agent : agents) {
             CompletionStage<NodeDescription> answer = AskPattern.ask(agent,
-                    (ActorRef<NodeDescription> replyTo) -> DescribeNode.newBuilder().setReplyTo(refs.toSerializationFormat(replyTo)).setGc(gc).build(),
-                    timeout, system.scheduler());
+                    (ActorRef<NodeDescription> replyTo) -> new NodeAgent.Describe(gc, replyTo), timeout, system.scheduler());
             asked.add(answer.toCompletableFuture());
         }
         List<NodeDescription> out = new ArrayList<>();
@@ -101,7 +97,7 @@ public final class ClusterNodes {
         return true;
     }
 
-    private static Set<ActorRef<Message>> find(ActorSystem<?> system, Duration timeout) {
+    private static Set<ActorRef<NodeAgent.Command>> find(ActorSystem<?> system, Duration timeout) {
         try {
             Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
                     reply -> Receptionist.find(Entities.NODE_AGENTS, reply), timeout, system.scheduler())

@@ -5,7 +5,6 @@ import io.iteris.actors.cluster.EngineSettings;
 import io.iteris.actors.solver.LayerSolver;
 import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.actors.worker.InferenceWorker;
-import com.google.protobuf.Message;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -50,7 +49,7 @@ public final class IterisNode implements AutoCloseable {
             }
         }
         ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
-            List<ActorRef<Message>> workers = new ArrayList<>();
+            List<ActorRef<InferenceWorker.Command>> workers = new ArrayList<>();
             if (roles.contains("worker")) {
                 for (int i = 0; i < settings.workersPerNode(); i++) {
                     workers.add(ctx.spawn(InferenceWorker.create(settings, settings.workerDevice().forWorker(i)), "inference-worker-" + i));

@@ -1,14 +1,12 @@
 package io.iteris.actors.node;
 
-import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
+import io.iteris.actors.Wire;
+import io.iteris.actors.worker.InferenceWorker;
 import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.metrics.ProcessMemory;
-import io.iteris.protocol.DescribeNode;
-import io.iteris.protocol.JobEnded;
 import io.iteris.protocol.NodeDescription;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -30,27 +28,37 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * One per node, found through the Receptionist ({@link Entities#NODE_AGENTS}): drops what this node keeps of a
- * job when the job ends ({@link JobEnded}: the cached inputs and model session, and through the node's
- * workers their shard features), and describes the node ({@link DescribeNode}: live supervisors and solvers,
+ * job when the job ends ({@link EndJob}: the cached inputs and model session, and through the node's
+ * workers their shard features), and describes the node ({@link Describe}: live supervisors and solvers,
  * cached jobs, memory) for {@code iteris status --nodes}.
  */
 public final class NodeAgent {
+    /** What a node agent is told. */
+    public sealed interface Command {
+    }
+
+    /** A job ended (from its supervisor): drop what this node keeps of it. */
+    public record EndJob(String jobId) implements Command, Wire {
+    }
+
+    /** Describe this node to {@code replyTo} (a client, or a console); with {@code gc}, after a full GC. */
+    public record Describe(boolean gc, ActorRef<NodeDescription> replyTo) implements Command, Wire {
+    }
+
     private NodeAgent() {
     }
 
-    public static Behavior<Message> create(List<String> roles, List<ActorRef<Message>> workers) {
+    public static Behavior<Command> create(List<String> roles, List<ActorRef<InferenceWorker.Command>> workers) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().receptionist().tell(Receptionist.register(Entities.NODE_AGENTS, ctx.getSelf()));
-            ActorRefResolver refs = ActorRefResolver.get(ctx.getSystem());
-            return Behaviors.receive(Message.class)
-                    .onMessage(JobEnded.class, e -> {
-                        JobCache.get(ctx.getSystem()).evict(e.getJobId());
-                        workers.forEach(w -> w.tell(e));
+            return Behaviors.receive(Command.class)
+                    .onMessage(EndJob.class, e -> {
+                        JobCache.get(ctx.getSystem()).evict(e.jobId());
+                        workers.forEach(w -> w.tell(new InferenceWorker.EndJob(e.jobId())));
                         return Behaviors.same();
                     })
-                    .onMessage(DescribeNode.class, d -> {
-                        ActorRef<Message> replyTo = refs.resolveActorRef(d.getReplyTo());
-                        describe(ctx.getSystem(), roles, workers.size(), d.getGc()).thenAccept(replyTo::tell);
+                    .onMessage(Describe.class, d -> {
+                        describe(ctx.getSystem(), roles, workers.size(), d.gc()).thenAccept(d.replyTo()::tell);
                         return Behaviors.same();
                     })
                     .build();
@@ -72,7 +80,7 @@ public final class NodeAgent {
     }
 
     /** Entities of a type alive on this node (0 without the role: the node then only proxies). */
-    private static CompletionStage<Integer> live(ActorSystem<?> system, EntityTypeKey<Message> key, boolean hosted) {
+    private static CompletionStage<Integer> live(ActorSystem<?> system, EntityTypeKey<?> key, boolean hosted) {
         if (!hosted) {
             return CompletableFuture.completedFuture(0);
         }

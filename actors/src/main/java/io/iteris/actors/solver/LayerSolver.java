@@ -2,10 +2,12 @@ package io.iteris.actors.solver;
 
 import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
+import io.iteris.actors.Wire;
 import io.iteris.actors.cluster.EngineSettings;
 import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.actors.metrics.NodeMetrics;
+import io.iteris.actors.stream.ChunkSender;
 import io.iteris.core.engine.IterationPolicy;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.linalg.Matrices;
@@ -15,18 +17,15 @@ import io.iteris.core.store.CheckpointStore;
 import io.iteris.protocol.ChunkAck;
 import io.iteris.protocol.DescribeLayer;
 import io.iteris.protocol.DoubleList;
-import io.iteris.protocol.JobEnded;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerFailed;
 import io.iteris.protocol.LayerSolved;
 import io.iteris.protocol.MissingStatistics;
 import io.iteris.protocol.MissingUnit;
 import io.iteris.protocol.SolveLayer;
-import io.iteris.protocol.SolverIdle;
 import io.iteris.protocol.SolverJob;
 import io.iteris.protocol.StatisticChunk;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -43,6 +42,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -60,16 +60,49 @@ import java.util.function.Consumer;
  *
  * <p>States: <b>waiting for its job</b> (chunks are answered "retry later" while it asks the supervisor,
  * {@link DescribeLayer}; a solver revived by remember-entities that hears nothing asks after {@link #IDLE_CHECK}, never
- * when it starts: a solver started by the {@link JobEnded} that answers such a question would ask again and again);
+ * when it starts: a solver started by the {@link EndJob} that answers such a question would ask again and again);
  * <b>collecting</b>; <b>solving</b>: the solve (loading the job's inputs, the factorisation, hashing and writing the
  * result) runs on {@code iteris.solve-dispatcher} and comes back by {@code pipeToSelf}, so the solver keeps taking
- * chunks meanwhile and {@link SolveLayer}s wait in its stash; <b>ended</b>, after {@link JobEnded}, until its shard
+ * chunks meanwhile and {@link Solve}s wait in its stash; <b>ended</b>, after {@link EndJob}, until its shard
  * passivates it.
  *
- * <p>Accepts: {@link StatisticChunk} (acked to the sending worker), {@link SolveLayer}, {@link SolverJob}, {@link JobEnded},
- * {@link SolverIdle} (receive timeout); from itself, the solve's {@link LayerSolved} or {@link LayerFailed}.
+ * <p>Accepts: {@link Chunk} (acknowledged to the sending worker's sender), {@link Solve}, {@link Introduce}, {@link EndJob};
+ * from itself, its receive timeout and the solve's outcome.
  */
 public final class LayerSolver {
+    /** What a layer solver is told. */
+    public sealed interface Command {
+    }
+
+    /** One chunk of a statistic, acknowledged to {@code replyTo} (the sending worker's {@link ChunkSender}). */
+    public record Chunk(StatisticChunk chunk, ActorRef<ChunkSender.Command> replyTo) implements Command, Wire {
+    }
+
+    /**
+     * Solve {@code request.layer} at {@code request.iteration}: answered with {@link LayerSolved}, {@link MissingStatistics}
+     * or {@link LayerFailed}, to {@code replyTo} or, when it is empty, to the job's supervisor wherever it lives.
+     */
+    public record Solve(SolveLayer request, Optional<ActorRef<Message>> replyTo) implements Command, Wire {
+    }
+
+    /** The job this solver solves for (from its supervisor, before statistics arrive). */
+    public record Introduce(SolverJob job) implements Command, Wire {
+    }
+
+    /** The job is over: passivate. */
+    public record EndJob(String jobId) implements Command, Wire {
+    }
+
+    /** Nothing heard for a while, not knowing the job. */
+    private enum Idle implements Command { INSTANCE }
+
+    /** A solve's outcome, back from the solve dispatcher. */
+    private record Solved(LayerSolved result) implements Command {
+    }
+
+    private record SolveFailed(LayerFailed failure) implements Command {
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(LayerSolver.class);
 
     /** How long a solver that does not know its job waits for a message before it asks the supervisor. */
@@ -88,7 +121,7 @@ public final class LayerSolver {
     }
 
     /** A solver with no faults injected. */
-    public static Behavior<Message> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Message>> passivate,
+    public static Behavior<Command> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Command>> passivate,
                                            Duration idleCheck) {
         return create(entityId, toSupervisor, passivate, idleCheck, EngineSettings.Faults.NONE);
     }
@@ -98,22 +131,21 @@ public final class LayerSolver {
      * @param passivate    how it asks to be stopped for good (its shard's Passivate)
      * @param idleCheck    how long it waits, not knowing its job and receiving nothing, before it asks
      */
-    public static Behavior<Message> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Message>> passivate,
+    public static Behavior<Command> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Command>> passivate,
                                            Duration idleCheck, EngineSettings.Faults faults) {
         return Behaviors.setup(ctx -> Behaviors.withStash(STASH, stash -> {
-            ctx.setReceiveTimeout(idleCheck, SolverIdle.getDefaultInstance());
+            ctx.setReceiveTimeout(idleCheck, Idle.INSTANCE);
             return new LayerSolver(ctx, stash, entityId, toSupervisor, passivate, faults).waitingForJob();
         }));
     }
 
-    private final ActorContext<Message> ctx;
-    private final StashBuffer<Message> stash;
+    private final ActorContext<Command> ctx;
+    private final StashBuffer<Command> stash;
     private final String jobId;
     private final String layer;
     private final Consumer<Message> toSupervisor;
-    private final Consumer<ActorRef<Message>> passivate;
+    private final Consumer<ActorRef<Command>> passivate;
     private final EngineSettings.Faults faults;
-    private final ActorRefResolver refs;
     private final Executor solves;
     /** What each layer's solves hand to its later ones. */
     private final IterationPolicy.CarryOver carried = IterationPolicy.carryOver();
@@ -122,8 +154,8 @@ public final class LayerSolver {
     /** Set when the job is known. */
     private LayerStatistics statistics;
 
-    private LayerSolver(ActorContext<Message> ctx, StashBuffer<Message> stash, String entityId, Consumer<Message> toSupervisor,
-                        Consumer<ActorRef<Message>> passivate, EngineSettings.Faults faults) {
+    private LayerSolver(ActorContext<Command> ctx, StashBuffer<Command> stash, String entityId, Consumer<Message> toSupervisor,
+                        Consumer<ActorRef<Command>> passivate, EngineSettings.Faults faults) {
         this.ctx = ctx;
         this.stash = stash;
         this.jobId = Entities.jobOf(entityId);
@@ -131,60 +163,59 @@ public final class LayerSolver {
         this.toSupervisor = toSupervisor;
         this.passivate = passivate;
         this.faults = faults;
-        this.refs = ActorRefResolver.get(ctx.getSystem());
         this.solves = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(SOLVE_DISPATCHER));
     }
 
-    private Behavior<Message> waitingForJob() {
-        return Behaviors.receive(Message.class)
-                .onMessage(StatisticChunk.class, c -> {
+    private Behavior<Command> waitingForJob() {
+        return Behaviors.receive(Command.class)
+                .onMessage(Chunk.class, c -> {
                     ack(c, false, true);
                     describe();
                     return Behaviors.same();
                 })
-                .onMessage(SolveLayer.class, cmd -> learn(cmd.getSpec()) ? onSolveLayer(cmd) : refuse(cmd))
-                .onMessage(SolverJob.class, j -> learn(j.getSpec()) ? collecting() : Behaviors.same())
-                .onMessage(SolverIdle.class, idle -> {
+                .onMessage(Solve.class, cmd -> learn(cmd.request().getSpec()) ? onSolve(cmd) : refuse(cmd))
+                .onMessage(Introduce.class, j -> learn(j.job().getSpec()) ? collecting() : Behaviors.same())
+                .onMessage(Idle.class, idle -> {
                     describe();
                     return Behaviors.same();
                 })
-                .onMessage(JobEnded.class, this::onJobEnded)
+                .onMessage(EndJob.class, this::onJobEnded)
                 .build();
     }
 
-    private Behavior<Message> collecting() {
-        return Behaviors.receive(Message.class)
-                .onMessage(StatisticChunk.class, this::onChunk)
-                .onMessage(SolveLayer.class, this::onSolveLayer)
-                .onMessage(SolverJob.class, j -> Behaviors.same())
-                .onMessage(SolverIdle.class, idle -> Behaviors.same())
-                .onMessage(JobEnded.class, this::onJobEnded)
+    private Behavior<Command> collecting() {
+        return Behaviors.receive(Command.class)
+                .onMessage(Chunk.class, this::onChunk)
+                .onMessage(Solve.class, this::onSolve)
+                .onMessage(Introduce.class, j -> Behaviors.same())
+                .onMessage(Idle.class, idle -> Behaviors.same())
+                .onMessage(EndJob.class, this::onJobEnded)
                 .build();
     }
 
     /** A solve of {@code cmd} runs elsewhere; its outcome comes back to this actor. */
-    private Behavior<Message> solving(SolveLayer cmd) {
-        return Behaviors.receive(Message.class)
-                .onMessage(StatisticChunk.class, this::onChunk)
-                .onMessage(SolveLayer.class, later -> {
+    private Behavior<Command> solving(Solve cmd) {
+        return Behaviors.receive(Command.class)
+                .onMessage(Chunk.class, this::onChunk)
+                .onMessage(Solve.class, later -> {
                     stash.stash(later);
                     return Behaviors.same();
                 })
-                .onMessage(LayerSolved.class, done -> onSolved(cmd, done))
-                .onMessage(LayerFailed.class, failed -> {
-                    reply(cmd, failed);
+                .onMessage(Solved.class, done -> onSolved(cmd, done.result()))
+                .onMessage(SolveFailed.class, failed -> {
+                    reply(cmd, failed.failure());
                     return stash.unstashAll(collecting());
                 })
-                .onMessage(SolverJob.class, j -> Behaviors.same())
-                .onMessage(SolverIdle.class, idle -> Behaviors.same())
-                .onMessage(JobEnded.class, this::onJobEnded)
+                .onMessage(Introduce.class, j -> Behaviors.same())
+                .onMessage(Idle.class, idle -> Behaviors.same())
+                .onMessage(EndJob.class, this::onJobEnded)
                 .build();
     }
 
     /** After its job ended, until its shard stops it: late chunks are acknowledged and dropped, nothing is solved. */
-    private Behavior<Message> ended() {
-        return Behaviors.receive(Message.class)
-                .onMessage(StatisticChunk.class, c -> {
+    private Behavior<Command> ended() {
+        return Behaviors.receive(Command.class)
+                .onMessage(Chunk.class, c -> {
                     ack(c, true, false);
                     return Behaviors.same();
                 })
@@ -211,14 +242,15 @@ public final class LayerSolver {
         return true;
     }
 
-    private Behavior<Message> onJobEnded(JobEnded e) {
+    private Behavior<Command> onJobEnded(EndJob e) {
         ctx.cancelReceiveTimeout();
         statistics = null;
         passivate.accept(ctx.getSelf());
         return ended();
     }
 
-    private Behavior<Message> onChunk(StatisticChunk c) {
+    private Behavior<Command> onChunk(Chunk chunk) {
+        StatisticChunk c = chunk.chunk();
         StringBuilder why = new StringBuilder();
         LayerStatistics.Offer offer = statistics.offer(c, why);
         if (offer == LayerStatistics.Offer.REFUSED) {
@@ -226,24 +258,26 @@ public final class LayerSolver {
         } else if (offer != LayerStatistics.Offer.STALE) {
             NodeMetrics.get(ctx.getSystem()).received(c.getData().size());
         }
-        ack(c, offer != LayerStatistics.Offer.REFUSED, false);
+        ack(chunk, offer != LayerStatistics.Offer.REFUSED, false);
         return Behaviors.same();
     }
 
-    private void ack(StatisticChunk c, boolean accepted, boolean retryLater) {
-        refs.<Message>resolveActorRef(c.getReplyTo()).tell(ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(c.getKey())
-                .setChunkIndex(c.getChunkIndex()).setAccepted(accepted).setRetryLater(retryLater).build());
+    private void ack(Chunk chunk, boolean accepted, boolean retryLater) {
+        StatisticChunk c = chunk.chunk();
+        chunk.replyTo().tell(new ChunkSender.Ack(ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(c.getKey())
+                .setChunkIndex(c.getChunkIndex()).setAccepted(accepted).setRetryLater(retryLater).build()));
     }
 
-    private Behavior<Message> refuse(SolveLayer cmd) {
-        reply(cmd, LayerFailed.newBuilder().setJobId(jobId).setLayer(cmd.getLayer()).setIteration(cmd.getIteration())
-                .setReason("the solver of " + layer + " does not solve " + cmd.getLayer() + " (it is not in the job, or takes other statistics)").build());
+    private Behavior<Command> refuse(Solve cmd) {
+        SolveLayer r = cmd.request();
+        reply(cmd, LayerFailed.newBuilder().setJobId(jobId).setLayer(r.getLayer()).setIteration(r.getIteration())
+                .setReason("the solver of " + layer + " does not solve " + r.getLayer() + " (it is not in the job, or takes other statistics)").build());
         return Behaviors.same();
     }
 
-    private Behavior<Message> onSolveLayer(SolveLayer cmd) {
-        int it = cmd.getIteration();
-        String target = cmd.getLayer();
+    private Behavior<Command> onSolve(Solve cmd) {
+        int it = cmd.request().getIteration();
+        String target = cmd.request().getLayer();
         if (!statistics.members().contains(target)) {
             refuse(cmd);
             return collecting();
@@ -262,23 +296,24 @@ public final class LayerSolver {
         List<GramStatistics> perTask = statistics.perTask(it);
         double[] coef = carried.coefficients(target);
         JobCache cache = JobCache.get(ctx.getSystem());
-        ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> solve(cache, spec, target, it, cmd.getPreviousHash(), perTask, coef, faults), solves),
+        String previous = cmd.request().getPreviousHash();
+        ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> solve(cache, spec, target, it, previous, perTask, coef, faults), solves),
                 (result, error) -> {
                     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
                     if (cause instanceof JobCache.JobEndedException) {
-                        return JobEnded.newBuilder().setJobId(jobId).build();
+                        return new EndJob(jobId);
                     }
                     if (cause != null) {
                         LOG.error("layer {}: solve of iteration {} failed", target, it, cause);
-                        return LayerFailed.newBuilder().setJobId(jobId).setLayer(target).setIteration(it)
-                                .setReason(String.valueOf(cause.getMessage())).build();
+                        return new SolveFailed(LayerFailed.newBuilder().setJobId(jobId).setLayer(target).setIteration(it)
+                                .setReason(String.valueOf(cause.getMessage())).build());
                     }
-                    return result;
+                    return new Solved(result);
                 });
         return solving(cmd);
     }
 
-    private Behavior<Message> onSolved(SolveLayer cmd, LayerSolved done) {
+    private Behavior<Command> onSolved(Solve cmd, LayerSolved done) {
         String target = done.getLayer();
         int it = done.getIteration();
         carried.solved(target, done.getCarriedCoefficientsList().stream().mapToDouble(Double::doubleValue).toArray());
@@ -291,12 +326,8 @@ public final class LayerSolver {
     }
 
     /** To the job's supervisor (wherever it lives now), or to an explicit reply_to. */
-    private void reply(SolveLayer cmd, Message msg) {
-        if (cmd.getReplyTo().isEmpty()) {
-            toSupervisor.accept(msg);
-        } else {
-            refs.<Message>resolveActorRef(cmd.getReplyTo()).tell(msg);
-        }
+    private void reply(Solve cmd, Message msg) {
+        cmd.replyTo().ifPresentOrElse(r -> r.tell(msg), () -> toSupervisor.accept(msg));
     }
 
     /** One layer's solve, off the actor: it touches only what it is given and the node's job cache. */

@@ -35,7 +35,7 @@ public final class StatisticStreams {
         return kind == StatisticKind.STATISTIC_G || kind == StatisticKind.STATISTIC_H;
     }
 
-    public static List<StatisticChunk> chunks(String jobId, StatisticKey key, INDArray matrix, long rows, int chunkBytes, String replyTo) {
+    public static List<StatisticChunk> chunks(String jobId, StatisticKey key, INDArray matrix, long rows, int chunkBytes) {
         int dim = Matrices.rows(matrix);
         INDArray dense = Blas.dense(matrix);
         boolean packed = symmetric(key.getKind());
@@ -54,7 +54,7 @@ public final class StatisticStreams {
             CRC32C crc = new CRC32C();
             crc.update(data.asReadOnlyByteBuffer());
             out.add(StatisticChunk.newBuilder().setJobId(jobId).setKey(key).setChunkIndex(i).setChunkCount(count)
-                    .setDim(dim).setRows(rows).setData(data).setCrc32C((int) crc.getValue()).setReplyTo(replyTo)
+                    .setDim(dim).setRows(rows).setData(data).setCrc32C((int) crc.getValue())
                     .setOffset(from).setUpperTriangle(packed).build());
         }
         // `all` may be a view of dense's native memory, which must outlive every copy above

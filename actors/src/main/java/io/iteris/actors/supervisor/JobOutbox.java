@@ -2,8 +2,10 @@ package io.iteris.actors.supervisor;
 
 import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
+import io.iteris.actors.node.NodeAgent;
+import io.iteris.actors.solver.LayerSolver;
+import io.iteris.actors.worker.InferenceWorker;
 import io.iteris.actors.cluster.JobSpecs;
-import io.iteris.protocol.JobEnded;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.SolveLayer;
 import io.iteris.protocol.SolverJob;
@@ -13,6 +15,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /** What a job's supervisor sends to the rest of the cluster: units to workers, requests to solvers, the job's end to every node. */
@@ -28,8 +31,8 @@ final class JobOutbox {
     }
 
     void sendUnit(SupervisorState s, SupervisorState.Unit u) {
-        refs.<Message>resolveActorRef(u.worker).tell(WorkUnit.newBuilder().setSpec(s.spec()).setUnit(u.id)
-                .setIncludeG(u.includeG).setAttempt(u.attempt).putAllWeights(s.weights()).build());
+        refs.<InferenceWorker.Command>resolveActorRef(u.worker).tell(new InferenceWorker.Assign(WorkUnit.newBuilder().setSpec(s.spec())
+                .setUnit(u.id).setIncludeG(u.includeG).setAttempt(u.attempt).putAllWeights(s.weights()).build()));
     }
 
     /** Every assigned unit not yet done, again (after a recovery: the old incarnation's may have been lost). */
@@ -50,7 +53,8 @@ final class JobOutbox {
 
     /** To the solver of a layer: the solver of the layer whose statistics it shares. */
     void tellSolver(JobSpec spec, String layer) {
-        Entities.tellSolver(system, jobId, JobSpecs.statisticsLayer(spec, layer), SolverJob.newBuilder().setSpec(spec).setLayer(layer).build());
+        Entities.tellSolver(system, jobId, JobSpecs.statisticsLayer(spec, layer),
+                new LayerSolver.Introduce(SolverJob.newBuilder().setSpec(spec).setLayer(layer).build()));
     }
 
     /** Asks every layer not yet solved in this iteration for its solution. */
@@ -58,26 +62,27 @@ final class JobOutbox {
         Set<String> pending = new HashSet<>(s.spec().getLayersList());
         pending.removeAll(s.solved().keySet());
         for (String layer : pending) {
-            Entities.tellSolver(system, jobId, JobSpecs.statisticsLayer(s.spec(), layer), SolveLayer.newBuilder().setSpec(s.spec()).setLayer(layer)
-                    .setIteration(s.iteration()).setPreviousHash(s.weights().getOrDefault(layer, "")).build());
+            Entities.tellSolver(system, jobId, JobSpecs.statisticsLayer(s.spec(), layer), new LayerSolver.Solve(SolveLayer.newBuilder()
+                    .setSpec(s.spec()).setLayer(layer).setIteration(s.iteration()).setPreviousHash(s.weights().getOrDefault(layer, ""))
+                    .build(), Optional.empty()));
         }
     }
 
     /** The job is over: its solvers (when {@code spec} is given: it had some) passivate, every node drops what it keeps of it. */
     void announceEnd(JobSpec spec, List<String> nodeAgents) {
-        JobEnded ended = JobEnded.newBuilder().setJobId(jobId).build();
+        LayerSolver.EndJob ended = new LayerSolver.EndJob(jobId);
         if (spec != null) {
             for (String layer : JobSpecs.statisticsLayers(spec)) {
                 Entities.tellSolver(system, jobId, layer, ended);
             }
         }
         for (String agent : nodeAgents) {
-            refs.<Message>resolveActorRef(agent).tell(ended);
+            refs.<NodeAgent.Command>resolveActorRef(agent).tell(new NodeAgent.EndJob(jobId));
         }
     }
 
     /** To one solver that asked about a job that is over (or never was). */
     void endSolver(String layer) {
-        Entities.tellSolver(system, jobId, layer, JobEnded.newBuilder().setJobId(jobId).build());
+        Entities.tellSolver(system, jobId, layer, new LayerSolver.EndJob(jobId));
     }
 }

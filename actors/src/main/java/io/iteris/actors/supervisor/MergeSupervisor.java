@@ -41,7 +41,6 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
@@ -98,10 +97,12 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     private static void subscribe(ActorContext<Message> ctx) {
         ActorRefResolver refs = ActorRefResolver.get(ctx.getSystem());
         ActorRef<Receptionist.Listing> adapter = ctx.messageAdapter(Receptionist.Listing.class, listing -> {
-            ServiceKey<Message> key = listing.isForKey(Entities.WORKERS) ? Entities.WORKERS : Entities.NODE_AGENTS;
-            List<String> found = listing.getServiceInstances(key).stream().map(refs::toSerializationFormat).sorted().toList();
-            return key == Entities.WORKERS ? WorkersChanged.newBuilder().addAllWorkers(found).build()
-                    : NodesListed.newBuilder().addAllAgents(found).build();
+            if (listing.isForKey(Entities.WORKERS)) {
+                return WorkersChanged.newBuilder().addAllWorkers(listing.getServiceInstances(Entities.WORKERS).stream()
+                        .map(refs::toSerializationFormat).sorted().toList()).build();
+            }
+            return NodesListed.newBuilder().addAllAgents(listing.getServiceInstances(Entities.NODE_AGENTS).stream()
+                    .map(refs::toSerializationFormat).sorted().toList()).build();
         });
         ctx.getSystem().receptionist().tell(Receptionist.subscribe(Entities.WORKERS, adapter));
         ctx.getSystem().receptionist().tell(Receptionist.subscribe(Entities.NODE_AGENTS, adapter));

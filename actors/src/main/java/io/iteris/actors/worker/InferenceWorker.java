@@ -1,7 +1,7 @@
 package io.iteris.actors.worker;
 
-import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
+import io.iteris.actors.Wire;
 import io.iteris.actors.cluster.EngineSettings;
 import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.cluster.JobSpecs;
@@ -11,11 +11,8 @@ import io.iteris.core.engine.ShardInference;
 import io.iteris.core.model.onnx.Device;
 import io.iteris.core.stats.GramStatistics;
 import io.iteris.core.store.CheckpointStore;
-import io.iteris.protocol.JobEnded;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.StatisticKind;
-import io.iteris.protocol.StatisticsNotSent;
-import io.iteris.protocol.StatisticsSent;
 import io.iteris.protocol.UnitId;
 import io.iteris.protocol.WorkUnit;
 import io.iteris.protocol.WorkUnitDone;
@@ -50,27 +47,39 @@ import java.util.concurrent.Executor;
 /**
  * Runs forward passes for work units and streams each unit's per-layer statistics to the layer solvers through a
  * watched {@link ChunkSender} child. It keeps each job's shard features (the task models' layer inputs), so a later
- * iteration costs one forward pass, until the job ends ({@link JobEnded}, from its node agent). Registered with the
+ * iteration costs one forward pass, until the job ends ({@link EndJob}, from its node agent). Registered with the
  * Receptionist under {@link Entities#WORKERS}; several run per node. Restarted (its jobs' leases released) if it fails.
  *
  * <p>States: <b>idle</b>; <b>computing</b> one unit, the forward pass on {@code iteris.inference-dispatcher}, its
  * result back by {@code pipeToSelf}; <b>streaming</b> it. Units (and job ends) arriving while busy wait in the stash. A
  * stream that stops without reporting (it threw) fails its unit, which the supervisor gives to another worker at once.
  *
- * <p>Accepts: {@link WorkUnit} (from the supervisor), {@link StatisticsSent} / {@link StatisticsNotSent} (from its
- * sender), {@link JobEnded}; from itself, {@link Computed}, {@link ComputeFailed} and {@link StreamStopped}.
+ * <p>Accepts: {@link Assign} (from the supervisor), {@link EndJob} (from its node agent), how its stream ended (from its
+ * sender); from itself, a unit's statistics computed or failed, and its sender's stop.
  */
 public final class InferenceWorker {
     /** Units waiting while this worker is busy: a supervisor gives a worker its share of an iteration, plus repeats. */
     private static final int STASH = 10_000;
 
+    /** What a worker is told. */
+    public sealed interface Command {
+    }
+
+    /** Compute this unit and stream its statistics to the solvers (from the job's supervisor). */
+    public record Assign(WorkUnit unit) implements Command, Wire {
+    }
+
+    /** The job ended (from this node's agent): drop what the worker keeps of it. */
+    public record EndJob(String jobId) implements Command {
+    }
+
     /** @param device where this worker runs the model (on a node with several GPUs, each worker its own) */
-    public static Behavior<Message> create(EngineSettings settings, Device device) {
-        Behavior<Object> worker = Behaviors.setup(ctx -> Behaviors.withStash(STASH, stash -> {
-            ctx.getSystem().receptionist().tell(Receptionist.register(Entities.WORKERS, ctx.getSelf().<Message>narrow()));
+    public static Behavior<Command> create(EngineSettings settings, Device device) {
+        Behavior<Command> worker = Behaviors.setup(ctx -> Behaviors.withStash(STASH, stash -> {
+            ctx.getSystem().receptionist().tell(Receptionist.register(Entities.WORKERS, ctx.getSelf()));
             return new InferenceWorker(ctx, stash, settings, device).idle();
         }));
-        return Behaviors.supervise(worker).onFailure(SupervisorStrategy.restart()).narrow();
+        return Behaviors.supervise(worker).onFailure(SupervisorStrategy.restart());
     }
 
     /** A job this worker computes for: its inputs held, its shard features kept. */
@@ -78,18 +87,23 @@ public final class InferenceWorker {
     }
 
     /** A unit's statistics, computed off the actor. */
-    private record Computed(WorkUnit unit, Held held, List<ChunkSender.Statistic> statistics, long nanos) {
+    private record Computed(WorkUnit unit, Held held, List<ChunkSender.Statistic> statistics, long nanos) implements Command {
     }
 
-    private record ComputeFailed(WorkUnit unit, Throwable cause) {
+    private record ComputeFailed(WorkUnit unit, Throwable cause) implements Command {
+    }
+
+    /** How the current unit's stream ended, as its sender told. */
+    private record StreamEnded(ChunkSender.Outcome outcome) implements Command {
     }
 
     /** The current unit's sender stopped before it reported how the stream ended. */
-    private record StreamStopped(ActorRef<Message> sender) {
+    private record StreamStopped(ActorRef<ChunkSender.Command> sender) implements Command {
     }
 
-    private final ActorContext<Object> ctx;
-    private final StashBuffer<Object> stash;
+    private final ActorContext<Command> ctx;
+    private final StashBuffer<Command> stash;
+    private final ActorRef<ChunkSender.Outcome> streamEnded;
     private final EngineSettings settings;
     private final Device device;
     private final String self;
@@ -98,9 +112,10 @@ public final class InferenceWorker {
     private final Map<String, Held> jobs = new HashMap<>();
     private final Set<String> done = new HashSet<>();
 
-    private InferenceWorker(ActorContext<Object> ctx, StashBuffer<Object> stash, EngineSettings settings, Device device) {
+    private InferenceWorker(ActorContext<Command> ctx, StashBuffer<Command> stash, EngineSettings settings, Device device) {
         this.ctx = ctx;
         this.stash = stash;
+        this.streamEnded = ctx.messageAdapter(ChunkSender.Outcome.class, StreamEnded::new);
         this.settings = settings;
         this.device = device;
         this.self = ActorRefResolver.get(ctx.getSystem()).toSerializationFormat(ctx.getSelf());
@@ -108,39 +123,40 @@ public final class InferenceWorker {
         this.inference = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("iteris.inference-dispatcher"));
     }
 
-    private Behavior<Object> idle() {
-        return released(Behaviors.receive(Object.class)
-                .onMessage(WorkUnit.class, this::onWorkUnitWhenIdle)
-                .onMessage(JobEnded.class, this::onJobEnded));
+    private Behavior<Command> idle() {
+        return released(Behaviors.receive(Command.class)
+                .onMessage(Assign.class, a -> onWorkUnitWhenIdle(a.unit()))
+                .onMessage(EndJob.class, this::onJobEnded));
     }
 
-    private Behavior<Object> computing(WorkUnit unit) {
-        return released(Behaviors.receive(Object.class)
-                .onMessage(WorkUnit.class, u -> onWorkUnitWhenBusy(unit, u))
+    private Behavior<Command> computing(WorkUnit unit) {
+        return released(Behaviors.receive(Command.class)
+                .onMessage(Assign.class, a -> onWorkUnitWhenBusy(unit, a))
                 .onMessage(Computed.class, this::onComputed)
                 .onMessage(ComputeFailed.class, this::onComputeFailed)
                 // the forward pass may be using the job's session: its end waits until the pass is over
-                .onMessage(JobEnded.class, e -> {
+                .onMessage(EndJob.class, e -> {
                     stash.stash(e);
                     return Behaviors.same();
                 }));
     }
 
-    private Behavior<Object> streaming(WorkUnit unit, ActorRef<Message> sender, long inferenceNanos) {
-        return released(Behaviors.receive(Object.class)
-                .onMessage(WorkUnit.class, u -> onWorkUnitWhenBusy(unit, u))
-                .onMessage(StatisticsSent.class, s -> onSent(unit, sender, inferenceNanos, s))
-                .onMessage(StatisticsNotSent.class, s -> onNotSent(unit, sender, s.getReason()))
+    private Behavior<Command> streaming(WorkUnit unit, ActorRef<ChunkSender.Command> sender, long inferenceNanos) {
+        return released(Behaviors.receive(Command.class)
+                .onMessage(Assign.class, a -> onWorkUnitWhenBusy(unit, a))
+                .onMessage(StreamEnded.class, e -> e.outcome() instanceof ChunkSender.Sent sent
+                        ? onSent(unit, sender, inferenceNanos, sent)
+                        : onNotSent(unit, sender, ((ChunkSender.NotSent) e.outcome()).reason()))
                 .onMessage(StreamStopped.class, s -> onNotSent(unit, sender, "its statistics stream failed"))
-                .onMessage(JobEnded.class, this::onJobEnded));
+                .onMessage(EndJob.class, this::onJobEnded));
     }
 
     /** Every state lets go of the jobs' leases when the worker stops or restarts. */
-    private Behavior<Object> released(BehaviorBuilder<Object> b) {
+    private Behavior<Command> released(BehaviorBuilder<Command> b) {
         return b.onSignal(PreRestart.class, s -> release()).onSignal(PostStop.class, s -> release()).build();
     }
 
-    private Behavior<Object> release() {
+    private Behavior<Command> release() {
         jobs.values().forEach(h -> h.lease().close());
         jobs.clear();
         return Behaviors.same();
@@ -152,7 +168,7 @@ public final class InferenceWorker {
                 + "/" + u.getAttempt();
     }
 
-    private Behavior<Object> onWorkUnitWhenIdle(WorkUnit unit) {
+    private Behavior<Command> onWorkUnitWhenIdle(WorkUnit unit) {
         if (cache.ended(unit.getSpec().getJobId())) {
             return Behaviors.same();
         }
@@ -164,10 +180,11 @@ public final class InferenceWorker {
         return start(unit);
     }
 
-    private Behavior<Object> onWorkUnitWhenBusy(WorkUnit current, WorkUnit unit) {
+    private Behavior<Command> onWorkUnitWhenBusy(WorkUnit current, Assign assign) {
+        WorkUnit unit = assign.unit();
         String k = key(unit);
         if (cache.ended(unit.getSpec().getJobId()) || k.equals(key(current))
-                || stash.anyMatch(m -> m instanceof WorkUnit w && key(w).equals(k))) {
+                || stash.anyMatch(m -> m instanceof Assign a && key(a.unit()).equals(k))) {
             return Behaviors.same();
         }
         if (done.contains(k)) {
@@ -175,13 +192,13 @@ public final class InferenceWorker {
         } else if (stash.isFull()) {
             ctx.getLog().warn("work unit {} dropped: {} units already wait (the supervisor gives it again when it is overdue)", k, STASH);
         } else {
-            stash.stash(unit);
+            stash.stash(assign);
         }
         return Behaviors.same();
     }
 
     /** Hands a unit's forward pass to the inference pool; the worker stays responsive meanwhile. */
-    private Behavior<Object> start(WorkUnit unit) {
+    private Behavior<Command> start(WorkUnit unit) {
         Held held = jobs.get(unit.getSpec().getJobId());
         CompletableFuture<Computed> computed = CompletableFuture.supplyAsync(() -> compute(unit, held), inference);
         ctx.pipeToSelf(computed, (c, e) -> c != null ? c
@@ -238,19 +255,19 @@ public final class InferenceWorker {
         return new ChunkSender.Statistic(StatisticStreams.key(layer, u.getIteration(), u.getTask(), u.getShard(), kind), m, rows);
     }
 
-    private Behavior<Object> onComputed(Computed c) {
+    private Behavior<Command> onComputed(Computed c) {
         WorkUnit unit = c.unit();
         jobs.putIfAbsent(unit.getSpec().getJobId(), c.held());
         ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
-        ActorRef<Message> sender = ctx.spawnAnonymous(ChunkSender.create(unit.getSpec().getJobId(), c.statistics(), settings.chunkSender(),
-                chunk -> sharding.entityRefFor(Entities.SOLVER, Entities.solverId(chunk.getJobId(), chunk.getKey().getLayer())),
-                ctx.getSelf().narrow(), settings.faults()));
+        ActorRef<ChunkSender.Command> sender = ctx.spawnAnonymous(ChunkSender.create(unit.getSpec().getJobId(), c.statistics(),
+                settings.chunkSender(), chunk -> sharding.entityRefFor(Entities.SOLVER, Entities.solverId(chunk.getJobId(), chunk.getKey().getLayer())),
+                streamEnded, settings.faults()));
         // a sender that throws stops without a word: the watch turns that into a failed unit, so the worker is free again
         ctx.watchWith(sender, new StreamStopped(sender));
         return streaming(unit, sender, c.nanos());
     }
 
-    private Behavior<Object> onComputeFailed(ComputeFailed f) {
+    private Behavior<Command> onComputeFailed(ComputeFailed f) {
         if (!(f.cause() instanceof JobCache.JobEndedException)) {
             ctx.getLog().error("work unit {} failed", key(f.unit()), f.cause());
             reportFailed(f.unit(), String.valueOf(f.cause().getMessage()));
@@ -258,14 +275,14 @@ public final class InferenceWorker {
         return next();
     }
 
-    private Behavior<Object> onSent(WorkUnit unit, ActorRef<Message> sender, long inferenceNanos, StatisticsSent sent) {
+    private Behavior<Command> onSent(WorkUnit unit, ActorRef<ChunkSender.Command> sender, long inferenceNanos, ChunkSender.Sent sent) {
         ctx.unwatch(sender);
         done.add(key(unit));
-        Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), doneMessage(unit, inferenceNanos, sent.getBytes()));
+        Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), doneMessage(unit, inferenceNanos, sent.bytes()));
         return next();
     }
 
-    private Behavior<Object> onNotSent(WorkUnit unit, ActorRef<Message> sender, String reason) {
+    private Behavior<Command> onNotSent(WorkUnit unit, ActorRef<ChunkSender.Command> sender, String reason) {
         ctx.unwatch(sender);
         ctx.getLog().warn("work unit {} not sent: {}", key(unit), reason);
         reportFailed(unit, reason);
@@ -273,8 +290,8 @@ public final class InferenceWorker {
     }
 
     /** Drops what this worker keeps of an ended job; a unit of it still streaming finishes on its own. */
-    private Behavior<Object> onJobEnded(JobEnded e) {
-        String id = e.getJobId();
+    private Behavior<Command> onJobEnded(EndJob e) {
+        String id = e.jobId();
         Held held = jobs.remove(id);
         if (held != null) {
             held.lease().close();
@@ -294,7 +311,7 @@ public final class InferenceWorker {
     }
 
     /** Idle again: the waiting units and job ends are taken in the order they came (units of ended jobs are dropped). */
-    private Behavior<Object> next() {
+    private Behavior<Command> next() {
         return stash.unstashAll(idle());
     }
 }

@@ -5,6 +5,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.cluster.JobSpecs;
+import io.iteris.actors.stream.ChunkSender;
 import io.iteris.actors.stream.StatisticStreams;
 import io.iteris.core.engine.IterationReport;
 import io.iteris.core.engine.MergeEngine;
@@ -39,6 +40,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -81,8 +83,8 @@ class LayerSolverTest {
     }
 
     /** Every chunk of every shard's statistics of one iteration for LAYER, in small chunks. */
-    private static List<StatisticChunk> chunks(int iteration, Map<String, INDArray> merged, String replyTo) {
-        List<StatisticChunk> out = new ArrayList<>();
+    private static List<LayerSolver.Chunk> chunks(int iteration, Map<String, INDArray> merged, ActorRef<ChunkSender.Command> replyTo) {
+        List<LayerSolver.Chunk> out = new ArrayList<>();
         for (int t = 0; t < spec.getShardsPerTaskCount(); t++) {
             for (int s = 0; s < spec.getShardsPerTask(t); s++) {
                 GramStatistics g = inference.statistics(t, s, merged, false).get(LAYER);
@@ -90,98 +92,113 @@ class LayerSolverTest {
                         : List.of(StatisticKind.STATISTIC_C, StatisticKind.STATISTIC_H);
                 for (StatisticKind k : kinds) {
                     INDArray m = k == StatisticKind.STATISTIC_G ? g.g() : k == StatisticKind.STATISTIC_C ? g.c() : g.h();
-                    out.addAll(StatisticStreams.chunks(spec.getJobId(), StatisticStreams.key(LAYER, iteration, t, s, k), m, g.rows(), 2048, replyTo));
+                    for (StatisticChunk c : StatisticStreams.chunks(spec.getJobId(), StatisticStreams.key(LAYER, iteration, t, s, k), m, g.rows(), 2048)) {
+                        out.add(new LayerSolver.Chunk(c, replyTo));
+                    }
                 }
             }
         }
         return out;
     }
 
+    private static LayerSolver.Chunk with(LayerSolver.Chunk c, StatisticChunk changed) {
+        return new LayerSolver.Chunk(changed, c.replyTo());
+    }
+
+    /** The next acknowledgement a sender's probe received. */
+    private static ChunkAck ack(TestProbe<ChunkSender.Command> sender) {
+        return sender.expectMessageClass(ChunkSender.Ack.class).ack();
+    }
+
     @Test
     void duplicatedShuffledCorruptedAndStaleContributionsAreEachHandled() {
         TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
-        ActorRef<Message> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell, self -> { },
+        ActorRef<LayerSolver.Command> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell, self -> { },
                 LayerSolver.IDLE_CHECK));
         TestProbe<Message> probe = kit.createTestProbe(Message.class);
-        String replyTo = ref(probe.getRef());
+        Optional<ActorRef<Message>> replyTo = Optional.of(probe.getRef());
+        TestProbe<ChunkSender.Command> acks = kit.createTestProbe(ChunkSender.Command.class);
+        ActorRef<ChunkSender.Command> ackTo = acks.getRef();
         CheckpointStore store = new CheckpointStore(Path.of(spec.getStorePath()));
 
         // asked too early, the solver names every unit it lacks, G included
-        solver.tell(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(0).setReplyTo(replyTo).build());
+        solver.tell(new LayerSolver.Solve(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(0).build(), replyTo));
         MissingStatistics missing = probe.expectMessageClass(MissingStatistics.class);
         int units = spec.getShardsPerTaskList().stream().mapToInt(Integer::intValue).sum();
         assertEquals(units, missing.getMissingCount());
         assertTrue(missing.getMissing(0).getIncludeG());
 
         // iteration 0: every chunk twice, in random order; one corrupted copy first
-        List<StatisticChunk> g = chunks(0, null, replyTo);
-        List<StatisticChunk> sent = new ArrayList<>(g);
+        List<LayerSolver.Chunk> g = chunks(0, null, ackTo);
+        List<LayerSolver.Chunk> sent = new ArrayList<>(g);
         sent.addAll(g);
         Collections.shuffle(sent, new Random(7));
-        StatisticChunk corrupt = g.get(0).toBuilder().setData(ByteString.copyFrom(new byte[g.get(0).getData().size()])).build();
+        LayerSolver.Chunk corrupt = new LayerSolver.Chunk(g.get(0).chunk().toBuilder()
+                .setData(ByteString.copyFrom(new byte[g.get(0).chunk().getData().size()])).build(), ackTo);
         solver.tell(corrupt);
-        assertFalse(probe.expectMessageClass(ChunkAck.class).getAccepted(), "a chunk failing its checksum is refused");
+        assertFalse(ack(acks).getAccepted(), "a chunk failing its checksum is refused");
         sent.forEach(solver::tell);
         for (int i = 0; i < sent.size(); i++) {
-            assertTrue(probe.expectMessageClass(ChunkAck.class).getAccepted());
+            assertTrue(ack(acks).getAccepted());
         }
-        solver.tell(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(0).setReplyTo(replyTo).build());
+        solver.tell(new LayerSolver.Solve(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(0).build(), replyTo));
         LayerSolved first = probe.expectMessageClass(LayerSolved.class, Duration.ofSeconds(30));
         assertEquals(store.put(localDeltas.get(0).get(LAYER)), first.getContentHash(), "same bits as the local engine");
 
         // iteration 1, out of order
         Map<String, INDArray> merged = localDeltas.get(0);
-        List<StatisticChunk> ch = chunks(1, merged, replyTo);
+        List<LayerSolver.Chunk> ch = chunks(1, merged, ackTo);
         Collections.reverse(ch);
         ch.forEach(solver::tell);
-        probe.receiveSeveralMessages(ch.size());
-        solver.tell(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(1).setPreviousHash(first.getContentHash())
-                .setReplyTo(replyTo).build());
+        acks.receiveSeveralMessages(ch.size());
+        solver.tell(new LayerSolver.Solve(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(1).setPreviousHash(first.getContentHash())
+                .build(), replyTo));
         LayerSolved second = probe.expectMessageClass(LayerSolved.class, Duration.ofSeconds(30));
         assertEquals(store.put(localDeltas.get(1).get(LAYER)), second.getContentHash());
         assertTrue(second.getHasChange() && second.getRelativeChange() > 0);
 
         // a stale contribution for the solved iteration, with other values, changes nothing
-        List<StatisticChunk> stale = chunks(1, localDeltas.get(1), replyTo);
+        List<LayerSolver.Chunk> stale = chunks(1, localDeltas.get(1), ackTo);
         stale.forEach(solver::tell);
-        probe.receiveSeveralMessages(stale.size());
-        solver.tell(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(1).setPreviousHash(first.getContentHash())
-                .setReplyTo(replyTo).build());
+        acks.receiveSeveralMessages(stale.size());
+        solver.tell(new LayerSolver.Solve(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(1).setPreviousHash(first.getContentHash())
+                .build(), replyTo));
         assertEquals(second, probe.expectMessageClass(LayerSolved.class));
     }
 
     @Test
     void takesNoStatisticUntilItKnowsItsJobThenOnlyThoseThatFitTheLayerAndThePlan() {
         TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
-        TestProbe<ActorRef<Message>> passivated = kit.createTestProbe();
-        ActorRef<Message> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell,
+        TestProbe<ActorRef<LayerSolver.Command>> passivated = kit.createTestProbe();
+        ActorRef<LayerSolver.Command> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell,
                 passivated.getRef()::tell, Duration.ofMillis(300)));
         DescribeLayer asked = supervisor.expectMessageClass(DescribeLayer.class, Duration.ofSeconds(5));
         assertEquals(LAYER, asked.getLayer(), "idle, not knowing its job (as when remember-entities revives it), it asks which job it solves for");
-        TestProbe<Message> worker = kit.createTestProbe(Message.class);
-        List<StatisticChunk> g = chunks(0, null, ref(worker.getRef()));
+        TestProbe<ChunkSender.Command> worker = kit.createTestProbe(ChunkSender.Command.class);
+        List<LayerSolver.Chunk> g = chunks(0, null, worker.getRef());
 
         solver.tell(g.get(0));
-        ChunkAck early = worker.expectMessageClass(ChunkAck.class);
+        ChunkAck early = ack(worker);
         assertFalse(early.getAccepted());
         assertTrue(early.getRetryLater(), "a chunk before the job is known: send again later");
         supervisor.expectMessageClass(DescribeLayer.class);
 
-        solver.tell(SolverJob.newBuilder().setSpec(spec).setLayer(LAYER).build());
+        solver.tell(new LayerSolver.Introduce(SolverJob.newBuilder().setSpec(spec).setLayer(LAYER).build()));
         int dim = spec.getLayerInputs(spec.getLayersList().indexOf(LAYER));
         // a statistic announcing another size (here one that would take 2 GiB) is refused before any allocation
-        solver.tell(g.get(0).toBuilder().setDim(16383).build());
-        ChunkAck wrongSize = worker.expectMessageClass(ChunkAck.class);
+        solver.tell(with(g.get(0), g.get(0).chunk().toBuilder().setDim(16383).build()));
+        ChunkAck wrongSize = ack(worker);
         assertFalse(wrongSize.getAccepted() || wrongSize.getRetryLater());
-        solver.tell(g.get(0).toBuilder().setKey(g.get(0).getKey().toBuilder().setShard(99)).build());
-        assertFalse(worker.expectMessageClass(ChunkAck.class).getAccepted(), "a shard outside the job's plan");
-        solver.tell(g.get(0).toBuilder().setKey(g.get(0).getKey().toBuilder().setIteration(spec.getIterations())).build());
-        assertFalse(worker.expectMessageClass(ChunkAck.class).getAccepted(), "an iteration outside the job's plan");
-        assertEquals(dim, g.get(0).getDim());
+        solver.tell(with(g.get(0), g.get(0).chunk().toBuilder().setKey(g.get(0).chunk().getKey().toBuilder().setShard(99)).build()));
+        assertFalse(ack(worker).getAccepted(), "a shard outside the job's plan");
+        solver.tell(with(g.get(0), g.get(0).chunk().toBuilder().setKey(g.get(0).chunk().getKey().toBuilder()
+                .setIteration(spec.getIterations())).build()));
+        assertFalse(ack(worker).getAccepted(), "an iteration outside the job's plan");
+        assertEquals(dim, g.get(0).chunk().getDim());
         solver.tell(g.get(0));
-        assertTrue(worker.expectMessageClass(ChunkAck.class).getAccepted(), "the right statistic is taken");
+        assertTrue(ack(worker).getAccepted(), "the right statistic is taken");
 
-        solver.tell(JobEnded.newBuilder().setJobId(spec.getJobId()).build());
+        solver.tell(new LayerSolver.EndJob(spec.getJobId()));
         assertEquals(solver, passivated.receiveMessage(), "at the job's end it asks its shard to passivate it");
     }
 
@@ -192,10 +209,10 @@ class LayerSolverTest {
     @Test
     void aSolverStartedByTheEndOfItsJobPassivatesWithoutAsking() {
         TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
-        TestProbe<ActorRef<Message>> passivated = kit.createTestProbe();
-        ActorRef<Message> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell,
+        TestProbe<ActorRef<LayerSolver.Command>> passivated = kit.createTestProbe();
+        ActorRef<LayerSolver.Command> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell,
                 passivated.getRef()::tell, Duration.ofMillis(300)));
-        solver.tell(JobEnded.newBuilder().setJobId(spec.getJobId()).build());
+        solver.tell(new LayerSolver.EndJob(spec.getJobId()));
         assertEquals(solver, passivated.receiveMessage());
         supervisor.expectNoMessage(Duration.ofMillis(600));
     }

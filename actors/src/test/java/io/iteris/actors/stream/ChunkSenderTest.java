@@ -1,13 +1,11 @@
 package io.iteris.actors.stream;
 
-import com.google.protobuf.Message;
 import com.typesafe.config.ConfigFactory;
+import io.iteris.actors.solver.LayerSolver;
 import io.iteris.core.linalg.Matrices;
 import io.iteris.protocol.ChunkAck;
 import io.iteris.protocol.StatisticChunk;
 import io.iteris.protocol.StatisticKind;
-import io.iteris.protocol.StatisticsNotSent;
-import io.iteris.protocol.StatisticsSent;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -49,51 +47,56 @@ class ChunkSenderTest {
         return new ChunkSender.Statistic(StatisticStreams.key("layer", 0, 0, 0, StatisticKind.STATISTIC_C), m, 3);
     }
 
-    private static ChunkAck ack(StatisticChunk c, boolean accepted, boolean later) {
-        return ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(c.getKey()).setChunkIndex(c.getChunkIndex())
-                .setAccepted(accepted).setRetryLater(later).build();
+    private static ChunkSender.Ack ack(StatisticChunk c, boolean accepted, boolean later) {
+        return new ChunkSender.Ack(ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(c.getKey()).setChunkIndex(c.getChunkIndex())
+                .setAccepted(accepted).setRetryLater(later).build());
+    }
+
+    /** The next chunk the receiver got. */
+    private static StatisticChunk chunk(TestProbe<LayerSolver.Command> receiver) {
+        return receiver.expectMessageClass(LayerSolver.Chunk.class).chunk();
     }
 
     @Test
     void keepsTheWindowResendsWhatIsOverdueOrRefusedAndReportsTheBytesWhenAllAreAcked() {
-        TestProbe<Message> receiver = kit.createTestProbe(Message.class);
-        TestProbe<Message> parent = kit.createTestProbe(Message.class);
-        ActorRef<Message> sender = kit.spawn(ChunkSender.create("job", List.of(statistic()), SETTINGS, c -> receiver.getRef(), parent.getRef()));
+        TestProbe<LayerSolver.Command> receiver = kit.createTestProbe(LayerSolver.Command.class);
+        TestProbe<ChunkSender.Outcome> parent = kit.createTestProbe(ChunkSender.Outcome.class);
+        ActorRef<ChunkSender.Command> sender = kit.spawn(ChunkSender.create("job", List.of(statistic()), SETTINGS, c -> receiver.getRef(), parent.getRef()));
 
-        StatisticChunk c0 = receiver.expectMessageClass(StatisticChunk.class);
-        StatisticChunk c1 = receiver.expectMessageClass(StatisticChunk.class);
+        StatisticChunk c0 = chunk(receiver);
+        StatisticChunk c1 = chunk(receiver);
         assertEquals(5, c0.getChunkCount());
         time.expectNoMessageFor(Duration.ofMillis(900), receiver); // the window is full and nothing is overdue yet
         sender.tell(ack(c0, true, false));
-        StatisticChunk c2 = receiver.expectMessageClass(StatisticChunk.class);
+        StatisticChunk c2 = chunk(receiver);
         assertEquals(2, c2.getChunkIndex(), "an ack frees a place in the window");
 
         time.timePasses(Duration.ofMillis(100)); // c1 is now 1 s old, c2 not yet
-        assertEquals(c1, receiver.expectMessageClass(StatisticChunk.class), "an overdue chunk is sent again");
+        assertEquals(c1, chunk(receiver), "an overdue chunk is sent again");
         receiver.expectNoMessage(Duration.ofMillis(50));
 
         sender.tell(ack(c2, false, false));
-        assertEquals(c2, receiver.expectMessageClass(StatisticChunk.class), "a refused (corrupted) chunk is sent again at once");
+        assertEquals(c2, chunk(receiver), "a refused (corrupted) chunk is sent again at once");
         sender.tell(ack(c1, false, true));
         receiver.expectNoMessage(Duration.ofMillis(50));
         time.timePasses(Duration.ofMillis(250));
-        assertEquals(c1, receiver.expectMessageClass(StatisticChunk.class), "a 'retry later' chunk comes again after a pause");
+        assertEquals(c1, chunk(receiver), "a 'retry later' chunk comes again after a pause");
 
         sender.tell(ack(c1, true, false));
         sender.tell(ack(c2, true, false));
-        StatisticChunk c3 = receiver.expectMessageClass(StatisticChunk.class);
-        StatisticChunk c4 = receiver.expectMessageClass(StatisticChunk.class);
+        StatisticChunk c3 = chunk(receiver);
+        StatisticChunk c4 = chunk(receiver);
         sender.tell(ack(c3, true, false));
         sender.tell(ack(c4, true, false));
-        StatisticsSent sent = parent.expectMessageClass(StatisticsSent.class);
-        assertEquals(24 * 24 * 8, sent.getBytes());
-        assertEquals(5, sent.getChunks());
+        ChunkSender.Sent sent = parent.expectMessageClass(ChunkSender.Sent.class);
+        assertEquals(24 * 24 * 8, sent.bytes());
+        assertEquals(5, sent.chunks());
     }
 
     @Test
     void givesUpOnAChunkNobodyAcknowledgesPastTheRetryLimit() {
-        TestProbe<Message> receiver = kit.createTestProbe(Message.class);
-        TestProbe<Message> parent = kit.createTestProbe(Message.class);
+        TestProbe<LayerSolver.Command> receiver = kit.createTestProbe(LayerSolver.Command.class);
+        TestProbe<ChunkSender.Outcome> parent = kit.createTestProbe(ChunkSender.Outcome.class);
         kit.spawn(ChunkSender.create("job", List.of(statistic()), SETTINGS, c -> receiver.getRef(), parent.getRef()));
         receiver.receiveSeveralMessages(2);
         for (int retry = 1; retry <= SETTINGS.maxRetries(); retry++) {
@@ -101,7 +104,7 @@ class ChunkSenderTest {
             receiver.receiveSeveralMessages(2); // both chunks of the window, again
         }
         time.timePasses(SETTINGS.ackTimeout());
-        StatisticsNotSent failed = parent.expectMessageClass(StatisticsNotSent.class);
-        assertTrue(failed.getReason().contains("unacknowledged 3 times"), failed.getReason());
+        ChunkSender.NotSent failed = parent.expectMessageClass(ChunkSender.NotSent.class);
+        assertTrue(failed.reason().contains("unacknowledged 3 times"), failed.reason());
     }
 }

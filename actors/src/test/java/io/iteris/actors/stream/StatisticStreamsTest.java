@@ -33,7 +33,7 @@ class StatisticStreamsTest {
             for (StatisticKind kind : new StatisticKind[]{StatisticKind.STATISTIC_H, StatisticKind.STATISTIC_C}) {
                 INDArray m = kind == StatisticKind.STATISTIC_C ? c : h;
                 List<StatisticChunk> chunks = new ArrayList<>(StatisticStreams.chunks("job", StatisticStreams.key("l", 1, 0, 0, kind),
-                        m, 50, 1 + rng.nextInt(4096), "reply"));
+                        m, 50, 1 + rng.nextInt(4096)));
                 long bytes = chunks.stream().mapToLong(ch -> ch.getData().size()).sum();
                 boolean packed = kind != StatisticKind.STATISTIC_C;
                 assertEquals(packed ? (long) dim * (dim + 1) / 2 * 8 : (long) dim * dim * 8, bytes, kind + " " + dim);
@@ -53,7 +53,7 @@ class StatisticStreamsTest {
     void aChunkClaimingTheOtherPackingIsRefused() {
         INDArray h = Blas.gram(Nd4j.randn(DataType.DOUBLE, 20, 16));
         List<StatisticChunk> chunks = StatisticStreams.chunks("job", StatisticStreams.key("l", 1, 0, 0, StatisticKind.STATISTIC_H),
-                h, 20, 256, "reply");
+                h, 20, 256);
         ChunkAssembler a = new ChunkAssembler(chunks.get(0));
         assertFalse(a.accept(chunks.get(1).toBuilder().setUpperTriangle(false).build()));
     }

@@ -1,14 +1,12 @@
 package io.iteris.bench.perf;
 
-import com.google.protobuf.Message;
+import io.iteris.actors.solver.LayerSolver;
 import io.iteris.actors.stream.ChunkAssembler;
 import io.iteris.actors.stream.ChunkSender;
 import io.iteris.actors.stream.StatisticStreams;
 import io.iteris.protocol.ChunkAck;
 import io.iteris.protocol.StatisticChunk;
 import io.iteris.protocol.StatisticKind;
-import io.iteris.protocol.StatisticsNotSent;
-import io.iteris.protocol.StatisticsSent;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -40,7 +38,7 @@ public final class StreamProbe {
 
     public static Transfer send(ActorSystem<?> from, ActorSystem<?> to, INDArray m, int chunkBytes, int window, String name) throws Exception {
         CompletableFuture<INDArray> received = new CompletableFuture<>();
-        ActorRef<Message> receiver = to.systemActorOf(receiver(received), "probe-receiver-" + name, Props.empty());
+        ActorRef<LayerSolver.Command> receiver = to.systemActorOf(receiver(received), "probe-receiver-" + name, Props.empty());
         String receiverRef = ActorRefResolver.get(to).toSerializationFormat(receiver);
         CompletableFuture<long[]> sent = new CompletableFuture<>();
         long t0 = System.nanoTime();
@@ -80,17 +78,17 @@ public final class StreamProbe {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    private static Behavior<Message> receiver(CompletableFuture<INDArray> done) {
+    private static Behavior<LayerSolver.Command> receiver(CompletableFuture<INDArray> done) {
         return Behaviors.setup(ctx -> {
-            ActorRefResolver refs = ActorRefResolver.get(ctx.getSystem());
             ChunkAssembler[] assembler = new ChunkAssembler[1];
-            return Behaviors.receive(Message.class).onMessage(StatisticChunk.class, c -> {
+            return Behaviors.receive(LayerSolver.Command.class).onMessage(LayerSolver.Chunk.class, chunk -> {
+                StatisticChunk c = chunk.chunk();
                 if (assembler[0] == null) {
                     assembler[0] = new ChunkAssembler(c);
                 }
                 boolean ok = assembler[0].accept(c);
-                refs.<Message>resolveActorRef(c.getReplyTo()).tell(ChunkAck.newBuilder().setJobId(c.getJobId()).setKey(c.getKey())
-                        .setChunkIndex(c.getChunkIndex()).setAccepted(ok).build());
+                chunk.replyTo().tell(new ChunkSender.Ack(ChunkAck.newBuilder()
+                        .setJobId(c.getJobId()).setKey(c.getKey()).setChunkIndex(c.getChunkIndex()).setAccepted(ok).build()));
                 if (assembler[0].complete() && !done.isDone()) {
                     done.complete(assembler[0].matrix());
                     return Behaviors.stopped();
@@ -101,19 +99,19 @@ public final class StreamProbe {
     }
 
     /** The worker's own sender ({@link ChunkSender}) streaming to the receiver; completes with bytes and chunks sent. */
-    private static Behavior<Message> sender(INDArray m, String to, int chunkBytes, int window, CompletableFuture<long[]> done) {
+    private static Behavior<ChunkSender.Outcome> sender(INDArray m, String to, int chunkBytes, int window, CompletableFuture<long[]> done) {
         return Behaviors.setup(ctx -> {
-            ActorRef<Message> target = ActorRefResolver.get(ctx.getSystem()).resolveActorRef(to);
+            ActorRef<LayerSolver.Command> target = ActorRefResolver.get(ctx.getSystem()).resolveActorRef(to);
             ChunkSender.Settings settings = new ChunkSender.Settings(chunkBytes, window, Duration.ofSeconds(30), 3);
             ctx.spawn(ChunkSender.create("probe", List.of(new ChunkSender.Statistic(
                     StatisticStreams.key("probe", 0, 0, 0, StatisticKind.STATISTIC_C), m, 1)), settings, c -> target, ctx.getSelf()), "sender");
-            return Behaviors.receive(Message.class)
-                    .onMessage(StatisticsSent.class, sent -> {
-                        done.complete(new long[]{sent.getBytes(), sent.getChunks()});
+            return Behaviors.receive(ChunkSender.Outcome.class)
+                    .onMessage(ChunkSender.Sent.class, sent -> {
+                        done.complete(new long[]{sent.bytes(), sent.chunks()});
                         return Behaviors.stopped();
                     })
-                    .onMessage(StatisticsNotSent.class, failed -> {
-                        done.completeExceptionally(new IllegalStateException(failed.getReason()));
+                    .onMessage(ChunkSender.NotSent.class, failed -> {
+                        done.completeExceptionally(new IllegalStateException(failed.reason()));
                         return Behaviors.stopped();
                     })
                     .build();

@@ -1,0 +1,137 @@
+package io.iteris.actors;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import io.iteris.actors.node.NodeAgent;
+import io.iteris.actors.solver.LayerSolver;
+import io.iteris.actors.stream.ChunkSender;
+import io.iteris.actors.worker.InferenceWorker;
+import io.iteris.protocol.ChunkAck;
+import io.iteris.protocol.DescribeNode;
+import io.iteris.protocol.JobEnded;
+import io.iteris.protocol.SolveLayer;
+import io.iteris.protocol.SolverJob;
+import io.iteris.protocol.StatisticChunk;
+import io.iteris.protocol.WorkUnit;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.SerializerWithStringManifest;
+
+import java.io.NotSerializableException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BiFunction;
+
+/**
+ * Writes each typed command that crosses nodes ({@link Wire}) as the Protobuf message of {@code protocol/} it stands for,
+ * and reads it back: the manifest names the command, the bytes are the message's (an actor ref as its serialization
+ * format, as the {@code .proto} files have it). So the wire stays Protobuf, the contract between versions, while every
+ * actor is typed on its own protocol.
+ */
+public final class ProtocolSerializer extends SerializerWithStringManifest {
+    /** Pekko keeps 0..40 for itself. */
+    static final int IDENTIFIER = 7301;
+
+    /** How one command maps onto its message. */
+    private record Codec<T extends Wire>(Class<T> type, BiFunction<T, ActorRefResolver, Message> write, Reader<T> read) {
+    }
+
+    @FunctionalInterface
+    private interface Reader<T> {
+        T read(byte[] bytes, ActorRefResolver refs) throws InvalidProtocolBufferException;
+    }
+
+    private static final Map<String, Codec<?>> CODECS = new LinkedHashMap<>();
+
+    private static <T extends Wire> void codec(String manifest, Class<T> type, BiFunction<T, ActorRefResolver, Message> write, Reader<T> read) {
+        CODECS.put(manifest, new Codec<>(type, write, read));
+    }
+
+    static {
+        codec("solver.Chunk", LayerSolver.Chunk.class,
+                (c, refs) -> c.chunk().toBuilder().setReplyTo(refs.toSerializationFormat(c.replyTo())).build(),
+                (b, refs) -> {
+                    StatisticChunk c = StatisticChunk.parseFrom(b);
+                    return new LayerSolver.Chunk(c.toBuilder().clearReplyTo().build(), refs.resolveActorRef(c.getReplyTo()));
+                });
+        codec("solver.Solve", LayerSolver.Solve.class,
+                (c, refs) -> c.request().toBuilder().setReplyTo(c.replyTo().map(refs::toSerializationFormat).orElse("")).build(),
+                (b, refs) -> {
+                    SolveLayer s = SolveLayer.parseFrom(b);
+                    return new LayerSolver.Solve(s.toBuilder().clearReplyTo().build(),
+                            s.getReplyTo().isEmpty() ? Optional.empty() : Optional.of(refs.<Message>resolveActorRef(s.getReplyTo())));
+                });
+        codec("solver.Introduce", LayerSolver.Introduce.class, (c, refs) -> c.job(),
+                (b, refs) -> new LayerSolver.Introduce(SolverJob.parseFrom(b)));
+        codec("solver.EndJob", LayerSolver.EndJob.class, (c, refs) -> JobEnded.newBuilder().setJobId(c.jobId()).build(),
+                (b, refs) -> new LayerSolver.EndJob(JobEnded.parseFrom(b).getJobId()));
+        codec("worker.Assign", InferenceWorker.Assign.class, (c, refs) -> c.unit(),
+                (b, refs) -> new InferenceWorker.Assign(WorkUnit.parseFrom(b)));
+        codec("sender.Ack", ChunkSender.Ack.class, (c, refs) -> c.ack(),
+                (b, refs) -> new ChunkSender.Ack(ChunkAck.parseFrom(b)));
+        codec("agent.EndJob", NodeAgent.EndJob.class, (c, refs) -> JobEnded.newBuilder().setJobId(c.jobId()).build(),
+                (b, refs) -> new NodeAgent.EndJob(JobEnded.parseFrom(b).getJobId()));
+        codec("agent.Describe", NodeAgent.Describe.class,
+                (c, refs) -> DescribeNode.newBuilder().setGc(c.gc()).setReplyTo(refs.toSerializationFormat(c.replyTo())).build(),
+                (b, refs) -> {
+                    DescribeNode d = DescribeNode.parseFrom(b);
+                    return new NodeAgent.Describe(d.getGc(), refs.resolveActorRef(d.getReplyTo()));
+                });
+    }
+
+    private final ExtendedActorSystem system;
+    private volatile ActorRefResolver refs;
+
+    public ProtocolSerializer(ExtendedActorSystem system) {
+        this.system = system;
+    }
+
+    private ActorRefResolver refs() {
+        if (refs == null) {
+            refs = ActorRefResolver.get(Adapter.toTyped(system));
+        }
+        return refs;
+    }
+
+    @Override
+    public int identifier() {
+        return IDENTIFIER;
+    }
+
+    /** The manifests this serializer knows, for tests. */
+    static java.util.Set<String> manifests() {
+        return CODECS.keySet();
+    }
+
+    @Override
+    public String manifest(Object o) {
+        for (Map.Entry<String, Codec<?>> e : CODECS.entrySet()) {
+            if (e.getValue().type() == o.getClass()) {
+                return e.getKey();
+            }
+        }
+        throw new IllegalArgumentException("no wire format for " + o.getClass().getName() + " (add it to ProtocolSerializer)");
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public byte[] toBinary(Object o) {
+        Codec<Wire> codec = (Codec<Wire>) CODECS.get(manifest(o));
+        return codec.write().apply((Wire) o, refs()).toByteArray();
+    }
+
+    @Override
+    public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
+        Codec<?> codec = CODECS.get(manifest);
+        if (codec == null) {
+            throw new NotSerializableException("unknown manifest '" + manifest + "' (a node of another iteris version?)");
+        }
+        try {
+            return codec.read().read(bytes, refs());
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalArgumentException("a " + manifest + " message that does not parse: " + e.getMessage(), e);
+        }
+    }
+}
