@@ -1,8 +1,8 @@
 package io.iteris.actors;
 
-import com.google.protobuf.Message;
 import io.iteris.actors.node.NodeAgent;
 import io.iteris.actors.solver.LayerSolver;
+import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.actors.worker.InferenceWorker;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
@@ -17,7 +17,7 @@ import org.apache.pekko.persistence.typed.PersistenceId;
  */
 public final class Entities {
     /** One merge supervisor per job, sharded by job id (role "supervisor"). */
-    public static final EntityTypeKey<Message> SUPERVISOR = EntityTypeKey.create(Message.class, "MergeSupervisor");
+    public static final EntityTypeKey<MergeSupervisor.Command> SUPERVISOR = EntityTypeKey.create(MergeSupervisor.Command.class, "MergeSupervisor");
     /**
      * One layer solver per job and input, sharded by {@link #solverId} of the first layer reading that input
      * ({@link io.iteris.actors.cluster.JobSpecs#statisticsLayer}); it solves every layer of the group (role "solver").
@@ -51,7 +51,7 @@ public final class Entities {
     }
 
     /** Sends to a job's supervisor wherever in the cluster it lives (or is restarted). */
-    public static void tellSupervisor(ActorSystem<?> system, String jobId, Message msg) {
+    public static void tellSupervisor(ActorSystem<?> system, String jobId, MergeSupervisor.Command msg) {
         ClusterSharding.get(system).entityRefFor(SUPERVISOR, jobId).tell(msg);
     }
 

@@ -4,11 +4,20 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import io.iteris.actors.node.NodeAgent;
 import io.iteris.actors.solver.LayerSolver;
+import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.actors.stream.ChunkSender;
 import io.iteris.actors.worker.InferenceWorker;
 import io.iteris.protocol.ChunkAck;
 import io.iteris.protocol.DescribeNode;
+import io.iteris.protocol.DescribeLayer;
 import io.iteris.protocol.JobEnded;
+import io.iteris.protocol.JobProgress;
+import io.iteris.protocol.LayerFailed;
+import io.iteris.protocol.LayerSolved;
+import io.iteris.protocol.MissingStatistics;
+import io.iteris.protocol.SubmitJob;
+import io.iteris.protocol.WorkUnitDone;
+import io.iteris.protocol.WorkUnitFailed;
 import io.iteris.protocol.SolveLayer;
 import io.iteris.protocol.SolverJob;
 import io.iteris.protocol.StatisticChunk;
@@ -50,6 +59,25 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
     }
 
     static {
+        codec("supervisor.Submit", MergeSupervisor.Submit.class,
+                (c, refs) -> SubmitJob.newBuilder().setSpec(c.spec()).setReplyTo(c.replyTo().map(refs::toSerializationFormat).orElse("")).build(),
+                (b, refs) -> {
+                    SubmitJob s = SubmitJob.parseFrom(b);
+                    return new MergeSupervisor.Submit(s.getSpec(), s.getReplyTo().isEmpty() ? Optional.empty()
+                            : Optional.of(refs.<JobProgress>resolveActorRef(s.getReplyTo())));
+                });
+        codec("supervisor.UnitDone", MergeSupervisor.UnitDone.class, (c, refs) -> c.done(),
+                (b, refs) -> new MergeSupervisor.UnitDone(WorkUnitDone.parseFrom(b)));
+        codec("supervisor.UnitFailed", MergeSupervisor.UnitFailed.class, (c, refs) -> c.failed(),
+                (b, refs) -> new MergeSupervisor.UnitFailed(WorkUnitFailed.parseFrom(b)));
+        codec("supervisor.Solved", MergeSupervisor.Solved.class, (c, refs) -> c.result(),
+                (b, refs) -> new MergeSupervisor.Solved(LayerSolved.parseFrom(b)));
+        codec("supervisor.Missing", MergeSupervisor.Missing.class, (c, refs) -> c.missing(),
+                (b, refs) -> new MergeSupervisor.Missing(MissingStatistics.parseFrom(b)));
+        codec("supervisor.SolveFailed", MergeSupervisor.SolveFailed.class, (c, refs) -> c.failure(),
+                (b, refs) -> new MergeSupervisor.SolveFailed(LayerFailed.parseFrom(b)));
+        codec("supervisor.Describe", MergeSupervisor.Describe.class, (c, refs) -> c.question(),
+                (b, refs) -> new MergeSupervisor.Describe(DescribeLayer.parseFrom(b)));
         codec("solver.Chunk", LayerSolver.Chunk.class,
                 (c, refs) -> c.chunk().toBuilder().setReplyTo(refs.toSerializationFormat(c.replyTo())).build(),
                 (b, refs) -> {
@@ -60,8 +88,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
                 (c, refs) -> c.request().toBuilder().setReplyTo(c.replyTo().map(refs::toSerializationFormat).orElse("")).build(),
                 (b, refs) -> {
                     SolveLayer s = SolveLayer.parseFrom(b);
-                    return new LayerSolver.Solve(s.toBuilder().clearReplyTo().build(),
-                            s.getReplyTo().isEmpty() ? Optional.empty() : Optional.of(refs.<Message>resolveActorRef(s.getReplyTo())));
+                    return new LayerSolver.Solve(s.toBuilder().clearReplyTo().build(), s.getReplyTo().isEmpty() ? Optional.empty()
+                            : Optional.of(refs.<MergeSupervisor.Command>resolveActorRef(s.getReplyTo())));
                 });
         codec("solver.Introduce", LayerSolver.Introduce.class, (c, refs) -> c.job(),
                 (b, refs) -> new LayerSolver.Introduce(SolverJob.parseFrom(b)));

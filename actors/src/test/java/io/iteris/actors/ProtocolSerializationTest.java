@@ -67,7 +67,8 @@ class ProtocolSerializationTest {
         cases.put(new io.iteris.actors.node.NodeAgent.Describe(true, replyTo.getRef()), io.iteris.protocol.DescribeNode.newBuilder().setGc(true)
                 .setReplyTo(org.apache.pekko.actor.typed.ActorRefResolver.get(testKit.system()).toSerializationFormat(replyTo.getRef())).build());
         org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<io.iteris.actors.stream.ChunkSender.Command> sender = testKit.createTestProbe();
-        org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<Message> supervisor = testKit.createTestProbe();
+        org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<io.iteris.actors.supervisor.MergeSupervisor.Command> supervisor = testKit.createTestProbe();
+        org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<io.iteris.protocol.JobProgress> client = testKit.createTestProbe();
         var refs = org.apache.pekko.actor.typed.ActorRefResolver.get(testKit.system());
         StatisticChunk chunk = StatisticChunk.newBuilder().setJobId("job-1").setChunkIndex(2).setChunkCount(3)
                 .setData(ByteString.copyFrom(new byte[]{4, 5})).build();
@@ -80,6 +81,22 @@ class ProtocolSerializationTest {
         io.iteris.protocol.SolverJob job = io.iteris.protocol.SolverJob.newBuilder().setLayer("l").setSpec(JobSpec.newBuilder().setJobId("job-1")).build();
         cases.put(new io.iteris.actors.solver.LayerSolver.Introduce(job), job);
         cases.put(new io.iteris.actors.solver.LayerSolver.EndJob("job-2"), io.iteris.protocol.JobEnded.newBuilder().setJobId("job-2").build());
+        JobSpec spec = JobSpec.newBuilder().setJobId("job-3").setMethod("iteris").build();
+        cases.put(new io.iteris.actors.supervisor.MergeSupervisor.Submit(spec, java.util.Optional.of(client.getRef())),
+                io.iteris.protocol.SubmitJob.newBuilder().setSpec(spec).setReplyTo(refs.toSerializationFormat(client.getRef())).build());
+        io.iteris.protocol.UnitId u = io.iteris.protocol.UnitId.newBuilder().setIteration(1).setTask(2).setShard(3).build();
+        io.iteris.protocol.WorkUnitDone done = io.iteris.protocol.WorkUnitDone.newBuilder().setJobId("job-3").setUnit(u).setWorker("w").build();
+        cases.put(new io.iteris.actors.supervisor.MergeSupervisor.UnitDone(done), done);
+        io.iteris.protocol.WorkUnitFailed failed = io.iteris.protocol.WorkUnitFailed.newBuilder().setJobId("job-3").setUnit(u).setReason("r").build();
+        cases.put(new io.iteris.actors.supervisor.MergeSupervisor.UnitFailed(failed), failed);
+        io.iteris.protocol.LayerSolved solved = io.iteris.protocol.LayerSolved.newBuilder().setJobId("job-3").setLayer("l").addCarriedCoefficients(0.5).build();
+        cases.put(new io.iteris.actors.supervisor.MergeSupervisor.Solved(solved), solved);
+        io.iteris.protocol.MissingStatistics missing = io.iteris.protocol.MissingStatistics.newBuilder().setJobId("job-3").setLayer("l").build();
+        cases.put(new io.iteris.actors.supervisor.MergeSupervisor.Missing(missing), missing);
+        io.iteris.protocol.LayerFailed lf = io.iteris.protocol.LayerFailed.newBuilder().setJobId("job-3").setLayer("l").setReason("r").build();
+        cases.put(new io.iteris.actors.supervisor.MergeSupervisor.SolveFailed(lf), lf);
+        io.iteris.protocol.DescribeLayer dl = io.iteris.protocol.DescribeLayer.newBuilder().setJobId("job-3").setLayer("l").build();
+        cases.put(new io.iteris.actors.supervisor.MergeSupervisor.Describe(dl), dl);
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (java.util.Map.Entry<Wire, Message> c : cases.entrySet()) {
             Serializer serializer = serialization.findSerializerFor(c.getKey());

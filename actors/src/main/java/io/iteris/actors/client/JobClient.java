@@ -1,18 +1,16 @@
 package io.iteris.actors.client;
 
 import io.iteris.actors.Entities;
-import com.google.protobuf.Message;
+import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.protocol.JobProgress;
 import io.iteris.protocol.JobSpec;
-import io.iteris.protocol.SubmitJob;
-import io.iteris.protocol.SupervisorTick;
-import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -46,18 +44,28 @@ public final class JobClient {
         }
     }
 
-    private static Behavior<Message> follower(JobSpec spec, Consumer<JobProgress> onProgress, CompletableFuture<JobProgress> result) {
+    /** What the follower hears: its supervisor's progress, and its own timer. */
+    private sealed interface Heard {
+    }
+
+    private record Progressed(JobProgress progress) implements Heard {
+    }
+
+    /** Time to submit again: the supervisor may have moved, or not heard the first time. */
+    private enum Resubmit implements Heard { INSTANCE }
+
+    private static Behavior<Heard> follower(JobSpec spec, Consumer<JobProgress> onProgress, CompletableFuture<JobProgress> result) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-            String self = ActorRefResolver.get(ctx.getSystem()).toSerializationFormat(ctx.getSelf());
-            SubmitJob submit = SubmitJob.newBuilder().setSpec(spec).setReplyTo(self).build();
+            MergeSupervisor.Submit submit = new MergeSupervisor.Submit(spec, Optional.of(ctx.messageAdapter(JobProgress.class, Progressed::new)));
             Entities.tellSupervisor(ctx.getSystem(), spec.getJobId(), submit);
-            timers.startTimerWithFixedDelay(SupervisorTick.getDefaultInstance(), Duration.ofSeconds(3));
-            return Behaviors.receive(Message.class)
-                    .onMessage(SupervisorTick.class, t -> {
+            timers.startTimerWithFixedDelay(Resubmit.INSTANCE, Duration.ofSeconds(3));
+            return Behaviors.receive(Heard.class)
+                    .onMessage(Resubmit.class, t -> {
                         Entities.tellSupervisor(ctx.getSystem(), spec.getJobId(), submit);
                         return Behaviors.same();
                     })
-                    .onMessage(JobProgress.class, p -> {
+                    .onMessage(Progressed.class, progressed -> {
+                        JobProgress p = progressed.progress();
                         onProgress.accept(p);
                         if (p.getCompleted() || p.getFailed()) {
                             result.complete(p);

@@ -1,6 +1,5 @@
 package io.iteris.actors.solver;
 
-import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
 import io.iteris.actors.Wire;
 import io.iteris.actors.cluster.EngineSettings;
@@ -8,6 +7,7 @@ import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.actors.metrics.NodeMetrics;
 import io.iteris.actors.stream.ChunkSender;
+import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.core.engine.IterationPolicy;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.linalg.Matrices;
@@ -82,7 +82,7 @@ public final class LayerSolver {
      * Solve {@code request.layer} at {@code request.iteration}: answered with {@link LayerSolved}, {@link MissingStatistics}
      * or {@link LayerFailed}, to {@code replyTo} or, when it is empty, to the job's supervisor wherever it lives.
      */
-    public record Solve(SolveLayer request, Optional<ActorRef<Message>> replyTo) implements Command, Wire {
+    public record Solve(SolveLayer request, Optional<ActorRef<MergeSupervisor.Command>> replyTo) implements Command, Wire {
     }
 
     /** The job this solver solves for (from its supervisor, before statistics arrive). */
@@ -121,7 +121,7 @@ public final class LayerSolver {
     }
 
     /** A solver with no faults injected. */
-    public static Behavior<Command> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Command>> passivate,
+    public static Behavior<Command> create(String entityId, Consumer<MergeSupervisor.Command> toSupervisor, Consumer<ActorRef<Command>> passivate,
                                            Duration idleCheck) {
         return create(entityId, toSupervisor, passivate, idleCheck, EngineSettings.Faults.NONE);
     }
@@ -131,7 +131,7 @@ public final class LayerSolver {
      * @param passivate    how it asks to be stopped for good (its shard's Passivate)
      * @param idleCheck    how long it waits, not knowing its job and receiving nothing, before it asks
      */
-    public static Behavior<Command> create(String entityId, Consumer<Message> toSupervisor, Consumer<ActorRef<Command>> passivate,
+    public static Behavior<Command> create(String entityId, Consumer<MergeSupervisor.Command> toSupervisor, Consumer<ActorRef<Command>> passivate,
                                            Duration idleCheck, EngineSettings.Faults faults) {
         return Behaviors.setup(ctx -> Behaviors.withStash(STASH, stash -> {
             ctx.setReceiveTimeout(idleCheck, Idle.INSTANCE);
@@ -143,7 +143,7 @@ public final class LayerSolver {
     private final StashBuffer<Command> stash;
     private final String jobId;
     private final String layer;
-    private final Consumer<Message> toSupervisor;
+    private final Consumer<MergeSupervisor.Command> toSupervisor;
     private final Consumer<ActorRef<Command>> passivate;
     private final EngineSettings.Faults faults;
     private final Executor solves;
@@ -154,7 +154,7 @@ public final class LayerSolver {
     /** Set when the job is known. */
     private LayerStatistics statistics;
 
-    private LayerSolver(ActorContext<Command> ctx, StashBuffer<Command> stash, String entityId, Consumer<Message> toSupervisor,
+    private LayerSolver(ActorContext<Command> ctx, StashBuffer<Command> stash, String entityId, Consumer<MergeSupervisor.Command> toSupervisor,
                         Consumer<ActorRef<Command>> passivate, EngineSettings.Faults faults) {
         this.ctx = ctx;
         this.stash = stash;
@@ -203,7 +203,7 @@ public final class LayerSolver {
                 })
                 .onMessage(Solved.class, done -> onSolved(cmd, done.result()))
                 .onMessage(SolveFailed.class, failed -> {
-                    reply(cmd, failed.failure());
+                    reply(cmd, new MergeSupervisor.SolveFailed(failed.failure()));
                     return stash.unstashAll(collecting());
                 })
                 .onMessage(Introduce.class, j -> Behaviors.same())
@@ -224,7 +224,7 @@ public final class LayerSolver {
     }
 
     private void describe() {
-        toSupervisor.accept(DescribeLayer.newBuilder().setJobId(jobId).setLayer(layer).build());
+        toSupervisor.accept(new MergeSupervisor.Describe(DescribeLayer.newBuilder().setJobId(jobId).setLayer(layer).build()));
     }
 
     /** Learns the job from a spec; false (logged) if the spec has no statistics for this layer. */
@@ -270,8 +270,8 @@ public final class LayerSolver {
 
     private Behavior<Command> refuse(Solve cmd) {
         SolveLayer r = cmd.request();
-        reply(cmd, LayerFailed.newBuilder().setJobId(jobId).setLayer(r.getLayer()).setIteration(r.getIteration())
-                .setReason("the solver of " + layer + " does not solve " + r.getLayer() + " (it is not in the job, or takes other statistics)").build());
+        reply(cmd, new MergeSupervisor.SolveFailed(LayerFailed.newBuilder().setJobId(jobId).setLayer(r.getLayer()).setIteration(r.getIteration())
+                .setReason("the solver of " + layer + " does not solve " + r.getLayer() + " (it is not in the job, or takes other statistics)").build()));
         return Behaviors.same();
     }
 
@@ -284,12 +284,13 @@ public final class LayerSolver {
         }
         LayerSolved done = solved.getOrDefault(target, Map.of()).get(it);
         if (done != null) {
-            reply(cmd, done);
+            reply(cmd, new MergeSupervisor.Solved(done));
             return collecting();
         }
         List<MissingUnit> missing = statistics.missing(it);
         if (!missing.isEmpty()) {
-            reply(cmd, MissingStatistics.newBuilder().setJobId(jobId).setLayer(target).setIteration(it).addAllMissing(missing).build());
+            reply(cmd, new MergeSupervisor.Missing(MissingStatistics.newBuilder().setJobId(jobId).setLayer(target).setIteration(it)
+                    .addAllMissing(missing).build()));
             return collecting();
         }
         JobSpec spec = statistics.spec();
@@ -321,12 +322,12 @@ public final class LayerSolver {
         if (statistics.members().stream().allMatch(l -> solved.getOrDefault(l, Map.of()).containsKey(it))) {
             statistics.solvedUpTo(it);
         }
-        reply(cmd, done);
+        reply(cmd, new MergeSupervisor.Solved(done));
         return stash.unstashAll(collecting());
     }
 
     /** To the job's supervisor (wherever it lives now), or to an explicit reply_to. */
-    private void reply(Solve cmd, Message msg) {
+    private void reply(Solve cmd, MergeSupervisor.Command msg) {
         cmd.replyTo().ifPresentOrElse(r -> r.tell(msg), () -> toSupervisor.accept(msg));
     }
 

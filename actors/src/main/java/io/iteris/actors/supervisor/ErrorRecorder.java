@@ -1,6 +1,5 @@
 package io.iteris.actors.supervisor;
 
-import com.google.protobuf.Message;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.BehaviorInterceptor;
 import org.apache.pekko.actor.typed.Signal;
@@ -23,9 +22,9 @@ final class ErrorRecorder extends BehaviorInterceptor<Object, Object> {
     }
 
     @SuppressWarnings("unchecked")
-    static Behavior<Message> wrap(Behavior<Message> inner, AtomicReference<String> last) {
+    static <T> Behavior<T> wrap(Behavior<T> inner, AtomicReference<String> last) {
         Behavior<Object> b = (Behavior<Object>) (Behavior<?>) inner;
-        return (Behavior<Message>) (Behavior<?>) Behaviors.intercept(() -> new ErrorRecorder(last), b);
+        return (Behavior<T>) (Behavior<?>) Behaviors.intercept(() -> new ErrorRecorder(last), b);
     }
 
     @Override

@@ -28,6 +28,21 @@ public final class JobFinisher {
     }
 
     /**
+     * {@link #publish} on the node's blocking dispatcher; completes (never exceptionally) with how it went.
+     */
+    static java.util.concurrent.CompletionStage<io.iteris.protocol.PublishFinished> publishAsync(SupervisorState s, String jobId,
+                                                                                                 EngineSettings settings,
+                                                                                                 org.apache.pekko.actor.typed.ActorSystem<?> system) {
+        java.util.concurrent.Executor blocking = system.dispatchers().lookup(
+                org.apache.pekko.actor.typed.DispatcherSelector.fromConfig("iteris.blocking-dispatcher"));
+        JobCache cache = JobCache.get(system);
+        return java.util.concurrent.CompletableFuture.runAsync(() -> publish(s, jobId, settings, cache), blocking)
+                .handle((ok, e) -> io.iteris.protocol.PublishFinished.newBuilder().setOk(e == null)
+                        .setError(e == null ? "" : ErrorRecorder.describe(e.getCause() != null ? e.getCause() : e))
+                        .setAtMillis(System.currentTimeMillis()).build());
+    }
+
+    /**
      * Publishes a finished job's output under its id, so that a supervisor recovering after the rename finds
      * its own output complete and does not write it again. Blocking: the supervisor runs it off the actor.
      */

@@ -1,6 +1,5 @@
 package io.iteris.actors.supervisor;
 
-import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
 import io.iteris.actors.node.NodeAgent;
 import io.iteris.actors.solver.LayerSolver;
@@ -10,11 +9,13 @@ import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.SolveLayer;
 import io.iteris.protocol.SolverJob;
 import io.iteris.protocol.WorkUnit;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -22,6 +23,7 @@ import java.util.Set;
 final class JobOutbox {
     private final ActorSystem<?> system;
     private final ActorRefResolver refs;
+    private Map<String, ActorRef<InferenceWorker.Command>> workers = Map.of();
     private final String jobId;
 
     JobOutbox(ActorSystem<?> system, String jobId) {
@@ -30,8 +32,15 @@ final class JobOutbox {
         this.jobId = jobId;
     }
 
+    /** The workers listed now, by name: a unit goes to its worker's ref without resolving the name again. */
+    void workers(Map<String, ActorRef<InferenceWorker.Command>> listed) {
+        workers = listed;
+    }
+
     void sendUnit(SupervisorState s, SupervisorState.Unit u) {
-        refs.<InferenceWorker.Command>resolveActorRef(u.worker).tell(new InferenceWorker.Assign(WorkUnit.newBuilder().setSpec(s.spec())
+        ActorRef<InferenceWorker.Command> worker = workers.get(u.worker);
+        // a unit assigned before a recovery may name a worker not listed yet: its name is its serialized ref
+        (worker != null ? worker : refs.<InferenceWorker.Command>resolveActorRef(u.worker)).tell(new InferenceWorker.Assign(WorkUnit.newBuilder().setSpec(s.spec())
                 .setUnit(u.id).setIncludeG(u.includeG).setAttempt(u.attempt).putAllWeights(s.weights()).build()));
     }
 
@@ -69,15 +78,15 @@ final class JobOutbox {
     }
 
     /** The job is over: its solvers (when {@code spec} is given: it had some) passivate, every node drops what it keeps of it. */
-    void announceEnd(JobSpec spec, List<String> nodeAgents) {
+    void announceEnd(JobSpec spec, List<ActorRef<NodeAgent.Command>> nodeAgents) {
         LayerSolver.EndJob ended = new LayerSolver.EndJob(jobId);
         if (spec != null) {
             for (String layer : JobSpecs.statisticsLayers(spec)) {
                 Entities.tellSolver(system, jobId, layer, ended);
             }
         }
-        for (String agent : nodeAgents) {
-            refs.<NodeAgent.Command>resolveActorRef(agent).tell(new NodeAgent.EndJob(jobId));
+        for (ActorRef<NodeAgent.Command> agent : nodeAgents) {
+            agent.tell(new NodeAgent.EndJob(jobId));
         }
     }
 

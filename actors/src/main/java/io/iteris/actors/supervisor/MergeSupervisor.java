@@ -2,9 +2,11 @@ package io.iteris.actors.supervisor;
 
 import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
+import io.iteris.actors.Wire;
+import io.iteris.actors.node.NodeAgent;
+import io.iteris.actors.worker.InferenceWorker;
 import io.iteris.actors.metrics.NodeMetrics;
 import io.iteris.actors.cluster.EngineSettings;
-import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.core.engine.IterationPolicy;
 import io.iteris.protocol.DescribeLayer;
@@ -14,29 +16,18 @@ import io.iteris.protocol.JobAccepted;
 import io.iteris.protocol.JobCompleted;
 import io.iteris.protocol.JobFailed;
 import io.iteris.protocol.JobProgress;
-import io.iteris.protocol.JobResumed;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerFailed;
 import io.iteris.protocol.LayerSolved;
-import io.iteris.protocol.LayerSolvedRecorded;
 import io.iteris.protocol.MissingStatistics;
-import io.iteris.protocol.MissingUnit;
-import io.iteris.protocol.NodesListed;
 import io.iteris.protocol.PublishFinished;
-import io.iteris.protocol.ReassignCause;
-import io.iteris.protocol.ResumeJob;
-import io.iteris.protocol.SubmitJob;
-import io.iteris.protocol.SupervisorTick;
 import io.iteris.protocol.WorkUnitAssigned;
-import io.iteris.protocol.WorkUnitCompleted;
 import io.iteris.protocol.WorkUnitDone;
 import io.iteris.protocol.WorkUnitFailed;
-import io.iteris.protocol.WorkersChanged;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -51,12 +42,12 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
@@ -71,7 +62,43 @@ import java.util.function.Consumer;
  * (the output being written, off the actor), finished (completed or failed: it tells every node the job ended,
  * then passivates, so remember-entities forgets it). Restarts after its own errors are journaled and bounded.
  */
-public final class MergeSupervisor extends EventSourcedBehavior<Message, Message, SupervisorState> {
+public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.Command, Message, SupervisorState> {
+    /** What a supervisor is told; the events it journals are the Protobuf messages {@link SupervisorState#apply} folds. */
+    public sealed interface Command {
+    }
+
+    /** Run this job (a repeat is harmless) and tell {@code replyTo} how it goes, to its end. */
+    public record Submit(JobSpec spec, Optional<ActorRef<JobProgress>> replyTo) implements Command, Wire {}
+
+    /** From a worker: a unit's statistics all reached their solvers. */
+    public record UnitDone(WorkUnitDone done) implements Command, Wire {}
+
+    /** From a worker: a unit could not be computed or sent. */
+    public record UnitFailed(WorkUnitFailed failed) implements Command, Wire {}
+
+    /** From a solver: a layer solved. */
+    public record Solved(LayerSolved result) implements Command, Wire {}
+
+    /** From a solver: the units whose statistics it lacks. */
+    public record Missing(MissingStatistics missing) implements Command, Wire {}
+
+    /** From a solver: a solve failed. */
+    public record SolveFailed(LayerFailed failure) implements Command, Wire {}
+
+    /** From a solver that does not know its job: which job is it? */
+    public record Describe(DescribeLayer question) implements Command, Wire {}
+
+    private record WorkersListed(Map<String, ActorRef<InferenceWorker.Command>> workers) implements Command {}
+
+    private record AgentsListed(List<ActorRef<NodeAgent.Command>> agents) implements Command {}
+
+    private enum Tick implements Command { INSTANCE }
+
+    /** After a recovery, to pick up where the journal ends. */
+    private enum Resume implements Command { INSTANCE }
+
+    private record Published(PublishFinished outcome) implements Command {}
+
 
     public static void initSharding(ActorSystem<?> system, EngineSettings settings) {
         ClusterSharding.get(system).init(Entity.of(Entities.SUPERVISOR, ctx -> create(ctx.getEntityId(), settings,
@@ -80,12 +107,12 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     /** @param passivate how the supervisor asks its shard to stop it for good */
-    public static Behavior<Message> create(String jobId, EngineSettings settings, Consumer<ActorRef<Message>> passivate) {
+    public static Behavior<Command> create(String jobId, EngineSettings settings, Consumer<ActorRef<Command>> passivate) {
         // Any unexpected failure restarts the supervisor, which recovers from its journal and resumes (up to
         // max-supervisor-restarts); the error that caused it outlives the failed incarnation for the journal.
         AtomicReference<String> lastError = new AtomicReference<>("");
-        Behavior<Message> inner = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-            timers.startTimerWithFixedDelay(SupervisorTick.getDefaultInstance(), settings.tickInterval());
+        Behavior<Command> inner = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+            timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
             subscribe(ctx);
             return new MergeSupervisor(ctx, jobId, settings, passivate, lastError);
         }));
@@ -94,35 +121,37 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     /** Follows the inference workers and the node agents (one adapter: a second for the same class would replace it). */
-    private static void subscribe(ActorContext<Message> ctx) {
+    private static void subscribe(ActorContext<Command> ctx) {
         ActorRefResolver refs = ActorRefResolver.get(ctx.getSystem());
         ActorRef<Receptionist.Listing> adapter = ctx.messageAdapter(Receptionist.Listing.class, listing -> {
             if (listing.isForKey(Entities.WORKERS)) {
-                return WorkersChanged.newBuilder().addAllWorkers(listing.getServiceInstances(Entities.WORKERS).stream()
-                        .map(refs::toSerializationFormat).sorted().toList()).build();
+                // by the serialization format, the workers' names in the journal
+                Map<String, ActorRef<InferenceWorker.Command>> workers = new TreeMap<>();
+                listing.getServiceInstances(Entities.WORKERS).forEach(w -> workers.put(refs.toSerializationFormat(w), w));
+                return new WorkersListed(workers);
             }
-            return NodesListed.newBuilder().addAllAgents(listing.getServiceInstances(Entities.NODE_AGENTS).stream()
-                    .map(refs::toSerializationFormat).sorted().toList()).build();
+            return new AgentsListed(List.copyOf(listing.getServiceInstances(Entities.NODE_AGENTS)));
         });
         ctx.getSystem().receptionist().tell(Receptionist.subscribe(Entities.WORKERS, adapter));
         ctx.getSystem().receptionist().tell(Receptionist.subscribe(Entities.NODE_AGENTS, adapter));
     }
 
-    private final ActorContext<Message> ctx;
+    private final ActorContext<Command> ctx;
     private final String jobId;
     private final EngineSettings settings;
-    private final Consumer<ActorRef<Message>> passivate;
+    private final Consumer<ActorRef<Command>> passivate;
     private final AtomicReference<String> lastError;
-    private final ActorRefResolver refs;
     private final EventLog events;
     private final JobOutbox outbox;
-    private final Set<String> subscribers = new LinkedHashSet<>();
-    private List<String> workers = List.of();
-    private List<String> nodeAgents;
+    private final Set<ActorRef<JobProgress>> subscribers = new LinkedHashSet<>();
+    /** The workers listed now, by their names in the journal. */
+    private Map<String, ActorRef<InferenceWorker.Command>> workers = Map.of();
+    /** The node agents, once listed (null before: a finished supervisor revived waits for them to announce the end). */
+    private List<ActorRef<NodeAgent.Command>> nodeAgents;
     private long solveRequestedAt = Long.MAX_VALUE;
     private IterationPolicy policy;
 
-    private MergeSupervisor(ActorContext<Message> ctx, String jobId, EngineSettings settings, Consumer<ActorRef<Message>> passivate,
+    private MergeSupervisor(ActorContext<Command> ctx, String jobId, EngineSettings settings, Consumer<ActorRef<Command>> passivate,
                             AtomicReference<String> lastError) {
         // a journal write that fails is not known to be lost or kept: the supervisor stops, backs off and recovers from
         // what the journal holds (Pekko's rule for persist failures; the restart above covers only its own errors)
@@ -133,7 +162,6 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         this.settings = settings;
         this.passivate = passivate;
         this.lastError = lastError;
-        this.refs = ActorRefResolver.get(ctx.getSystem());
         this.events = new EventLog(jobId, ctx.getSystem().address().toString(), NodeMetrics.get(ctx.getSystem()));
         this.outbox = new JobOutbox(ctx.getSystem(), jobId);
     }
@@ -144,49 +172,50 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
     }
 
     @Override
-    public CommandHandler<Message, Message, SupervisorState> commandHandler() {
+    public CommandHandler<Command, Message, SupervisorState> commandHandler() {
         var b = newCommandHandlerBuilder();
         b.forState(s -> s.status() == SupervisorState.Status.NEW)
-                .onCommand(SubmitJob.class, this::onSubmitJob)
-                .onCommand(WorkersChanged.class, (s, c) -> record(c))
-                .onCommand(NodesListed.class, (s, c) -> record(c))
-                .onCommand(DescribeLayer.class, (s, c) -> {
-                    outbox.endSolver(c.getLayer());
+                .onCommand(Submit.class, this::onSubmitJob)
+                .onCommand(WorkersListed.class, (s, c) -> record(c))
+                .onCommand(AgentsListed.class, (s, c) -> record(c))
+                .onCommand(Tick.class, (s, c) -> Effect().none())
+                .onCommand(Describe.class, (s, c) -> {
+                    outbox.endSolver(c.question().getLayer());
                     return stop();
                 })
                 // anything else is about a job this journal never accepted
-                .onAnyCommand((s, c) -> c instanceof SupervisorTick ? Effect().none() : stop());
+                .onAnyCommand((s, c) -> stop());
         b.forState(SupervisorState::running)
-                .onCommand(SubmitJob.class, this::onSubscribe)
-                .onCommand(WorkersChanged.class, this::onWorkersChanged)
-                .onCommand(NodesListed.class, (s, c) -> record(c))
-                .onCommand(WorkUnitDone.class, this::onWorkUnitDone)
-                .onCommand(WorkUnitFailed.class, this::onWorkUnitFailed)
-                .onCommand(MissingStatistics.class, this::onMissingStatistics)
-                .onCommand(LayerSolved.class, this::onLayerSolved)
-                .onCommand(LayerFailed.class, (s, c) -> fail("layer " + c.getLayer() + ": " + c.getReason()))
-                .onCommand(DescribeLayer.class, (s, c) -> Effect().none().thenRun(st -> outbox.tellSolver(st.spec(), c.getLayer())))
-                .onCommand(SupervisorTick.class, this::onTick)
-                .onCommand(ResumeJob.class, this::onResume)
+                .onCommand(Submit.class, this::onSubscribe)
+                .onCommand(WorkersListed.class, this::onWorkersChanged)
+                .onCommand(AgentsListed.class, (s, c) -> record(c))
+                .onCommand(UnitDone.class, (s, c) -> onWorkUnitDone(s, c.done()))
+                .onCommand(UnitFailed.class, (s, c) -> apply(Decide.unitFailed(s, c.failed(), workerNames())))
+                .onCommand(Missing.class, (s, c) -> apply(Decide.missing(s, c.missing(), workerNames())))
+                .onCommand(Solved.class, (s, c) -> onLayerSolved(s, c.result()))
+                .onCommand(SolveFailed.class, (s, c) -> fail("layer " + c.failure().getLayer() + ": " + c.failure().getReason()))
+                .onCommand(Describe.class, (s, c) -> Effect().none().thenRun(st -> outbox.tellSolver(st.spec(), c.question().getLayer())))
+                .onCommand(Tick.class, this::onTick)
+                .onCommand(Resume.class, this::onResume)
                 .onAnyCommand((s, c) -> Effect().unhandled());
         b.forState(SupervisorState::publishing)
-                .onCommand(SubmitJob.class, this::onSubscribe)
-                .onCommand(WorkersChanged.class, (s, c) -> record(c))
-                .onCommand(NodesListed.class, (s, c) -> record(c))
-                .onCommand(PublishFinished.class, this::onPublished)
-                .onCommand(DescribeLayer.class, (s, c) -> Effect().none())
-                .onCommand(ResumeJob.class, this::onResume)
+                .onCommand(Submit.class, this::onSubscribe)
+                .onCommand(WorkersListed.class, (s, c) -> record(c))
+                .onCommand(AgentsListed.class, (s, c) -> record(c))
+                .onCommand(Published.class, (s, c) -> onPublished(s, c.outcome()))
+                .onCommand(Resume.class, this::onResume)
+                // units, solves and questions of the last iteration come late: nothing to do
                 .onAnyCommand((s, c) -> Effect().none());
         b.forState(SupervisorState::finished)
-                .onCommand(SubmitJob.class, this::onSubscribe)
-                .onCommand(WorkersChanged.class, (s, c) -> record(c))
-                .onCommand(NodesListed.class, (s, c) -> {
+                .onCommand(Submit.class, this::onSubscribe)
+                .onCommand(WorkersListed.class, (s, c) -> record(c))
+                .onCommand(AgentsListed.class, (s, c) -> {
                     boolean first = nodeAgents == null;
-                    nodeAgents = c.getAgentsList();
+                    nodeAgents = c.agents();
                     // revived after the end (a late message, a restart): tell every node again, then stop
                     return first ? Effect().none().thenRun(this::end) : Effect().none();
                 })
-                .onCommand(DescribeLayer.class, (s, c) -> Effect().none().thenRun(st -> outbox.endSolver(c.getLayer())))
+                .onCommand(Describe.class, (s, c) -> Effect().none().thenRun(st -> outbox.endSolver(c.question().getLayer())))
                 .onAnyCommand((s, c) -> Effect().none());
         return b.build();
     }
@@ -202,61 +231,57 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
             if (state.running() || state.publishing()) {
                 ctx.getLog().info("job {} recovered at iteration {}{}; resuming", jobId, state.iteration() + 1,
                         state.publishing() ? " (publishing)" : "");
-                ctx.getSelf().tell(ResumeJob.getDefaultInstance());
+                ctx.getSelf().tell(Resume.INSTANCE);
             }
         }).build();
     }
 
     // ---- new
 
-    private Effect<Message, SupervisorState> onSubmitJob(SupervisorState state, SubmitJob cmd) {
+    private Effect<Message, SupervisorState> onSubmitJob(SupervisorState state, Submit cmd) {
         subscribe(cmd);
-        JobSpec spec = cmd.getSpec();
+        JobSpec spec = cmd.spec();
         if (!JobSpecs.validJobId(jobId) || !spec.getJobId().equals(jobId)) {
             JobProgress refused = JobProgress.newBuilder().setJobId(spec.getJobId()).setFailed(true)
                     .setMessage("failed: " + JobSpecs.jobIdProblem(spec.getJobId())).build();
-            return Effect().none().thenRun(s -> subscribers.forEach(r -> refs.<Message>resolveActorRef(r).tell(refused)))
+            return Effect().none().thenRun(s -> subscribers.forEach(r -> r.tell(refused)))
                     .thenRun(s -> passivate.accept(ctx.getSelf()));
         }
-        return persist(WorkPlan.accept(spec, JobSpecs.problem(spec, settings, ctx.getSystem().address().toString()), workers));
+        return persist(WorkPlan.accept(spec, JobSpecs.problem(spec, settings, ctx.getSystem().address().toString()), workerNames()));
     }
 
     // ---- any accepted state
 
-    private void subscribe(SubmitJob cmd) {
-        if (!cmd.getReplyTo().isEmpty()) {
-            subscribers.add(cmd.getReplyTo());
-        }
+    private void subscribe(Submit cmd) {
+        cmd.replyTo().ifPresent(subscribers::add);
     }
 
-    private Effect<Message, SupervisorState> onSubscribe(SupervisorState state, SubmitJob cmd) {
+    private Effect<Message, SupervisorState> onSubscribe(SupervisorState state, Submit cmd) {
         subscribe(cmd);
-        return Effect().none().thenRun(s -> Progress.send(ctx, refs, subscribers, s, "job already accepted"));
+        return Effect().none().thenRun(s -> Progress.send(ctx, subscribers, s, "job already accepted"));
     }
 
-    private Effect<Message, SupervisorState> record(WorkersChanged c) {
-        workers = List.copyOf(c.getWorkersList());
+    private Effect<Message, SupervisorState> record(WorkersListed c) {
+        workers = c.workers();
+        outbox.workers(workers);
         return Effect().none();
     }
 
-    private Effect<Message, SupervisorState> record(NodesListed c) {
-        nodeAgents = List.copyOf(c.getAgentsList());
+    private Effect<Message, SupervisorState> record(AgentsListed c) {
+        nodeAgents = c.agents();
         return Effect().none();
+    }
+
+    /** The workers' names (as the journal has them), in order. */
+    private List<String> workerNames() {
+        return List.copyOf(workers.keySet());
     }
 
     /** After a recovery: journal it (and why, after an error of our own), then pick up where the journal ends. */
-    private Effect<Message, SupervisorState> onResume(SupervisorState state, ResumeJob cmd) {
-        String error = lastError.getAndSet("");
-        List<Message> evs = new ArrayList<>();
-        evs.add(JobResumed.newBuilder().setNode(ctx.getSystem().address().toString()).setIteration(state.iteration())
-                .setAtMillis(System.currentTimeMillis()).setError(error).build());
-        int restarts = state.restarts() + (error.isEmpty() ? 0 : 1);
-        if (restarts > settings.maxSupervisorRestarts()) {
-            evs.add(JobFailed.newBuilder().setReason("the supervisor failed " + restarts + " times (iteris.engine.max-supervisor-restarts = "
-                    + settings.maxSupervisorRestarts() + "); last error: " + error).setAtMillis(System.currentTimeMillis()).build());
-            return persist(evs);
-        }
-        return persist(evs).thenRun(s -> {
+    private Effect<Message, SupervisorState> onResume(SupervisorState state, Resume cmd) {
+        Decide.Decision d = Decide.resumed(state, lastError.getAndSet(""), ctx.getSystem().address().toString(),
+                settings.maxSupervisorRestarts(), System.currentTimeMillis());
+        return persist(d.events()).thenRun(s -> {
             if (s.running()) {
                 outbox.introduceSolvers(s.spec());
                 outbox.resendUnits(s);
@@ -271,8 +296,8 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
 
     // ---- running
 
-    private Effect<Message, SupervisorState> onWorkersChanged(SupervisorState state, WorkersChanged cmd) {
-        boolean lost = !cmd.getWorkersList().containsAll(workers);
+    private Effect<Message, SupervisorState> onWorkersChanged(SupervisorState state, WorkersListed cmd) {
+        boolean lost = !cmd.workers().keySet().containsAll(workers.keySet());
         record(cmd);
         if (lost && state.allUnitsDone() && !state.allLayersSolved()) {
             // a node went away: a solve request may have died with it, so ask again rather than wait for the timeout
@@ -281,7 +306,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
         return rebalance(state);
     }
 
-    private Effect<Message, SupervisorState> onTick(SupervisorState state, SupervisorTick tick) {
+    private Effect<Message, SupervisorState> onTick(SupervisorState state, Tick tick) {
         if (state.allUnitsDone() && !state.allLayersSolved()
                 && System.currentTimeMillis() - solveRequestedAt > settings.solveTimeout().toMillis()) {
             return Effect().none().thenRun(this::requestSolves);
@@ -291,80 +316,35 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
 
     /** Gives units to workers: those never assigned, and those whose worker left or is overdue. */
     private Effect<Message, SupervisorState> rebalance(SupervisorState state) {
-        List<Message> evs = WorkPlan.rebalance(state, workers, settings.unitTimeout().toMillis());
+        List<Message> evs = WorkPlan.rebalance(state, workerNames(), settings.unitTimeout().toMillis());
         return evs.isEmpty() ? Effect().none() : persist(evs);
     }
 
+    /** Persists a decision's events, or fails the job with its reason. */
+    private EffectBuilder<Message, SupervisorState> apply(Decide.Decision d) {
+        if (d.failure() != null) {
+            return fail(d.failure());
+        }
+        return d.events().isEmpty() ? Effect().none() : persist(d.events());
+    }
+
     private Effect<Message, SupervisorState> onWorkUnitDone(SupervisorState state, WorkUnitDone cmd) {
-        SupervisorState.Unit u = state.units().get(SupervisorState.key(cmd.getUnit()));
-        if (u == null || u.done) {
-            return Effect().none();
-        }
-        return persist(List.of(WorkUnitCompleted.newBuilder().setUnit(cmd.getUnit()).setWorker(cmd.getWorker())
-                .setInferenceNanos(cmd.getInferenceNanos()).setBytesSent(cmd.getBytesSent()).build()))
-                .thenRun(s -> {
-                    if (s.allUnitsDone()) {
-                        requestSolves(s);
-                    }
-                });
-    }
-
-    private Effect<Message, SupervisorState> onWorkUnitFailed(SupervisorState state, WorkUnitFailed cmd) {
-        SupervisorState.Unit u = state.units().get(SupervisorState.key(cmd.getUnit()));
-        if (u == null || u.done) {
-            return Effect().none();
-        }
-        String fatal = UnitRetries.failed(u, cmd.getReason());
-        if (fatal != null) {
-            return fail(fatal);
-        }
-        return reassign(state, List.of(MissingUnit.newBuilder().setUnit(cmd.getUnit()).setIncludeG(u.includeG).build()),
-                ReassignCause.CAUSE_FAILED, "failed: " + cmd.getReason());
-    }
-
-    private Effect<Message, SupervisorState> onMissingStatistics(SupervisorState state, MissingStatistics cmd) {
-        if (cmd.getIteration() != state.iteration()) {
-            return Effect().none();
-        }
-        List<MissingUnit> needed = WorkPlan.needed(state, cmd.getMissingList());
-        for (MissingUnit m : needed) {
-            String fatal = UnitRetries.refilled(state.units().get(SupervisorState.key(m.getUnit())), cmd.getLayer());
-            if (fatal != null) {
-                return fail(fatal);
+        Decide.Decision d = Decide.unitDone(state, cmd);
+        return d.events().isEmpty() ? Effect().none() : persist(d.events()).thenRun(s -> {
+            if (s.allUnitsDone()) {
+                requestSolves(s);
             }
-        }
-        return needed.isEmpty() ? Effect().none()
-                : reassign(state, needed, ReassignCause.CAUSE_REFILL, "solver of " + cmd.getLayer() + " lacks statistics");
-    }
-
-    private Effect<Message, SupervisorState> reassign(SupervisorState state, List<MissingUnit> units, ReassignCause cause, String reason) {
-        return persist(WorkPlan.reassign(state, units, cause, reason, workers));
+        });
     }
 
     private Effect<Message, SupervisorState> onLayerSolved(SupervisorState state, LayerSolved cmd) {
-        if (cmd.getIteration() != state.iteration() || state.solved().containsKey(cmd.getLayer())) {
-            return Effect().none();
+        if (cmd.getIteration() == state.iteration() && !state.solved().containsKey(cmd.getLayer())) {
+            settings.faults().onLayerSolved();
         }
-        settings.faults().onLayerSolved();
-        List<Message> evs = new ArrayList<>();
-        evs.add(LayerSolvedRecorded.newBuilder().setResult(cmd).build());
-        if (state.solved().size() + 1 < state.spec().getLayersCount()) {
-            return persist(evs);
-        }
-        IterationCompleted completed = WorkPlan.completion(state, cmd);
-        completed = completed.toBuilder().setLast(isLast(state, completed)).build();
-        evs.add(completed);
-        if (!completed.getLast()) {
-            evs.addAll(WorkPlan.nextIteration(state, evs, workers));
-        }
-        return persist(evs);
-    }
-
-    private boolean isLast(SupervisorState state, IterationCompleted c) {
         if (policy == null) {
             policy = new IterationPolicy(JobSpecs.method(state.spec()));
         }
-        return policy.isLast(c.getIteration(), c.getMaxRelativeChange());
+        return apply(Decide.layerSolved(state, cmd, policy, workerNames()));
     }
 
     private void requestSolves(SupervisorState s) {
@@ -374,15 +354,10 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
 
     // ---- publishing
 
-    /** Writes the merged adapter off the actor (on the blocking dispatcher); the outcome comes back as {@link PublishFinished}. */
+    /** Writes the merged adapter off the actor (on the blocking dispatcher); the outcome comes back as {@link Published}. */
     private void publish(SupervisorState s) {
-        Executor blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("iteris.blocking-dispatcher"));
-        JobCache cache = JobCache.get(ctx.getSystem());
         // in the publishing state no event changes what the finisher reads (the spec and the solve history)
-        CompletableFuture<Void> written = CompletableFuture.runAsync(() -> JobFinisher.publish(s, jobId, settings, cache), blocking);
-        ctx.pipeToSelf(written, (ok, e) -> PublishFinished.newBuilder().setOk(e == null)
-                .setError(e == null ? "" : ErrorRecorder.describe(e.getCause() != null ? e.getCause() : e))
-                .setAtMillis(System.currentTimeMillis()).build());
+        ctx.pipeToSelf(JobFinisher.publishAsync(s, jobId, settings, ctx.getSystem()), (outcome, e) -> new Published(outcome));
     }
 
     private Effect<Message, SupervisorState> onPublished(SupervisorState state, PublishFinished done) {
@@ -395,7 +370,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
 
     // ---- finishing
 
-    private Effect<Message, SupervisorState> fail(String reason) {
+    private EffectBuilder<Message, SupervisorState> fail(String reason) {
         return persist(List.of(JobFailed.newBuilder().setReason(reason).setAtMillis(System.currentTimeMillis()).build()));
     }
 
@@ -425,7 +400,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<Message, Message
                     publish(s);
                 }
             }
-            Progress.send(ctx, refs, subscribers, s, Progress.describe(evs));
+            Progress.send(ctx, subscribers, s, Progress.describe(evs));
             if (s.finished()) {
                 end(s);
             }

@@ -11,7 +11,7 @@ import io.iteris.protocol.LayerSolvedRecorded;
 import io.iteris.protocol.WorkUnitAssigned;
 import io.iteris.protocol.WorkUnitCompleted;
 import io.iteris.protocol.WorkUnitReassigned;
-import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 
 import java.util.Set;
@@ -34,12 +34,10 @@ public final class Progress {
                 .build();
     }
 
-    static void send(ActorContext<Message> ctx, ActorRefResolver refs, Set<String> subscribers, SupervisorState s, String message) {
+    static void send(ActorContext<?> ctx, Set<ActorRef<JobProgress>> subscribers, SupervisorState s, String message) {
         JobProgress p = of(s, s.status() == SupervisorState.Status.FAILED ? "failed: " + s.outcome() : message).toBuilder()
                 .setNode(ctx.getSystem().address().toString()).build();
-        for (String sub : subscribers) {
-            refs.<Message>resolveActorRef(sub).tell(p);
-        }
+        subscribers.forEach(sub -> sub.tell(p));
     }
 
     /** One line for a batch of events persisted together: its most telling event. */

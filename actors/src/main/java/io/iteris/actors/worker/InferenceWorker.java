@@ -7,6 +7,7 @@ import io.iteris.actors.cluster.JobCache;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.actors.stream.ChunkSender;
 import io.iteris.actors.stream.StatisticStreams;
+import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.core.engine.ShardInference;
 import io.iteris.core.model.onnx.Device;
 import io.iteris.core.stats.GramStatistics;
@@ -174,7 +175,7 @@ public final class InferenceWorker {
         }
         if (done.contains(key(unit))) {
             // done before, and the report may have been lost with a supervisor's node: report again
-            Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), doneMessage(unit, 0, 0));
+            Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), new MergeSupervisor.UnitDone(doneMessage(unit, 0, 0)));
             return Behaviors.same();
         }
         return start(unit);
@@ -188,7 +189,7 @@ public final class InferenceWorker {
             return Behaviors.same();
         }
         if (done.contains(k)) {
-            Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), doneMessage(unit, 0, 0));
+            Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), new MergeSupervisor.UnitDone(doneMessage(unit, 0, 0)));
         } else if (stash.isFull()) {
             ctx.getLog().warn("work unit {} dropped: {} units already wait (the supervisor gives it again when it is overdue)", k, STASH);
         } else {
@@ -278,7 +279,8 @@ public final class InferenceWorker {
     private Behavior<Command> onSent(WorkUnit unit, ActorRef<ChunkSender.Command> sender, long inferenceNanos, ChunkSender.Sent sent) {
         ctx.unwatch(sender);
         done.add(key(unit));
-        Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), doneMessage(unit, inferenceNanos, sent.bytes()));
+        Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(),
+                new MergeSupervisor.UnitDone(doneMessage(unit, inferenceNanos, sent.bytes())));
         return next();
     }
 
@@ -301,8 +303,8 @@ public final class InferenceWorker {
     }
 
     private void reportFailed(WorkUnit unit, String reason) {
-        Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), WorkUnitFailed.newBuilder()
-                .setJobId(unit.getSpec().getJobId()).setUnit(unit.getUnit()).setWorker(self).setReason(reason).build());
+        Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), new MergeSupervisor.UnitFailed(WorkUnitFailed.newBuilder()
+                .setJobId(unit.getSpec().getJobId()).setUnit(unit.getUnit()).setWorker(self).setReason(reason).build()));
     }
 
     private WorkUnitDone doneMessage(WorkUnit unit, long nanos, long bytes) {

@@ -1,20 +1,18 @@
 package io.iteris.actors.engine;
 
-import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.client.JobHistory;
 import io.iteris.actors.node.IterisNode;
+import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.core.config.MergeSettings;
 import io.iteris.core.demo.DemoExample;
 import io.iteris.core.engine.Merger;
 import io.iteris.protocol.JobProgress;
-import io.iteris.protocol.SubmitJob;
 import io.iteris.protocol.WorkUnitAssigned;
 import io.iteris.protocol.WorkUnitCompleted;
 import io.iteris.protocol.WorkUnitReassigned;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -113,9 +111,8 @@ class FaultToleranceTest {
                 Thread.sleep(100);
             }
             // the first iteration's solves are now asleep
-            TestProbe<Message> client = TestProbe.create(node.system());
-            SubmitJob ask = SubmitJob.newBuilder().setSpec(spec)
-                    .setReplyTo(ActorRefResolver.get(node.system()).toSerializationFormat(client.getRef())).build();
+            TestProbe<JobProgress> client = TestProbe.create(node.system());
+            MergeSupervisor.Submit ask = new MergeSupervisor.Submit(spec, java.util.Optional.of(client.getRef()));
             for (int i = 0; i < 3; i++) {
                 Entities.tellSupervisor(node.system(), jobId, ask);
                 client.expectMessageClass(JobProgress.class, Duration.ofSeconds(1));

@@ -2,10 +2,10 @@ package io.iteris.actors.solver;
 
 import io.iteris.actors.Entities;
 import com.google.protobuf.ByteString;
-import com.google.protobuf.Message;
 import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.actors.stream.ChunkSender;
+import io.iteris.actors.supervisor.MergeSupervisor;
 import io.iteris.actors.stream.StatisticStreams;
 import io.iteris.core.engine.IterationReport;
 import io.iteris.core.engine.MergeEngine;
@@ -112,18 +112,18 @@ class LayerSolverTest {
 
     @Test
     void duplicatedShuffledCorruptedAndStaleContributionsAreEachHandled() {
-        TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
+        TestProbe<MergeSupervisor.Command> supervisor = kit.createTestProbe(MergeSupervisor.Command.class);
         ActorRef<LayerSolver.Command> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell, self -> { },
                 LayerSolver.IDLE_CHECK));
-        TestProbe<Message> probe = kit.createTestProbe(Message.class);
-        Optional<ActorRef<Message>> replyTo = Optional.of(probe.getRef());
+        TestProbe<MergeSupervisor.Command> probe = kit.createTestProbe(MergeSupervisor.Command.class);
+        Optional<ActorRef<MergeSupervisor.Command>> replyTo = Optional.of(probe.getRef());
         TestProbe<ChunkSender.Command> acks = kit.createTestProbe(ChunkSender.Command.class);
         ActorRef<ChunkSender.Command> ackTo = acks.getRef();
         CheckpointStore store = new CheckpointStore(Path.of(spec.getStorePath()));
 
         // asked too early, the solver names every unit it lacks, G included
         solver.tell(new LayerSolver.Solve(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(0).build(), replyTo));
-        MissingStatistics missing = probe.expectMessageClass(MissingStatistics.class);
+        MissingStatistics missing = probe.expectMessageClass(MergeSupervisor.Missing.class).missing();
         int units = spec.getShardsPerTaskList().stream().mapToInt(Integer::intValue).sum();
         assertEquals(units, missing.getMissingCount());
         assertTrue(missing.getMissing(0).getIncludeG());
@@ -142,7 +142,7 @@ class LayerSolverTest {
             assertTrue(ack(acks).getAccepted());
         }
         solver.tell(new LayerSolver.Solve(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(0).build(), replyTo));
-        LayerSolved first = probe.expectMessageClass(LayerSolved.class, Duration.ofSeconds(30));
+        LayerSolved first = probe.expectMessageClass(MergeSupervisor.Solved.class, Duration.ofSeconds(30)).result();
         assertEquals(store.put(localDeltas.get(0).get(LAYER)), first.getContentHash(), "same bits as the local engine");
 
         // iteration 1, out of order
@@ -153,7 +153,7 @@ class LayerSolverTest {
         acks.receiveSeveralMessages(ch.size());
         solver.tell(new LayerSolver.Solve(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(1).setPreviousHash(first.getContentHash())
                 .build(), replyTo));
-        LayerSolved second = probe.expectMessageClass(LayerSolved.class, Duration.ofSeconds(30));
+        LayerSolved second = probe.expectMessageClass(MergeSupervisor.Solved.class, Duration.ofSeconds(30)).result();
         assertEquals(store.put(localDeltas.get(1).get(LAYER)), second.getContentHash());
         assertTrue(second.getHasChange() && second.getRelativeChange() > 0);
 
@@ -163,16 +163,16 @@ class LayerSolverTest {
         acks.receiveSeveralMessages(stale.size());
         solver.tell(new LayerSolver.Solve(SolveLayer.newBuilder().setSpec(spec).setLayer(LAYER).setIteration(1).setPreviousHash(first.getContentHash())
                 .build(), replyTo));
-        assertEquals(second, probe.expectMessageClass(LayerSolved.class));
+        assertEquals(second, probe.expectMessageClass(MergeSupervisor.Solved.class).result());
     }
 
     @Test
     void takesNoStatisticUntilItKnowsItsJobThenOnlyThoseThatFitTheLayerAndThePlan() {
-        TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
+        TestProbe<MergeSupervisor.Command> supervisor = kit.createTestProbe(MergeSupervisor.Command.class);
         TestProbe<ActorRef<LayerSolver.Command>> passivated = kit.createTestProbe();
         ActorRef<LayerSolver.Command> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell,
                 passivated.getRef()::tell, Duration.ofMillis(300)));
-        DescribeLayer asked = supervisor.expectMessageClass(DescribeLayer.class, Duration.ofSeconds(5));
+        DescribeLayer asked = supervisor.expectMessageClass(MergeSupervisor.Describe.class, Duration.ofSeconds(5)).question();
         assertEquals(LAYER, asked.getLayer(), "idle, not knowing its job (as when remember-entities revives it), it asks which job it solves for");
         TestProbe<ChunkSender.Command> worker = kit.createTestProbe(ChunkSender.Command.class);
         List<LayerSolver.Chunk> g = chunks(0, null, worker.getRef());
@@ -181,7 +181,7 @@ class LayerSolverTest {
         ChunkAck early = ack(worker);
         assertFalse(early.getAccepted());
         assertTrue(early.getRetryLater(), "a chunk before the job is known: send again later");
-        supervisor.expectMessageClass(DescribeLayer.class);
+        supervisor.expectMessageClass(MergeSupervisor.Describe.class);
 
         solver.tell(new LayerSolver.Introduce(SolverJob.newBuilder().setSpec(spec).setLayer(LAYER).build()));
         int dim = spec.getLayerInputs(spec.getLayersList().indexOf(LAYER));
@@ -208,7 +208,7 @@ class LayerSolverTest {
      */
     @Test
     void aSolverStartedByTheEndOfItsJobPassivatesWithoutAsking() {
-        TestProbe<Message> supervisor = kit.createTestProbe(Message.class);
+        TestProbe<MergeSupervisor.Command> supervisor = kit.createTestProbe(MergeSupervisor.Command.class);
         TestProbe<ActorRef<LayerSolver.Command>> passivated = kit.createTestProbe();
         ActorRef<LayerSolver.Command> solver = kit.spawn(LayerSolver.create(Entities.solverId(spec.getJobId(), LAYER), supervisor.getRef()::tell,
                 passivated.getRef()::tell, Duration.ofMillis(300)));
