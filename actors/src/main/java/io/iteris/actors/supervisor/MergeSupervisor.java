@@ -64,8 +64,7 @@ import java.util.function.Consumer;
  */
 public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.Command, Message, SupervisorState> {
     /** What a supervisor is told; the events it journals are the Protobuf messages {@link SupervisorState#apply} folds. */
-    public sealed interface Command {
-    }
+    public sealed interface Command {}
 
     /** Run this job (a repeat is harmless) and tell {@code replyTo} how it goes, to its end. */
     public record Submit(JobSpec spec, Optional<ActorRef<JobProgress>> replyTo) implements Command, Wire {}
@@ -88,17 +87,12 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
     /** From a solver that does not know its job: which job is it? */
     public record Describe(DescribeLayer question) implements Command, Wire {}
 
+    // its own: the Receptionist's listings, its timer, the resumption after a recovery, how publishing went
     private record WorkersListed(Map<String, ActorRef<InferenceWorker.Command>> workers) implements Command {}
-
     private record AgentsListed(List<ActorRef<NodeAgent.Command>> agents) implements Command {}
-
     private enum Tick implements Command { INSTANCE }
-
-    /** After a recovery, to pick up where the journal ends. */
     private enum Resume implements Command { INSTANCE }
-
     private record Published(PublishFinished outcome) implements Command {}
-
 
     public static void initSharding(ActorSystem<?> system, EngineSettings settings) {
         ClusterSharding.get(system).init(Entity.of(Entities.SUPERVISOR, ctx -> create(ctx.getEntityId(), settings,
@@ -356,8 +350,8 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
 
     /** Writes the merged adapter off the actor (on the blocking dispatcher); the outcome comes back as {@link Published}. */
     private void publish(SupervisorState s) {
-        // in the publishing state no event changes what the finisher reads (the spec and the solve history)
-        ctx.pipeToSelf(JobFinisher.publishAsync(s, jobId, settings, ctx.getSystem()), (outcome, e) -> new Published(outcome));
+        // the publisher, on another thread, reads a copy: the live state is this actor's alone
+        ctx.pipeToSelf(JobFinisher.publishAsync(s.copy(), jobId, settings, ctx.getSystem()), (outcome, e) -> new Published(outcome));
     }
 
     private Effect<Message, SupervisorState> onPublished(SupervisorState state, PublishFinished done) {

@@ -64,6 +64,37 @@ public final class SupervisorState {
     private long acceptedAt;
     private int restarts;
 
+    /**
+     * A private copy, for work done off the actor (publishing) or for computing events before they are persisted: the
+     * live state changes with every event, and its units are mutable. (The messages it holds are immutable.)
+     */
+    public SupervisorState copy() {
+        SupervisorState c = new SupervisorState();
+        c.status = status;
+        c.spec = spec;
+        c.iteration = iteration;
+        c.weights = weights;
+        units.forEach((k, u) -> {
+            Unit v = new Unit(u.id, u.includeG);
+            v.worker = u.worker;
+            v.done = u.done;
+            v.assignedAt = u.assignedAt;
+            v.attempt = u.attempt;
+            v.failures = u.failures;
+            v.refills = u.refills;
+            c.units.put(k, v);
+        });
+        c.solved.putAll(solved);
+        c.completed.addAll(completed);
+        history.forEach((it, layers) -> c.history.put(it, new LinkedHashMap<>(layers)));
+        c.inferenceNanos.putAll(inferenceNanos);
+        c.startedAt.putAll(startedAt);
+        c.outcome = outcome;
+        c.acceptedAt = acceptedAt;
+        c.restarts = restarts;
+        return c;
+    }
+
     public static String key(UnitId u) {
         return u.getIteration() + "/" + u.getTask() + "/" + u.getShard();
     }

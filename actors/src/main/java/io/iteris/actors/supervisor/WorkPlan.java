@@ -143,21 +143,8 @@ final class WorkPlan {
         return done.setMaxRelativeChange(change).build();
     }
 
-    /** A private copy of the current iteration's plan, to compute events before they are persisted. */
+    /** A private copy of the state, to compute events before they are persisted. */
     static SupervisorState copyOf(SupervisorState state) {
-        SupervisorState copy = new SupervisorState().apply(JobAccepted.newBuilder().setSpec(state.spec()).build())
-                .apply(IterationStarted.newBuilder().setIteration(state.iteration()).putAllWeights(state.weights()).build());
-        for (Map.Entry<String, SupervisorState.Unit> e : state.units().entrySet()) {
-            SupervisorState.Unit src = e.getValue();
-            SupervisorState.Unit dst = copy.units().get(e.getKey());
-            dst.worker = src.worker;
-            dst.includeG = src.includeG;
-            dst.done = src.done;
-            dst.assignedAt = src.assignedAt;
-            dst.attempt = src.attempt;
-            dst.failures = src.failures;
-            dst.refills = src.refills;
-        }
-        return copy;
+        return state.copy();
     }
 }

@@ -50,7 +50,9 @@ class JournalFixtureTest {
         Path work = Files.createDirectories(tmp.resolve("work"));
         Files.copy(Path.of("src/test/resources/journal-fixture/journal.mv.db"), work.resolve("journal.mv.db"));
         int port = Nodes.freePort();
-        try (IterisNode node = Nodes.start(port, port, work, 0, "", Map.of())) {
+        // the fixture's H2 file has the default credentials, whatever a test run sets for its PostgreSQL journal
+        try (IterisNode node = Nodes.start(port, port, work, 0, "", Map.of("iteris.engine.journal-user", "",
+                "iteris.engine.journal-password", ""))) {
             node.awaitUp(Duration.ofSeconds(30));
             List<EventEnvelope> events = JobHistory.events(node.system(), JOB);
             SupervisorState s = JobHistory.replay(node.system(), JOB);

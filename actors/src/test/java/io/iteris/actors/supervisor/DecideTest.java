@@ -147,4 +147,16 @@ class DecideTest {
         JobFailed failed = (JobFailed) second.events().get(1);
         assertTrue(failed.getReason().contains("failed 2 times") && failed.getReason().contains("y"), failed.getReason());
     }
+
+    @Test
+    void aCopyOfTheStateIsIndependentOfTheLiveOne() {
+        SupervisorState live = started();
+        SupervisorState copy = live.copy();
+        apply(copy, Decide.unitDone(copy, WorkUnitDone.newBuilder().setUnit(unit(0, 0)).setWorker("w1").build()));
+        copy.apply(LayerSolvedRecorded.newBuilder().setResult(solved(0, "a", 0)).build());
+        assertTrue(copy.units().get(SupervisorState.key(unit(0, 0))).done);
+        assertFalse(live.units().get(SupervisorState.key(unit(0, 0))).done, "the live unit is untouched");
+        assertTrue(live.solved().isEmpty() && live.history().isEmpty(), "and so are its solves");
+        assertEquals(live.units().get(SupervisorState.key(unit(0, 0))).attempt, copy.units().get(SupervisorState.key(unit(0, 0))).attempt);
+    }
 }

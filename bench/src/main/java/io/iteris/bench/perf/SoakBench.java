@@ -76,6 +76,17 @@ final class SoakBench {
             log.printf(Locale.ROOT, "  slope over jobs 2..%d: heap after GC %+.2f MiB/job, RSS %+.2f MiB/job (three nodes together)%n",
                     samples.size(), slope(samples.subList(1, samples.size()), true), slope(samples.subList(1, samples.size()), false));
         }
+        if (samples.size() >= 10) {
+            // the steady state: the last half of the jobs, node by node (the JVM sizes its heap over the first ones)
+            List<Sample> tail = samples.subList(samples.size() / 2, samples.size());
+            for (int i = 0; i < tail.get(0).nodes().size(); i++) {
+                int node = i;
+                log.printf(Locale.ROOT, "  slope over jobs %d..%d, node %d: heap after GC %+.2f MiB/job, RSS %+.2f MiB/job%n",
+                        tail.get(0).job(), samples.size(), node + 1,
+                        slope(tail, x -> x.nodes().get(node).getHeapUsedBytes() / 1048576.0),
+                        slope(tail, x -> x.nodes().get(node).getRssBytes() / 1048576.0));
+            }
+        }
         if (samples.size() >= 5) {
             Sample fifth = samples.get(4);
             Sample last = samples.get(samples.size() - 1);
@@ -105,13 +116,18 @@ final class SoakBench {
 
     /** Least-squares slope of heap (or RSS) against the job number. */
     static double slope(List<Sample> s, boolean heap) {
+        return slope(s, heap ? Sample::heapMib : Sample::rssMib);
+    }
+
+    /** Least-squares slope of {@code value} against the job number. */
+    static double slope(List<Sample> s, java.util.function.ToDoubleFunction<Sample> value) {
         double n = s.size();
         double sx = 0;
         double sy = 0;
         double sxx = 0;
         double sxy = 0;
         for (Sample x : s) {
-            double y = heap ? x.heapMib() : x.rssMib();
+            double y = value.applyAsDouble(x);
             sx += x.job();
             sy += y;
             sxx += (double) x.job() * x.job();
