@@ -140,8 +140,9 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
     private final Set<ActorRef<JobProgress>> subscribers = new LinkedHashSet<>();
     /** The workers listed now, by their names in the journal. */
     private Map<String, ActorRef<InferenceWorker.Command>> workers = Map.of();
-    /** The node agents, once listed (null before: a finished supervisor revived waits for them to announce the end). */
-    private List<ActorRef<NodeAgent.Command>> nodeAgents;
+    /** The node agents as last listed, and whether the Receptionist has listed them yet (a revived finished job waits for it). */
+    private List<ActorRef<NodeAgent.Command>> nodeAgents = List.of();
+    private boolean agentsListed;
     private long solveRequestedAt = Long.MAX_VALUE;
     private IterationPolicy policy;
 
@@ -204,8 +205,8 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
                 .onCommand(Submit.class, this::onSubscribe)
                 .onCommand(WorkersListed.class, (s, c) -> record(c))
                 .onCommand(AgentsListed.class, (s, c) -> {
-                    boolean first = nodeAgents == null;
-                    nodeAgents = c.agents();
+                    boolean first = !agentsListed;
+                    record(c);
                     // revived after the end (a late message, a restart): tell every node again, then stop
                     return first ? Effect().none().thenRun(this::end) : Effect().none();
                 })
@@ -263,6 +264,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
 
     private Effect<Message, SupervisorState> record(AgentsListed c) {
         nodeAgents = c.agents();
+        agentsListed = true;
         return Effect().none();
     }
 
@@ -310,8 +312,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
 
     /** Gives units to workers: those never assigned, and those whose worker left or is overdue. */
     private Effect<Message, SupervisorState> rebalance(SupervisorState state) {
-        List<Message> evs = WorkPlan.rebalance(state, workerNames(), settings.unitTimeout().toMillis());
-        return evs.isEmpty() ? Effect().none() : persist(evs);
+        return apply(Decide.Decision.persist(WorkPlan.rebalance(state, workerNames(), settings.unitTimeout().toMillis())));
     }
 
     /** Persists a decision's events, or fails the job with its reason. */
@@ -335,9 +336,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
         if (cmd.getIteration() == state.iteration() && !state.solved().containsKey(cmd.getLayer())) {
             settings.faults().onLayerSolved();
         }
-        if (policy == null) {
-            policy = new IterationPolicy(JobSpecs.method(state.spec()));
-        }
+        policy = policy != null ? policy : new IterationPolicy(JobSpecs.method(state.spec()));
         return apply(Decide.layerSolved(state, cmd, policy, workerNames()));
     }
 
@@ -371,7 +370,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
     /** The job is over: every node and solver hears it, then this supervisor stops for good. */
     private void end(SupervisorState s) {
         // solvers exist only once an iteration started (a job refused at submission never had any)
-        outbox.announceEnd(s.iteration() >= 0 ? s.spec() : null, nodeAgents == null ? List.of() : nodeAgents);
+        outbox.announceEnd(s.iteration() >= 0 ? s.spec() : null, nodeAgents);
         passivate.accept(ctx.getSelf());
     }
 
