@@ -28,6 +28,7 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
 
 import java.io.NotSerializableException;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -43,8 +44,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
     /** Pekko keeps 0..40 for itself. */
     static final int IDENTIFIER = 7301;
 
-    /** How one command maps onto its message. */
-    private record Codec<T extends Wire>(Class<T> type, BiFunction<T, ActorRefResolver, Message> write, Reader<T> read) {
+    /** How one command maps onto its message, under its manifest. */
+    private record Codec<T extends Wire>(String manifest, BiFunction<T, ActorRefResolver, Message> write, Reader<T> read) {
     }
 
     @FunctionalInterface
@@ -52,10 +53,14 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         T read(byte[] bytes, ActorRefResolver refs) throws InvalidProtocolBufferException;
     }
 
+    /** By manifest (reading) and by command type (writing: every statistic chunk passes here, so one lookup). */
     private static final Map<String, Codec<?>> CODECS = new LinkedHashMap<>();
+    private static final Map<Class<?>, Codec<?>> BY_TYPE = new HashMap<>();
 
     private static <T extends Wire> void codec(String manifest, Class<T> type, BiFunction<T, ActorRefResolver, Message> write, Reader<T> read) {
-        CODECS.put(manifest, new Codec<>(type, write, read));
+        Codec<T> codec = new Codec<>(manifest, write, read);
+        CODECS.put(manifest, codec);
+        BY_TYPE.put(type, codec);
     }
 
     static {
@@ -133,21 +138,23 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         return CODECS.keySet();
     }
 
-    @Override
-    public String manifest(Object o) {
-        for (Map.Entry<String, Codec<?>> e : CODECS.entrySet()) {
-            if (e.getValue().type() == o.getClass()) {
-                return e.getKey();
-            }
+    @SuppressWarnings("unchecked")
+    private static Codec<Wire> codecOf(Object o) {
+        Codec<?> codec = BY_TYPE.get(o.getClass());
+        if (codec == null) {
+            throw new IllegalArgumentException("no wire format for " + o.getClass().getName() + " (add it to ProtocolSerializer)");
         }
-        throw new IllegalArgumentException("no wire format for " + o.getClass().getName() + " (add it to ProtocolSerializer)");
+        return (Codec<Wire>) codec;
     }
 
     @Override
-    @SuppressWarnings("unchecked")
+    public String manifest(Object o) {
+        return codecOf(o).manifest();
+    }
+
+    @Override
     public byte[] toBinary(Object o) {
-        Codec<Wire> codec = (Codec<Wire>) CODECS.get(manifest(o));
-        return codec.write().apply((Wire) o, refs()).toByteArray();
+        return codecOf(o).write().apply((Wire) o, refs()).toByteArray();
     }
 
     @Override

@@ -11,6 +11,9 @@ import io.iteris.core.store.CheckpointStore;
 import io.iteris.protocol.DoubleList;
 import io.iteris.protocol.IterationCompleted;
 import io.iteris.protocol.LayerSolved;
+import io.iteris.protocol.PublishFinished;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
@@ -18,6 +21,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 
 /**
  * Turns a finished job's history into what the single-process engine would have returned, and publishes
@@ -30,14 +36,11 @@ public final class JobFinisher {
     /**
      * {@link #publish} on the node's blocking dispatcher; completes (never exceptionally) with how it went.
      */
-    static java.util.concurrent.CompletionStage<io.iteris.protocol.PublishFinished> publishAsync(SupervisorState s, String jobId,
-                                                                                                 EngineSettings settings,
-                                                                                                 org.apache.pekko.actor.typed.ActorSystem<?> system) {
-        java.util.concurrent.Executor blocking = system.dispatchers().lookup(
-                org.apache.pekko.actor.typed.DispatcherSelector.fromConfig("iteris.blocking-dispatcher"));
+    static CompletionStage<PublishFinished> publishAsync(SupervisorState s, String jobId, EngineSettings settings, ActorSystem<?> system) {
+        Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("iteris.blocking-dispatcher"));
         JobCache cache = JobCache.get(system);
-        return java.util.concurrent.CompletableFuture.runAsync(() -> publish(s, jobId, settings, cache), blocking)
-                .handle((ok, e) -> io.iteris.protocol.PublishFinished.newBuilder().setOk(e == null)
+        return CompletableFuture.runAsync(() -> publish(s, jobId, settings, cache), blocking)
+                .handle((ok, e) -> PublishFinished.newBuilder().setOk(e == null)
                         .setError(e == null ? "" : ErrorRecorder.describe(e.getCause() != null ? e.getCause() : e))
                         .setAtMillis(System.currentTimeMillis()).build());
     }

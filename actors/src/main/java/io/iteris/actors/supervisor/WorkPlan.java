@@ -77,7 +77,7 @@ final class WorkPlan {
     static List<Message> rebalance(SupervisorState state, List<String> workers, long unitTimeoutMillis) {
         long now = System.currentTimeMillis();
         List<Message> evs = new ArrayList<>();
-        SupervisorState view = copyOf(state);
+        SupervisorState view = state.copy();
         for (SupervisorState.Unit u : view.units().values()) {
             if (u.done || u.worker == null) {
                 continue;
@@ -98,7 +98,7 @@ final class WorkPlan {
 
     /** The given units taken back (for {@code reason}) and assigned anew. */
     static List<Message> reassign(SupervisorState state, List<MissingUnit> units, ReassignCause cause, String reason, List<String> workers) {
-        SupervisorState view = copyOf(state);
+        SupervisorState view = state.copy();
         List<Message> evs = new ArrayList<>();
         for (MissingUnit m : units) {
             SupervisorState.Unit u = view.units().get(SupervisorState.key(m.getUnit()));
@@ -113,7 +113,7 @@ final class WorkPlan {
 
     /** After {@code completing} (ending with the iteration's IterationCompleted): the next iteration's start and assignments. */
     static List<Message> nextIteration(SupervisorState state, List<Message> completing, List<String> workers) {
-        SupervisorState view = copyOf(state);
+        SupervisorState view = state.copy();
         completing.forEach(view::apply);
         IterationCompleted done = (IterationCompleted) completing.get(completing.size() - 1);
         IterationStarted next = IterationStarted.newBuilder().setIteration(state.iteration() + 1)
@@ -141,10 +141,5 @@ final class WorkPlan {
             }
         }
         return done.setMaxRelativeChange(change).build();
-    }
-
-    /** A private copy of the state, to compute events before they are persisted. */
-    static SupervisorState copyOf(SupervisorState state) {
-        return state.copy();
     }
 }

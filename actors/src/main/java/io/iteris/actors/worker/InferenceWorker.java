@@ -175,7 +175,7 @@ public final class InferenceWorker {
         }
         if (done.contains(key(unit))) {
             // done before, and the report may have been lost with a supervisor's node: report again
-            Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), new MergeSupervisor.UnitDone(doneMessage(unit, 0, 0)));
+            reportDone(unit, 0, 0);
             return Behaviors.same();
         }
         return start(unit);
@@ -189,7 +189,7 @@ public final class InferenceWorker {
             return Behaviors.same();
         }
         if (done.contains(k)) {
-            Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), new MergeSupervisor.UnitDone(doneMessage(unit, 0, 0)));
+            reportDone(unit, 0, 0);
         } else if (stash.isFull()) {
             ctx.getLog().warn("work unit {} dropped: {} units already wait (the supervisor gives it again when it is overdue)", k, STASH);
         } else {
@@ -279,8 +279,7 @@ public final class InferenceWorker {
     private Behavior<Command> onSent(WorkUnit unit, ActorRef<ChunkSender.Command> sender, long inferenceNanos, ChunkSender.Sent sent) {
         ctx.unwatch(sender);
         done.add(key(unit));
-        Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(),
-                new MergeSupervisor.UnitDone(doneMessage(unit, inferenceNanos, sent.bytes())));
+        reportDone(unit, inferenceNanos, sent.bytes());
         return next();
     }
 
@@ -307,9 +306,9 @@ public final class InferenceWorker {
                 .setJobId(unit.getSpec().getJobId()).setUnit(unit.getUnit()).setWorker(self).setReason(reason).build()));
     }
 
-    private WorkUnitDone doneMessage(WorkUnit unit, long nanos, long bytes) {
-        return WorkUnitDone.newBuilder().setJobId(unit.getSpec().getJobId()).setUnit(unit.getUnit()).setWorker(self)
-                .setInferenceNanos(nanos).setBytesSent(bytes).build();
+    private void reportDone(WorkUnit unit, long nanos, long bytes) {
+        Entities.tellSupervisor(ctx.getSystem(), unit.getSpec().getJobId(), new MergeSupervisor.UnitDone(WorkUnitDone.newBuilder()
+                .setJobId(unit.getSpec().getJobId()).setUnit(unit.getUnit()).setWorker(self).setInferenceNanos(nanos).setBytesSent(bytes).build()));
     }
 
     /** Idle again: the waiting units and job ends are taken in the order they came (units of ended jobs are dropped). */

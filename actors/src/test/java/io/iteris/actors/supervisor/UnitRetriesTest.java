@@ -55,7 +55,7 @@ class UnitRetriesTest {
         String fatal = UnitRetries.failed(again, "boom");
         assertNotNull(fatal, "the third failure fails the job, although a fresh supervisor saw only this one");
         assertTrue(fatal.contains("failed 3 times: boom"), fatal);
-        SupervisorState.Unit copy = WorkPlan.copyOf(recovered).units().get(SupervisorState.key(UNIT));
+        SupervisorState.Unit copy = recovered.copy().units().get(SupervisorState.key(UNIT));
         assertEquals(2, copy.attempt, "a plan's copy keeps the attempts");
         assertEquals(1, copy.failures, "and the failures");
     }
