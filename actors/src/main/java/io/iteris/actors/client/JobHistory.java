@@ -1,7 +1,7 @@
 package io.iteris.actors.client;
 
 import io.iteris.actors.Entities;
-import com.google.protobuf.Message;
+import io.iteris.actors.supervisor.SupervisorEvent;
 import io.iteris.actors.supervisor.SupervisorState;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
@@ -69,7 +69,7 @@ public final class JobHistory {
     public static SupervisorState replay(ActorSystem<?> system, String jobId) {
         SupervisorState s = new SupervisorState();
         for (EventEnvelope e : events(system, jobId)) {
-            s.apply((Message) e.event());
+            s = s.apply(SupervisorEvent.of(e.event()));
         }
         return s;
     }

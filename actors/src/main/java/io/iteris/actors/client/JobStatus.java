@@ -2,6 +2,7 @@ package io.iteris.actors.client;
 
 import com.google.protobuf.Message;
 import io.iteris.actors.metrics.NodeMetrics;
+import io.iteris.actors.supervisor.SupervisorEvent;
 import io.iteris.actors.supervisor.SupervisorState;
 import io.iteris.protocol.IterationCompleted;
 import io.iteris.protocol.JobResumed;
@@ -32,7 +33,7 @@ public record JobStatus(String jobId, SupervisorState state, Map<String, Integer
         long last = 0;
         for (EventEnvelope e : envelopes) {
             Message m = (Message) e.event();
-            s.apply(m);
+            s = s.apply(SupervisorEvent.of(m));
             first = Math.min(first, e.timestamp());
             last = Math.max(last, e.timestamp());
             if (m instanceof WorkUnitCompleted c) {

@@ -38,16 +38,16 @@ final class JobOutbox {
     }
 
     void sendUnit(SupervisorState s, SupervisorState.Unit u) {
-        ActorRef<InferenceWorker.Command> worker = workers.get(u.worker);
+        ActorRef<InferenceWorker.Command> worker = workers.get(u.worker());
         // a unit assigned before a recovery may name a worker not listed yet: its name is its serialized ref
-        (worker != null ? worker : refs.<InferenceWorker.Command>resolveActorRef(u.worker)).tell(new InferenceWorker.Assign(WorkUnit.newBuilder().setSpec(s.spec())
-                .setUnit(u.id).setIncludeG(u.includeG).setAttempt(u.attempt).putAllWeights(s.weights()).build()));
+        (worker != null ? worker : refs.<InferenceWorker.Command>resolveActorRef(u.worker())).tell(new InferenceWorker.Assign(WorkUnit.newBuilder()
+                .setSpec(s.spec()).setUnit(u.id()).setIncludeG(u.includeG()).setAttempt(u.attempt()).putAllWeights(s.weights()).build()));
     }
 
     /** Every assigned unit not yet done, again (after a recovery: the old incarnation's may have been lost). */
     void resendUnits(SupervisorState s) {
         for (SupervisorState.Unit u : s.units().values()) {
-            if (!u.done && u.worker != null) {
+            if (!u.done() && u.worker() != null) {
                 sendUnit(s, u);
             }
         }

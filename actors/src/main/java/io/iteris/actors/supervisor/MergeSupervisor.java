@@ -1,6 +1,5 @@
 package io.iteris.actors.supervisor;
 
-import com.google.protobuf.Message;
 import io.iteris.actors.Entities;
 import io.iteris.actors.Wire;
 import io.iteris.actors.node.NodeAgent;
@@ -10,9 +9,6 @@ import io.iteris.actors.cluster.EngineSettings;
 import io.iteris.actors.cluster.JobSpecs;
 import io.iteris.core.engine.IterationPolicy;
 import io.iteris.protocol.DescribeLayer;
-import io.iteris.protocol.IterationCompleted;
-import io.iteris.protocol.IterationStarted;
-import io.iteris.protocol.JobAccepted;
 import io.iteris.protocol.JobCompleted;
 import io.iteris.protocol.JobFailed;
 import io.iteris.protocol.JobProgress;
@@ -21,7 +17,6 @@ import io.iteris.protocol.LayerFailed;
 import io.iteris.protocol.LayerSolved;
 import io.iteris.protocol.MissingStatistics;
 import io.iteris.protocol.PublishFinished;
-import io.iteris.protocol.WorkUnitAssigned;
 import io.iteris.protocol.WorkUnitDone;
 import io.iteris.protocol.WorkUnitFailed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -34,6 +29,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.persistence.typed.EventAdapter;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
@@ -62,8 +58,8 @@ import java.util.function.Consumer;
  * (the output being written, off the actor), finished (completed or failed: it tells every node the job ended,
  * then passivates, so remember-entities forgets it). Restarts after its own errors are journaled and bounded.
  */
-public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.Command, Message, SupervisorState> {
-    /** What a supervisor is told; the events it journals are the Protobuf messages {@link SupervisorState#apply} folds. */
+public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.Command, SupervisorEvent, SupervisorState> {
+    /** What a supervisor is told; what it journals is a {@link SupervisorEvent}. */
     public sealed interface Command {}
 
     /** Run this job (a repeat is harmless) and tell {@code replyTo} how it goes, to its end. */
@@ -167,7 +163,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
     }
 
     @Override
-    public CommandHandler<Command, Message, SupervisorState> commandHandler() {
+    public CommandHandler<Command, SupervisorEvent, SupervisorState> commandHandler() {
         var b = newCommandHandlerBuilder();
         b.forState(s -> s.status() == SupervisorState.Status.NEW)
                 .onCommand(Submit.class, this::onSubmitJob)
@@ -184,9 +180,9 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
                 .onCommand(Submit.class, this::onSubscribe)
                 .onCommand(WorkersListed.class, this::onWorkersChanged)
                 .onCommand(AgentsListed.class, (s, c) -> record(c))
-                .onCommand(UnitDone.class, (s, c) -> onWorkUnitDone(s, c.done()))
-                .onCommand(UnitFailed.class, (s, c) -> apply(Decide.unitFailed(s, c.failed(), workerNames())))
-                .onCommand(Missing.class, (s, c) -> apply(Decide.missing(s, c.missing(), workerNames())))
+                .onCommand(UnitDone.class, (s, c) -> carryOut(Decide.unitDone(s, c.done())))
+                .onCommand(UnitFailed.class, (s, c) -> carryOut(Decide.unitFailed(s, c.failed(), workerNames())))
+                .onCommand(Missing.class, (s, c) -> carryOut(Decide.missing(s, c.missing(), workerNames())))
                 .onCommand(Solved.class, (s, c) -> onLayerSolved(s, c.result()))
                 .onCommand(SolveFailed.class, (s, c) -> fail("layer " + c.failure().getLayer() + ": " + c.failure().getReason()))
                 .onCommand(Describe.class, (s, c) -> Effect().none().thenRun(st -> outbox.tellSolver(st.spec(), c.question().getLayer())))
@@ -216,8 +212,14 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
     }
 
     @Override
-    public EventHandler<SupervisorState, Message> eventHandler() {
+    public EventHandler<SupervisorState, SupervisorEvent> eventHandler() {
         return newEventHandlerBuilder().forAnyState().onAnyEvent(SupervisorState::apply);
+    }
+
+    /** The journal keeps the Protobuf messages, as it always did. */
+    @Override
+    public EventAdapter<SupervisorEvent, ?> eventAdapter() {
+        return SupervisorEvent.ADAPTER;
     }
 
     @Override
@@ -233,7 +235,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
 
     // ---- new
 
-    private Effect<Message, SupervisorState> onSubmitJob(SupervisorState state, Submit cmd) {
+    private Effect<SupervisorEvent, SupervisorState> onSubmitJob(SupervisorState state, Submit cmd) {
         subscribe(cmd);
         JobSpec spec = cmd.spec();
         if (!JobSpecs.validJobId(jobId) || !spec.getJobId().equals(jobId)) {
@@ -242,7 +244,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
             return Effect().none().thenRun(s -> subscribers.forEach(r -> r.tell(refused)))
                     .thenRun(s -> passivate.accept(ctx.getSelf()));
         }
-        return persist(WorkPlan.accept(spec, JobSpecs.problem(spec, settings, ctx.getSystem().address().toString()), workerNames()));
+        return carryOut(Decide.submitted(spec, JobSpecs.problem(spec, settings, ctx.getSystem().address().toString()), workerNames()));
     }
 
     // ---- any accepted state
@@ -251,18 +253,18 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
         cmd.replyTo().ifPresent(subscribers::add);
     }
 
-    private Effect<Message, SupervisorState> onSubscribe(SupervisorState state, Submit cmd) {
+    private Effect<SupervisorEvent, SupervisorState> onSubscribe(SupervisorState state, Submit cmd) {
         subscribe(cmd);
         return Effect().none().thenRun(s -> Progress.send(ctx, subscribers, s, "job already accepted"));
     }
 
-    private Effect<Message, SupervisorState> record(WorkersListed c) {
+    private Effect<SupervisorEvent, SupervisorState> record(WorkersListed c) {
         workers = c.workers();
         outbox.workers(workers);
         return Effect().none();
     }
 
-    private Effect<Message, SupervisorState> record(AgentsListed c) {
+    private Effect<SupervisorEvent, SupervisorState> record(AgentsListed c) {
         nodeAgents = c.agents();
         agentsListed = true;
         return Effect().none();
@@ -274,25 +276,14 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
     }
 
     /** After a recovery: journal it (and why, after an error of our own), then pick up where the journal ends. */
-    private Effect<Message, SupervisorState> onResume(SupervisorState state, Resume cmd) {
-        Decide.Decision d = Decide.resumed(state, lastError.getAndSet(""), ctx.getSystem().address().toString(),
-                settings.maxSupervisorRestarts(), System.currentTimeMillis());
-        return persist(d.events()).thenRun(s -> {
-            if (s.running()) {
-                outbox.introduceSolvers(s.spec());
-                outbox.resendUnits(s);
-                if (s.allUnitsDone() && !s.allLayersSolved()) {
-                    requestSolves(s);
-                }
-            } else if (s.publishing()) {
-                publish(s);
-            }
-        });
+    private Effect<SupervisorEvent, SupervisorState> onResume(SupervisorState state, Resume cmd) {
+        return carryOut(Decide.resumed(state, lastError.getAndSet(""), ctx.getSystem().address().toString(),
+                settings.maxSupervisorRestarts(), System.currentTimeMillis()));
     }
 
     // ---- running
 
-    private Effect<Message, SupervisorState> onWorkersChanged(SupervisorState state, WorkersListed cmd) {
+    private Effect<SupervisorEvent, SupervisorState> onWorkersChanged(SupervisorState state, WorkersListed cmd) {
         boolean lost = !cmd.workers().keySet().containsAll(workers.keySet());
         record(cmd);
         if (lost && state.allUnitsDone() && !state.allLayersSolved()) {
@@ -302,7 +293,7 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
         return rebalance(state);
     }
 
-    private Effect<Message, SupervisorState> onTick(SupervisorState state, Tick tick) {
+    private Effect<SupervisorEvent, SupervisorState> onTick(SupervisorState state, Tick tick) {
         if (state.allUnitsDone() && !state.allLayersSolved()
                 && System.currentTimeMillis() - solveRequestedAt > settings.solveTimeout().toMillis()) {
             return Effect().none().thenRun(this::requestSolves);
@@ -311,33 +302,16 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
     }
 
     /** Gives units to workers: those never assigned, and those whose worker left or is overdue. */
-    private Effect<Message, SupervisorState> rebalance(SupervisorState state) {
-        return apply(Decide.Decision.persist(WorkPlan.rebalance(state, workerNames(), settings.unitTimeout().toMillis())));
+    private Effect<SupervisorEvent, SupervisorState> rebalance(SupervisorState state) {
+        return carryOut(Decide.rebalance(state, workerNames(), settings.unitTimeout().toMillis()));
     }
 
-    /** Persists a decision's events, or fails the job with its reason. */
-    private EffectBuilder<Message, SupervisorState> apply(Decide.Decision d) {
-        if (d.failure() != null) {
-            return fail(d.failure());
-        }
-        return d.events().isEmpty() ? Effect().none() : persist(d.events());
-    }
-
-    private Effect<Message, SupervisorState> onWorkUnitDone(SupervisorState state, WorkUnitDone cmd) {
-        Decide.Decision d = Decide.unitDone(state, cmd);
-        return d.events().isEmpty() ? Effect().none() : persist(d.events()).thenRun(s -> {
-            if (s.allUnitsDone()) {
-                requestSolves(s);
-            }
-        });
-    }
-
-    private Effect<Message, SupervisorState> onLayerSolved(SupervisorState state, LayerSolved cmd) {
+    private Effect<SupervisorEvent, SupervisorState> onLayerSolved(SupervisorState state, LayerSolved cmd) {
         if (cmd.getIteration() == state.iteration() && !state.solved().containsKey(cmd.getLayer())) {
             settings.faults().onLayerSolved();
         }
         policy = policy != null ? policy : new IterationPolicy(JobSpecs.method(state.spec()));
-        return apply(Decide.layerSolved(state, cmd, policy, workerNames()));
+        return carryOut(Decide.layerSolved(state, cmd, policy, workerNames()));
     }
 
     private void requestSolves(SupervisorState s) {
@@ -349,22 +323,24 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
 
     /** Writes the merged adapter off the actor (on the blocking dispatcher); the outcome comes back as {@link Published}. */
     private void publish(SupervisorState s) {
-        // the publisher, on another thread, reads a copy: the live state is this actor's alone
-        ctx.pipeToSelf(JobFinisher.publishAsync(s.copy(), jobId, settings, ctx.getSystem()), (outcome, e) -> new Published(outcome));
+        // the state is immutable: the publisher, on another thread, reads it as the job goes on
+        ctx.pipeToSelf(JobFinisher.publishAsync(s, jobId, settings, ctx.getSystem()), (outcome, e) -> new Published(outcome));
     }
 
-    private Effect<Message, SupervisorState> onPublished(SupervisorState state, PublishFinished done) {
+    private Effect<SupervisorEvent, SupervisorState> onPublished(SupervisorState state, PublishFinished done) {
         if (!done.getOk()) {
             ctx.getLog().error("job {}: publishing the output failed: {}", jobId, done.getError());
             return fail("publishing the output failed: " + done.getError());
         }
-        return persist(List.of(JobCompleted.newBuilder().setOutputPath(state.spec().getOutputPath()).setAtMillis(done.getAtMillis()).build()));
+        return persist(new SupervisorEvent.Completed(JobCompleted.newBuilder().setOutputPath(state.spec().getOutputPath())
+                .setAtMillis(done.getAtMillis()).build()), List.of());
     }
 
     // ---- finishing
 
-    private EffectBuilder<Message, SupervisorState> fail(String reason) {
-        return persist(List.of(JobFailed.newBuilder().setReason(reason).setAtMillis(System.currentTimeMillis()).build()));
+    private EffectBuilder<SupervisorEvent, SupervisorState> fail(String reason) {
+        return persist(new SupervisorEvent.Failed(JobFailed.newBuilder().setReason(reason).setAtMillis(System.currentTimeMillis()).build()),
+                List.of());
     }
 
     /** The job is over: every node and solver hears it, then this supervisor stops for good. */
@@ -374,22 +350,36 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
         passivate.accept(ctx.getSelf());
     }
 
-    private EffectBuilder<Message, SupervisorState> stop() {
+    private EffectBuilder<SupervisorEvent, SupervisorState> stop() {
         return Effect().none().thenRun(s -> passivate.accept(ctx.getSelf()));
     }
 
-    /** Persists events, then logs them, sends what they call for, and tells the subscribers. */
-    private EffectBuilder<Message, SupervisorState> persist(List<Message> evs) {
+    /** Persists a decision's events and carries out its acts, or fails the job with its reason. */
+    private EffectBuilder<SupervisorEvent, SupervisorState> carryOut(Decide.Decision d) {
+        if (d.failure() != null) {
+            return fail(d.failure());
+        }
+        return d.events().isEmpty() ? Effect().none() : persist(d.events(), d.acts());
+    }
+
+    private EffectBuilder<SupervisorEvent, SupervisorState> persist(SupervisorEvent event, List<Decide.Act> acts) {
+        return persist(List.of(event), acts);
+    }
+
+    /** Persists events, then logs them, carries out the acts, and tells the subscribers. */
+    private EffectBuilder<SupervisorEvent, SupervisorState> persist(List<SupervisorEvent> evs, List<Decide.Act> acts) {
         return Effect().persist(evs).thenRun(s -> {
-            for (Message e : evs) {
-                events.log(e);
-                if (e instanceof JobAccepted a && s.running()) {
-                    outbox.introduceSolvers(a.getSpec());
-                } else if (e instanceof WorkUnitAssigned a) {
-                    outbox.sendUnit(s, s.units().get(SupervisorState.key(a.getUnit())));
-                } else if (e instanceof IterationStarted && s.units().isEmpty()) {
+            evs.forEach(e -> events.log(e.message()));
+            for (Decide.Act act : acts) {
+                if (act instanceof Decide.SendUnit u) {
+                    outbox.sendUnit(s, s.units().get(u.unit()));
+                } else if (act == Decide.Step.INTRODUCE_SOLVERS) {
+                    outbox.introduceSolvers(s.spec());
+                } else if (act == Decide.Step.RESEND_UNITS) {
+                    outbox.resendUnits(s);
+                } else if (act == Decide.Step.REQUEST_SOLVES) {
                     requestSolves(s);
-                } else if (e instanceof IterationCompleted c && c.getLast()) {
+                } else if (act == Decide.Step.PUBLISH) {
                     publish(s);
                 }
             }

@@ -14,6 +14,7 @@ import io.iteris.protocol.WorkUnitReassigned;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 
+import java.util.List;
 import java.util.Set;
 
 /** What a job's watchers are told: where the job stands, in one message, after every step. */
@@ -41,19 +42,20 @@ public final class Progress {
     }
 
     /** One line for a batch of events persisted together: its most telling event. */
-    public static String describe(java.util.List<Message> batch) {
+    static String describe(List<SupervisorEvent> batch) {
         if (batch.isEmpty()) {
             return "";
         }
-        for (Class<?> c : java.util.List.of(JobFailed.class, JobCompleted.class, IterationCompleted.class, IterationStarted.class,
-                WorkUnitReassigned.class, io.iteris.protocol.JobResumed.class, JobAccepted.class)) {
-            for (Message m : batch) {
-                if (c.isInstance(m)) {
-                    return describe(m);
+        for (Class<?> c : List.of(SupervisorEvent.Failed.class, SupervisorEvent.Completed.class, SupervisorEvent.IterationEnded.class,
+                SupervisorEvent.IterationBegan.class, SupervisorEvent.UnitReassigned.class, SupervisorEvent.Resumed.class,
+                SupervisorEvent.Accepted.class)) {
+            for (SupervisorEvent e : batch) {
+                if (c.isInstance(e)) {
+                    return describe(e.message());
                 }
             }
         }
-        return describe(batch.get(batch.size() - 1));
+        return describe(batch.get(batch.size() - 1).message());
     }
 
     /** One line for an event. */

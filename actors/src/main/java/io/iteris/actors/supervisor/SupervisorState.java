@@ -1,52 +1,48 @@
 package io.iteris.actors.supervisor;
 
-import com.google.protobuf.Message;
 import io.iteris.protocol.IterationCompleted;
 import io.iteris.protocol.IterationStarted;
-import io.iteris.protocol.JobAccepted;
-import io.iteris.protocol.JobCompleted;
-import io.iteris.protocol.JobFailed;
-import io.iteris.protocol.JobResumed;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerSolved;
-import io.iteris.protocol.LayerSolvedRecorded;
+import io.iteris.protocol.ReassignCause;
 import io.iteris.protocol.UnitId;
 import io.iteris.protocol.WorkUnitAssigned;
 import io.iteris.protocol.WorkUnitCompleted;
-import io.iteris.protocol.ReassignCause;
 import io.iteris.protocol.WorkUnitReassigned;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 
 /**
- * A merge job as its event log tells it. Only {@link #apply} changes it, for the live supervisor and for
- * a replay of the journal alike (recovery, {@code iteris events}, the client's final read), so all of them
- * see the same job.
+ * A merge job as its event log tells it: immutable, each event giving a new state ({@link #apply}), for the live
+ * supervisor and for a replay of the journal alike (recovery, {@code iteris events}, the console), so all of them see
+ * the same job, and work off the actor (publishing) may read it while the job goes on. An event copies only what it
+ * changes (a unit event the current iteration's units, a solve that iteration's layers), never the history before.
  */
 public final class SupervisorState {
     /** NEW: nothing accepted yet; RUNNING: iterating; PUBLISHING: the last solve is done, the output being written. */
     public enum Status { NEW, RUNNING, PUBLISHING, COMPLETED, FAILED }
 
-    /** One unit of inference work of the current iteration. */
-    public static final class Unit {
-        public final UnitId id;
-        public String worker;
-        public boolean includeG;
-        public boolean done;
-        public long assignedAt;
-        /** Assignments so far (replayed from the journal, so the same after a recovery). */
-        public int attempt;
-        /** Times a worker reported it failed, and times a solver lacked its statistics (both from the journal). */
-        public int failures;
-        public int refills;
-
+    /**
+     * One unit of inference work of the current iteration, as journaled.
+     *
+     * @param worker   the worker it is assigned to (its serialized ref), or null
+     * @param attempt  assignments so far
+     * @param failures times a worker reported it failed
+     * @param refills  times a solver lacked its statistics
+     */
+    public record Unit(UnitId id, String worker, boolean includeG, boolean done, long assignedAt, int attempt, int failures, int refills) {
         Unit(UnitId id, boolean includeG) {
-            this.id = id;
-            this.includeG = includeG;
+            this(id, null, includeG, false, 0, 0, 0, 0);
+        }
+
+        String key() {
+            return SupervisorState.key(id);
         }
     }
 
@@ -54,115 +50,123 @@ public final class SupervisorState {
     private JobSpec spec;
     private int iteration = -1;
     private Map<String, String> weights = Map.of();
-    private final Map<String, Unit> units = new LinkedHashMap<>();
-    private final Map<String, LayerSolved> solved = new LinkedHashMap<>();
-    private final List<IterationCompleted> completed = new ArrayList<>();
-    private final Map<Integer, Map<String, LayerSolved>> history = new TreeMap<>();
-    private final Map<Integer, Long> inferenceNanos = new TreeMap<>();
-    private final Map<Integer, Long> startedAt = new TreeMap<>();
+    private Map<String, Unit> units = Map.of();
+    private Map<String, LayerSolved> solved = Map.of();
+    private List<IterationCompleted> completed = List.of();
+    private Map<Integer, Map<String, LayerSolved>> history = Map.of();
+    private Map<Integer, Long> inferenceNanos = Map.of();
+    private Map<Integer, Long> startedAt = Map.of();
     private String outcome = "";
     private long acceptedAt;
     private int restarts;
 
-    /**
-     * A private copy, for work done off the actor (publishing) or for computing events before they are persisted: the
-     * live state changes with every event, and its units are mutable. (The messages it holds are immutable.)
-     */
-    public SupervisorState copy() {
-        SupervisorState c = new SupervisorState();
-        c.status = status;
-        c.spec = spec;
-        c.iteration = iteration;
-        c.weights = weights;
-        units.forEach((k, u) -> {
-            Unit v = new Unit(u.id, u.includeG);
-            v.worker = u.worker;
-            v.done = u.done;
-            v.assignedAt = u.assignedAt;
-            v.attempt = u.attempt;
-            v.failures = u.failures;
-            v.refills = u.refills;
-            c.units.put(k, v);
-        });
-        c.solved.putAll(solved);
-        c.completed.addAll(completed);
-        history.forEach((it, layers) -> c.history.put(it, new LinkedHashMap<>(layers)));
-        c.inferenceNanos.putAll(inferenceNanos);
-        c.startedAt.putAll(startedAt);
-        c.outcome = outcome;
-        c.acceptedAt = acceptedAt;
-        c.restarts = restarts;
-        return c;
+    /** The state before any event. */
+    public SupervisorState() {
+    }
+
+    private SupervisorState(SupervisorState s) {
+        status = s.status;
+        spec = s.spec;
+        iteration = s.iteration;
+        weights = s.weights;
+        units = s.units;
+        solved = s.solved;
+        completed = s.completed;
+        history = s.history;
+        inferenceNanos = s.inferenceNanos;
+        startedAt = s.startedAt;
+        outcome = s.outcome;
+        acceptedAt = s.acceptedAt;
+        restarts = s.restarts;
     }
 
     public static String key(UnitId u) {
         return u.getIteration() + "/" + u.getTask() + "/" + u.getShard();
     }
 
-    public SupervisorState apply(Message event) {
-        if (event instanceof JobAccepted e) {
-            spec = e.getSpec();
-            status = Status.RUNNING;
-            acceptedAt = e.getAtMillis();
-        } else if (event instanceof IterationStarted e) {
-            iteration = e.getIteration();
-            startedAt.put(iteration, e.getAtMillis());
-            weights = Map.copyOf(e.getWeightsMap());
-            units.clear();
-            solved.clear();
+    /** The state after {@code events}, in order. */
+    public SupervisorState applyAll(List<? extends SupervisorEvent> events) {
+        SupervisorState s = this;
+        for (SupervisorEvent e : events) {
+            s = s.apply(e);
+        }
+        return s;
+    }
+
+    /** The state after {@code event}; this one is left as it was. */
+    public SupervisorState apply(SupervisorEvent event) {
+        SupervisorState n = new SupervisorState(this);
+        if (event instanceof SupervisorEvent.Accepted a) {
+            n.spec = a.message().getSpec();
+            n.status = Status.RUNNING;
+            n.acceptedAt = a.message().getAtMillis();
+        } else if (event instanceof SupervisorEvent.IterationBegan b) {
+            IterationStarted e = b.message();
+            n.iteration = e.getIteration();
+            n.startedAt = with(startedAt, n.iteration, e.getAtMillis());
+            n.weights = Map.copyOf(e.getWeightsMap());
+            Map<String, Unit> planned = new LinkedHashMap<>();
             for (int t = 0; t < spec.getShardsPerTaskCount(); t++) {
                 for (int s = 0; s < spec.getShardsPerTask(t); s++) {
-                    UnitId id = UnitId.newBuilder().setIteration(iteration).setTask(t).setShard(s).build();
-                    units.put(key(id), new Unit(id, iteration == 0));
+                    UnitId id = UnitId.newBuilder().setIteration(n.iteration).setTask(t).setShard(s).build();
+                    planned.put(key(id), new Unit(id, n.iteration == 0));
                 }
             }
-        } else if (event instanceof WorkUnitAssigned e) {
-            Unit u = units.get(key(e.getUnit()));
-            if (u != null) {
-                u.worker = e.getWorker();
-                u.includeG = e.getIncludeG();
-                u.done = false;
-                u.assignedAt = e.getAtMillis();
-                u.attempt++;
+            n.units = Collections.unmodifiableMap(planned);
+            n.solved = Map.of();
+        } else if (event instanceof SupervisorEvent.UnitAssigned a) {
+            WorkUnitAssigned e = a.message();
+            n.units = withUnit(units, key(e.getUnit()), u -> new Unit(u.id, e.getWorker(), e.getIncludeG(), false, e.getAtMillis(),
+                    u.attempt + 1, u.failures, u.refills));
+        } else if (event instanceof SupervisorEvent.UnitCompleted c) {
+            WorkUnitCompleted e = c.message();
+            if (units.containsKey(key(e.getUnit()))) {
+                n.units = withUnit(units, key(e.getUnit()), u -> new Unit(u.id, u.worker, u.includeG, true, u.assignedAt, u.attempt,
+                        u.failures, u.refills));
+                n.inferenceNanos = with(inferenceNanos, e.getUnit().getIteration(),
+                        inferenceNanos.getOrDefault(e.getUnit().getIteration(), 0L) + e.getInferenceNanos());
             }
-        } else if (event instanceof WorkUnitCompleted e) {
-            Unit u = units.get(key(e.getUnit()));
-            if (u != null) {
-                u.done = true;
-                inferenceNanos.merge(e.getUnit().getIteration(), e.getInferenceNanos(), Long::sum);
-            }
-        } else if (event instanceof WorkUnitReassigned e) {
-            Unit u = units.get(key(e.getUnit()));
-            if (u != null) {
-                u.worker = null;
-                u.done = false;
-                u.includeG |= e.getIncludeG();
-                u.failures += e.getCause() == ReassignCause.CAUSE_FAILED ? 1 : 0;
-                u.refills += e.getCause() == ReassignCause.CAUSE_REFILL ? 1 : 0;
-            }
-        } else if (event instanceof LayerSolvedRecorded e) {
-            LayerSolved r = e.getResult();
+        } else if (event instanceof SupervisorEvent.UnitReassigned r) {
+            WorkUnitReassigned e = r.message();
+            n.units = withUnit(units, key(e.getUnit()), u -> new Unit(u.id, null, u.includeG || e.getIncludeG(), false, u.assignedAt,
+                    u.attempt, u.failures + (e.getCause() == ReassignCause.CAUSE_FAILED ? 1 : 0),
+                    u.refills + (e.getCause() == ReassignCause.CAUSE_REFILL ? 1 : 0)));
+        } else if (event instanceof SupervisorEvent.LayerRecorded l) {
+            LayerSolved r = l.message().getResult();
             if (r.getIteration() == iteration) {
-                solved.put(r.getLayer(), r);
+                n.solved = with(solved, r.getLayer(), r);
             }
-            history.computeIfAbsent(r.getIteration(), k -> new LinkedHashMap<>()).put(r.getLayer(), r);
-        } else if (event instanceof IterationCompleted e) {
-            completed.add(e);
-            if (e.getLast()) {
-                status = Status.PUBLISHING;
+            n.history = with(history, r.getIteration(), with(history.getOrDefault(r.getIteration(), Map.of()), r.getLayer(), r));
+        } else if (event instanceof SupervisorEvent.IterationEnded c) {
+            List<IterationCompleted> all = new ArrayList<>(completed);
+            all.add(c.message());
+            n.completed = Collections.unmodifiableList(all);
+            if (c.message().getLast()) {
+                n.status = Status.PUBLISHING;
             }
-        } else if (event instanceof JobResumed e) {
-            if (!e.getError().isEmpty()) {
-                restarts++;
-            }
-        } else if (event instanceof JobCompleted e) {
-            status = Status.COMPLETED;
-            outcome = e.getOutputPath();
-        } else if (event instanceof JobFailed e) {
-            status = Status.FAILED;
-            outcome = e.getReason();
+        } else if (event instanceof SupervisorEvent.Resumed r) {
+            n.restarts += r.message().getError().isEmpty() ? 0 : 1;
+        } else if (event instanceof SupervisorEvent.Completed c) {
+            n.status = Status.COMPLETED;
+            n.outcome = c.message().getOutputPath();
+        } else if (event instanceof SupervisorEvent.Failed f) {
+            n.status = Status.FAILED;
+            n.outcome = f.message().getReason();
         }
-        return this;
+        return n;
+    }
+
+    /** {@code map} with one more entry (or one replaced), iterations in order, names as they came; {@code map} itself unchanged. */
+    private static <K, V> Map<K, V> with(Map<K, V> map, K key, V value) {
+        Map<K, V> copy = key instanceof Integer ? new TreeMap<>(map) : new LinkedHashMap<>(map);
+        copy.put(key, value);
+        return Collections.unmodifiableMap(copy);
+    }
+
+    /** {@code units} with one unit changed; an event about a unit of another iteration changes nothing. */
+    private static Map<String, Unit> withUnit(Map<String, Unit> units, String key, UnaryOperator<Unit> change) {
+        Unit u = units.get(key);
+        return u == null ? units : with(units, key, change.apply(u));
     }
 
     public Status status() {
@@ -200,16 +204,17 @@ public final class SupervisorState {
         return weights;
     }
 
+    /** The current iteration's units, by {@link #key}, in plan order. */
     public Map<String, Unit> units() {
         return units;
     }
 
     public boolean allUnitsDone() {
-        return units.values().stream().allMatch(u -> u.done);
+        return units.values().stream().allMatch(Unit::done);
     }
 
     public long unitsDone() {
-        return units.values().stream().filter(u -> u.done).count();
+        return units.values().stream().filter(Unit::done).count();
     }
 
     public Map<String, LayerSolved> solved() {

@@ -1,6 +1,5 @@
 package io.iteris.actors.supervisor;
 
-import com.google.protobuf.Message;
 import io.iteris.protocol.IterationCompleted;
 import io.iteris.protocol.IterationStarted;
 import io.iteris.protocol.JobAccepted;
@@ -23,41 +22,41 @@ final class WorkPlan {
     }
 
     /** New assignments for every unassigned unit, each to the least-loaded worker (ties: listing order). */
-    static List<Message> assignments(SupervisorState view, List<String> workers) {
+    static List<SupervisorEvent> assignments(SupervisorState view, List<String> workers) {
         if (workers.isEmpty()) {
             return List.of();
         }
         Map<String, Integer> load = new HashMap<>();
         workers.forEach(w -> load.put(w, 0));
         for (SupervisorState.Unit u : view.units().values()) {
-            if (!u.done && u.worker != null && load.containsKey(u.worker)) {
-                load.merge(u.worker, 1, Integer::sum);
+            if (!u.done() && u.worker() != null && load.containsKey(u.worker())) {
+                load.merge(u.worker(), 1, Integer::sum);
             }
         }
-        List<Message> out = new ArrayList<>();
+        List<SupervisorEvent> out = new ArrayList<>();
         long now = System.currentTimeMillis();
         for (SupervisorState.Unit u : view.units().values()) {
-            if (u.worker == null && !u.done) {
+            if (u.worker() == null && !u.done()) {
                 String w = workers.stream().min((a, b) -> Integer.compare(load.get(a), load.get(b))).orElseThrow();
                 load.merge(w, 1, Integer::sum);
-                out.add(WorkUnitAssigned.newBuilder().setUnit(u.id).setWorker(w).setIncludeG(u.includeG).setAtMillis(now).build());
+                out.add(new SupervisorEvent.UnitAssigned(WorkUnitAssigned.newBuilder().setUnit(u.id()).setWorker(w)
+                        .setIncludeG(u.includeG()).setAtMillis(now).build()));
             }
         }
         return out;
     }
 
     /** A submitted job accepted: its plan's first iteration started and assigned, or, given a {@code problem}, failed at once. */
-    static List<Message> accept(JobSpec spec, String problem, List<String> workers) {
+    static List<SupervisorEvent> accept(JobSpec spec, String problem, List<String> workers) {
         long now = System.currentTimeMillis();
-        List<Message> evs = new ArrayList<>();
-        evs.add(JobAccepted.newBuilder().setSpec(spec).setAtMillis(now).build());
+        List<SupervisorEvent> evs = new ArrayList<>();
+        evs.add(new SupervisorEvent.Accepted(JobAccepted.newBuilder().setSpec(spec).setAtMillis(now).build()));
         if (problem != null) {
-            evs.add(JobFailed.newBuilder().setReason(problem).setAtMillis(now).build());
+            evs.add(new SupervisorEvent.Failed(JobFailed.newBuilder().setReason(problem).setAtMillis(now).build()));
             return evs;
         }
-        SupervisorState planned = new SupervisorState().apply(evs.get(0)).apply(IterationStarted.newBuilder().setIteration(0).build());
-        evs.add(IterationStarted.newBuilder().setIteration(0).setAtMillis(now).build());
-        evs.addAll(assignments(planned, workers));
+        evs.add(new SupervisorEvent.IterationBegan(IterationStarted.newBuilder().setIteration(0).setAtMillis(now).build()));
+        evs.addAll(assignments(new SupervisorState().applyAll(evs), workers));
         return evs;
     }
 
@@ -66,7 +65,7 @@ final class WorkPlan {
         List<MissingUnit> needed = new ArrayList<>();
         for (MissingUnit m : missing) {
             SupervisorState.Unit u = state.units().get(SupervisorState.key(m.getUnit()));
-            if (u != null && (u.done || (m.getIncludeG() && !u.includeG))) {
+            if (u != null && (u.done() || (m.getIncludeG() && !u.includeG()))) {
                 needed.add(m);
             }
         }
@@ -74,54 +73,49 @@ final class WorkPlan {
     }
 
     /** Units whose worker left (it is not in a non-empty listing) or is overdue, reassigned; then every free unit assigned. */
-    static List<Message> rebalance(SupervisorState state, List<String> workers, long unitTimeoutMillis) {
+    static List<SupervisorEvent> rebalance(SupervisorState state, List<String> workers, long unitTimeoutMillis) {
         long now = System.currentTimeMillis();
-        List<Message> evs = new ArrayList<>();
-        SupervisorState view = state.copy();
-        for (SupervisorState.Unit u : view.units().values()) {
-            if (u.done || u.worker == null) {
+        List<SupervisorEvent> evs = new ArrayList<>();
+        for (SupervisorState.Unit u : state.units().values()) {
+            if (u.done() || u.worker() == null) {
                 continue;
             }
-            boolean left = !workers.isEmpty() && !workers.contains(u.worker);
-            boolean overdue = now - u.assignedAt > unitTimeoutMillis;
+            boolean left = !workers.isEmpty() && !workers.contains(u.worker());
+            boolean overdue = now - u.assignedAt() > unitTimeoutMillis;
             if (left || overdue) {
-                WorkUnitReassigned r = WorkUnitReassigned.newBuilder().setUnit(u.id).setFromWorker(u.worker)
-                        .setReason(left ? "worker left" : "overdue").setIncludeG(u.includeG)
-                        .setCause(left ? ReassignCause.CAUSE_WORKER_LEFT : ReassignCause.CAUSE_OVERDUE).build();
-                evs.add(r);
-                view.apply(r);
+                evs.add(new SupervisorEvent.UnitReassigned(WorkUnitReassigned.newBuilder().setUnit(u.id()).setFromWorker(u.worker())
+                        .setReason(left ? "worker left" : "overdue").setIncludeG(u.includeG())
+                        .setCause(left ? ReassignCause.CAUSE_WORKER_LEFT : ReassignCause.CAUSE_OVERDUE).build()));
             }
         }
-        evs.addAll(assignments(view, workers));
+        evs.addAll(assignments(state.applyAll(evs), workers));
         return evs;
     }
 
     /** The given units taken back (for {@code reason}) and assigned anew. */
-    static List<Message> reassign(SupervisorState state, List<MissingUnit> units, ReassignCause cause, String reason, List<String> workers) {
-        SupervisorState view = state.copy();
-        List<Message> evs = new ArrayList<>();
+    static List<SupervisorEvent> reassign(SupervisorState state, List<MissingUnit> units, ReassignCause cause, String reason,
+                                          List<String> workers) {
+        SupervisorState view = state;
+        List<SupervisorEvent> evs = new ArrayList<>();
         for (MissingUnit m : units) {
             SupervisorState.Unit u = view.units().get(SupervisorState.key(m.getUnit()));
-            WorkUnitReassigned r = WorkUnitReassigned.newBuilder().setUnit(m.getUnit())
-                    .setFromWorker(u.worker == null ? "" : u.worker).setReason(reason).setIncludeG(m.getIncludeG()).setCause(cause).build();
+            SupervisorEvent r = new SupervisorEvent.UnitReassigned(WorkUnitReassigned.newBuilder().setUnit(m.getUnit())
+                    .setFromWorker(u.worker() == null ? "" : u.worker()).setReason(reason).setIncludeG(m.getIncludeG()).setCause(cause).build());
             evs.add(r);
-            view.apply(r);
+            view = view.apply(r);
         }
         evs.addAll(assignments(view, workers));
         return evs;
     }
 
-    /** After {@code completing} (ending with the iteration's IterationCompleted): the next iteration's start and assignments. */
-    static List<Message> nextIteration(SupervisorState state, List<Message> completing, List<String> workers) {
-        SupervisorState view = state.copy();
-        completing.forEach(view::apply);
-        IterationCompleted done = (IterationCompleted) completing.get(completing.size() - 1);
-        IterationStarted next = IterationStarted.newBuilder().setIteration(state.iteration() + 1)
-                .putAllWeights(done.getLayerHashesMap()).setAtMillis(System.currentTimeMillis()).build();
-        view.apply(next);
-        List<Message> evs = new ArrayList<>();
+    /** After {@code completed}'s last iteration was completed: the next iteration's start and assignments. */
+    static List<SupervisorEvent> nextIteration(SupervisorState completed, List<String> workers) {
+        IterationCompleted done = completed.completedIterations().get(completed.completedIterations().size() - 1);
+        SupervisorEvent next = new SupervisorEvent.IterationBegan(IterationStarted.newBuilder().setIteration(completed.iteration() + 1)
+                .putAllWeights(done.getLayerHashesMap()).setAtMillis(System.currentTimeMillis()).build());
+        List<SupervisorEvent> evs = new ArrayList<>();
         evs.add(next);
-        evs.addAll(assignments(view, workers));
+        evs.addAll(assignments(completed.apply(next), workers));
         return evs;
     }
 

@@ -150,8 +150,8 @@ public final class ChaosRun {
     private static int workerWithPendingUnit(ProcessCluster cluster, SupervisorState s) {
         Set<Integer> supervisor = cluster.supervisorHosts();
         for (SupervisorState.Unit u : s.units().values()) {
-            if (!u.done && u.worker != null) {
-                NodeProcess p = cluster.byAddress(u.worker);
+            if (!u.done() && u.worker() != null) {
+                NodeProcess p = cluster.byAddress(u.worker());
                 if (p != null && !supervisor.contains(p.port())) {
                     return p.port();
                 }
