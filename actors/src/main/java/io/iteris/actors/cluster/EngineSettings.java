@@ -15,7 +15,8 @@ import java.util.List;
 public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlightChunks, Duration ackTimeout,
                              int maxChunkRetries, Duration unitTimeout, Duration solveTimeout, Duration tickInterval,
                              int maxSupervisorRestarts, Duration restartBackoffMin, Duration restartBackoffMax,
-                             List<Path> outputRoots, Duration joinTimeout, Device workerDevice, Faults faults) {
+                             List<Path> outputRoots, Duration joinTimeout, Device workerDevice, Faults faults,
+                             int snapshotEvery, int snapshotsKept) {
 
     public static EngineSettings from(Config config) {
         Config c = config.getConfig("iteris.engine");
@@ -34,7 +35,16 @@ public record EngineSettings(int workersPerNode, int chunkBytes, int maxInFlight
                 c.getDuration("supervisor-restart-backoff.min"), c.getDuration("supervisor-restart-backoff.max"),
                 c.getStringList("output-roots").stream().map(p -> Path.of(p).toAbsolutePath().normalize()).toList(),
                 c.getDuration("join-timeout"), device, new Faults(path(f, "halt-after-publish"), path(f, "supervisor-error"),
-                path(f, "slow-solve"), f.getDuration("slow-solve-for"), path(f, "stream-error")));
+                path(f, "slow-solve"), f.getDuration("slow-solve-for"), path(f, "stream-error")),
+                atLeast(c, "snapshot-every", 0), atLeast(c, "snapshots-kept", 1));
+    }
+
+    private static int atLeast(Config c, String key, int min) {
+        int v = c.getInt(key);
+        if (v < min) {
+            throw new IllegalArgumentException("iteris.engine." + key + " must be at least " + min + ", got " + v);
+        }
+        return v;
     }
 
     private static Path path(Config c, String key) {

@@ -31,11 +31,13 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.persistence.typed.EventAdapter;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.SnapshotFailed;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 import java.util.LinkedHashSet;
@@ -216,6 +218,13 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
         return newEventHandlerBuilder().forAnyState().onAnyEvent(SupervisorState::apply);
     }
 
+    /** Snapshots bound a long job's recovery; events are kept, for the journal is the job's event log. */
+    @Override
+    public RetentionCriteria retentionCriteria() {
+        return settings.snapshotEvery() > 0 ? RetentionCriteria.snapshotEvery(settings.snapshotEvery(), settings.snapshotsKept())
+                : RetentionCriteria.disabled();
+    }
+
     /** The journal keeps the Protobuf messages, as it always did. */
     @Override
     public EventAdapter<SupervisorEvent, ?> eventAdapter() {
@@ -230,7 +239,10 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
                         state.publishing() ? " (publishing)" : "");
                 ctx.getSelf().tell(Resume.INSTANCE);
             }
-        }).build();
+        }).onSignal(SnapshotFailed.class, (state, failed) ->
+                // harmless to the job (its events are all kept), but a recovery will replay more of them
+                ctx.getLog().warn("job {}: a snapshot could not be saved: {}", jobId, ErrorRecorder.describe(failed.getFailure()))
+        ).build();
     }
 
     // ---- new

@@ -5,7 +5,9 @@ import io.iteris.protocol.IterationStarted;
 import io.iteris.protocol.JobSpec;
 import io.iteris.protocol.LayerSolved;
 import io.iteris.protocol.ReassignCause;
+import io.iteris.protocol.SupervisorSnapshot;
 import io.iteris.protocol.UnitId;
+import io.iteris.protocol.UnitSnapshot;
 import io.iteris.protocol.WorkUnitAssigned;
 import io.iteris.protocol.WorkUnitCompleted;
 import io.iteris.protocol.WorkUnitReassigned;
@@ -78,6 +80,51 @@ public final class SupervisorState {
         outcome = s.outcome;
         acceptedAt = s.acceptedAt;
         restarts = s.restarts;
+    }
+
+    /** The state as a snapshot stores it ({@link SnapshotSerializer}). */
+    public SupervisorSnapshot toSnapshot() {
+        SupervisorSnapshot.Builder b = SupervisorSnapshot.newBuilder().setStatus(status.name()).setIteration(iteration)
+                .putAllWeights(weights).addAllSolved(solved.values()).addAllCompleted(completed).putAllInferenceNanos(inferenceNanos)
+                .putAllStartedAt(startedAt).setOutcome(outcome).setAcceptedAt(acceptedAt).setRestarts(restarts);
+        if (spec != null) {
+            b.setSpec(spec);
+        }
+        for (Unit u : units.values()) {
+            b.addUnits(UnitSnapshot.newBuilder().setId(u.id).setWorker(u.worker == null ? "" : u.worker).setIncludeG(u.includeG)
+                    .setDone(u.done).setAssignedAt(u.assignedAt).setAttempt(u.attempt).setFailures(u.failures).setRefills(u.refills));
+        }
+        history.values().forEach(layers -> b.addAllHistory(layers.values()));
+        return b.build();
+    }
+
+    /** The state a snapshot stored. */
+    public static SupervisorState fromSnapshot(SupervisorSnapshot snap) {
+        SupervisorState s = new SupervisorState();
+        s.status = Status.valueOf(snap.getStatus());
+        s.spec = snap.hasSpec() ? snap.getSpec() : null;
+        s.iteration = snap.getIteration();
+        s.weights = Map.copyOf(snap.getWeightsMap());
+        Map<String, Unit> units = new LinkedHashMap<>();
+        for (UnitSnapshot u : snap.getUnitsList()) {
+            units.put(key(u.getId()), new Unit(u.getId(), u.getWorker().isEmpty() ? null : u.getWorker(), u.getIncludeG(), u.getDone(),
+                    u.getAssignedAt(), u.getAttempt(), u.getFailures(), u.getRefills()));
+        }
+        s.units = Collections.unmodifiableMap(units);
+        Map<String, LayerSolved> solved = new LinkedHashMap<>();
+        snap.getSolvedList().forEach(r -> solved.put(r.getLayer(), r));
+        s.solved = Collections.unmodifiableMap(solved);
+        s.completed = List.copyOf(snap.getCompletedList());
+        Map<Integer, Map<String, LayerSolved>> history = new TreeMap<>();
+        snap.getHistoryList().forEach(r -> history.computeIfAbsent(r.getIteration(), k -> new LinkedHashMap<>()).put(r.getLayer(), r));
+        history.replaceAll((it, layers) -> Collections.unmodifiableMap(layers));
+        s.history = Collections.unmodifiableMap(history);
+        s.inferenceNanos = Collections.unmodifiableMap(new TreeMap<>(snap.getInferenceNanosMap()));
+        s.startedAt = Collections.unmodifiableMap(new TreeMap<>(snap.getStartedAtMap()));
+        s.outcome = snap.getOutcome();
+        s.acceptedAt = snap.getAcceptedAt();
+        s.restarts = snap.getRestarts();
+        return s;
     }
 
     public static String key(UnitId u) {

@@ -61,7 +61,11 @@ class RecoveryTest {
         Path work = tmp.resolve("work");
 
         int port = Nodes.freePort();
-        IterisNode first = Nodes.start(port, port, work, 2, journal, Nodes.CRASHABLE);
+        // snapshots every few events: the second node recovers the job from a snapshot in the journal's database
+        Map<String, Object> snapshots = Map.of("iteris.engine.snapshot-every", 7);
+        Map<String, Object> crashable = new HashMap<>(Nodes.CRASHABLE);
+        crashable.putAll(snapshots);
+        IterisNode first = Nodes.start(port, port, work, 2, journal, crashable);
         first.awaitUp(Duration.ofSeconds(30));
         CompletableFuture<Integer> crashed = new CompletableFuture<>();
         int[] completedSoFar = {0};
@@ -81,7 +85,7 @@ class RecoveryTest {
         crashed.get(60, TimeUnit.SECONDS);
 
         int port2 = Nodes.freePort();
-        try (IterisNode second = Nodes.start(port2, port2, work, 2, journal, Map.of())) {
+        try (IterisNode second = Nodes.start(port2, port2, work, 2, journal, snapshots)) {
             second.awaitUp(Duration.ofSeconds(30));
             MergeOutcome got = new ActorEngine(second).submit(job, jobId, null).outcome();
             for (String layer : expected.deltas().keySet()) {

@@ -34,6 +34,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -73,6 +74,7 @@ class MergeSupervisorTest {
     static void setUp() {
         Config config = ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0")
                 .withFallback(EventSourcedBehaviorTestKit.config())
+                .withFallback(PersistenceTestKitSnapshotPlugin.config())
                 .withFallback(ConfigFactory.parseResources("iteris-cluster.conf"))
                 .withFallback(ConfigFactory.load());
         kit = ActorTestKit.create("MergeSupervisorTest", config);
@@ -95,6 +97,15 @@ class MergeSupervisorTest {
         kit.system().receptionist().tell(Receptionist.register(Entities.WORKERS, w1.ref()));
         kit.system().receptionist().tell(Receptionist.register(Entities.WORKERS, w2.ref()));
         kit.system().receptionist().tell(Receptionist.register(Entities.NODE_AGENTS, agent.ref()));
+        // the supervisor must first see this test's workers alone, not the last test's on their way out
+        TestProbe<Receptionist.Listing> listings = kit.createTestProbe();
+        listings.awaitAssert(Duration.ofSeconds(10), () -> {
+            kit.system().receptionist().tell(Receptionist.find(Entities.WORKERS, listings.ref()));
+            assertEquals(Set.of(w1.ref(), w2.ref()), listings.receiveMessage().getServiceInstances(Entities.WORKERS));
+            kit.system().receptionist().tell(Receptionist.find(Entities.NODE_AGENTS, listings.ref()));
+            assertEquals(Set.of(agent.ref()), listings.receiveMessage().getServiceInstances(Entities.NODE_AGENTS));
+            return null;
+        });
     }
 
     @AfterEach
@@ -125,10 +136,14 @@ class MergeSupervisorTest {
     /** The testkit reports events as the journal holds them: Protobuf messages, not {@link SupervisorEvent}s. */
     private static EventSourcedBehaviorTestKit<MergeSupervisor.Command, Message, SupervisorState> supervisor(
             String jobId, List<String> passivated) {
-        return EventSourcedBehaviorTestKit.create(kit.system(), MergeSupervisor.create(jobId, settings,
-                        self -> passivated.add(jobId)),
-                // commands and journaled messages must serialize; the state is never snapshotted
-                EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyState(false).withVerifyEquality(false));
+        return supervisor(jobId, passivated, settings);
+    }
+
+    /** Commands, journaled messages and the state (as a snapshot) must serialize; the state has no equals of its own. */
+    private static EventSourcedBehaviorTestKit<MergeSupervisor.Command, Message, SupervisorState> supervisor(
+            String jobId, List<String> passivated, EngineSettings settings) {
+        return EventSourcedBehaviorTestKit.create(kit.system(), MergeSupervisor.create(jobId, settings, self -> passivated.add(jobId)),
+                EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyEquality(false));
     }
 
     /** The next {@code expected} units the workers are sent, by unit key. */
@@ -233,6 +248,30 @@ class MergeSupervisorTest {
         }
         assertEquals(SupervisorState.Status.FAILED, esb.getState().status());
         assertTrue(esb.getState().outcome().startsWith("publishing the output failed"), esb.getState().outcome());
+    }
+
+    @Test
+    void aSnapshottedSupervisorRecoversTheSameStateFromItsSnapshotAndTheEventsAfter() {
+        EngineSettings often = EngineSettings.from(ConfigFactory.parseString("iteris.engine.snapshot-every = 3")
+                .withFallback(kit.system().settings().config()));
+        var esb = supervisor("esb-snapshot", new CopyOnWriteArrayList<>(), often);
+        esb.runCommand(new MergeSupervisor.Submit(spec("esb-snapshot"), Optional.empty()));
+        assignments(2);
+        esb.runCommand(new MergeSupervisor.UnitDone(WorkUnitDone.newBuilder().setJobId("esb-snapshot").setUnit(unit(0))
+                .setWorker(esb.getState().units().get("0/0/0").worker()).setInferenceNanos(11).build()));
+        esb.runCommand(new MergeSupervisor.UnitFailed(WorkUnitFailed.newBuilder().setJobId("esb-snapshot").setUnit(unit(1))
+                .setWorker(esb.getState().units().get("0/1/0").worker()).setReason("boom").build()));
+        assignments(1);
+        SupervisorState before = esb.getState();
+        String pid = Entities.supervisorPersistenceId("esb-snapshot").id();
+        assertTrue(esb.snapshotTestKit().orElseThrow().persistedInStorage(pid).size() >= 1, "a snapshot was taken");
+        assertEquals(7, esb.persistenceTestKit().persistedInStorage(pid).size(), "and every event kept");
+
+        SupervisorState after = esb.restart().state();
+        assertEquals(before.units(), after.units(), "units with their workers, attempts and failures");
+        assertEquals(before.toSnapshot(), after.toSnapshot(), "every field, as a snapshot would store it");
+        assertEquals(11, after.inferenceNanos(0));
+        assertEquals(1, after.units().get("0/1/0").failures());
     }
 
     static LayerSolved solved(String jobId, String layer) {
