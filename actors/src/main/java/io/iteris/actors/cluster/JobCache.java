@@ -9,18 +9,22 @@ import org.apache.pekko.actor.typed.ExtensionId;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * What this node (one ActorSystem: several share a JVM in tests) holds of each job it works on, loaded once however
  * many of its actors use it: a layer solver or the publisher takes only the method and the checked weights
  * ({@link #inputs}); an inference worker also the model and its calibration ({@link #job}). Users hold a
  * {@link Lease}. Loading blocks, so callers take leases off the actors' threads (in a solve, a forward pass or a
- * publish, each on its own dispatcher); a second caller for the same job waits for the first one's load rather than
- * loading twice. When the job ends ({@link #evict}), the node lets go of it as soon as the last lease is closed,
+ * publish, each on its own dispatcher); a second caller for the same part of a job waits for the first one's load rather
+ * than loading twice, and a caller for another part does not wait at all. When the job ends ({@link #evict}), the node lets go of it as soon as the last lease is closed,
  * closing the model's native session; a job that ended is not loaded again on this node (a late message for it is
  * refused).
  */
@@ -28,7 +32,7 @@ public final class JobCache implements Extension {
     private static final ExtensionId<JobCache> ID = new ExtensionId<>() {
         @Override
         public JobCache createExtension(ActorSystem<?> system) {
-            return new JobCache();
+            return new JobCache(MERGER);
         }
     };
 
@@ -46,7 +50,35 @@ public final class JobCache implements Extension {
         }
     });
 
-    JobCache() {
+    /** How a job's parts are loaded (tests put a slow or failing one in its place). */
+    interface Loader {
+        /** The method and the checked base weights and adapters. */
+        Merger.LoadedJob inputs(JobSpec spec);
+
+        /** {@code inputs} with the model (on {@code device}) and the calibration added. */
+        Merger.LoadedJob withData(Merger.LoadedJob inputs, Device device);
+    }
+
+    static final Loader MERGER = new Loader() {
+        @Override
+        public Merger.LoadedJob inputs(JobSpec spec) {
+            String unseen = JobSpecs.unseen(spec);
+            if (unseen != null) {
+                throw new IllegalStateException("this node " + unseen);
+            }
+            return Merger.prepared(Merger.loadMergeInputs(JobSpecs.settings(spec)));
+        }
+
+        @Override
+        public Merger.LoadedJob withData(Merger.LoadedJob inputs, Device device) {
+            return Merger.withData(inputs, device);
+        }
+    };
+
+    private final Loader loader;
+
+    JobCache(Loader loader) {
+        this.loader = loader;
     }
 
     /** A hold on a job's loaded inputs, released by {@link #close}. */
@@ -73,11 +105,17 @@ public final class JobCache implements Extension {
         }
     }
 
+    /**
+     * One job's parts, each loaded once by its first caller, outside the entry's lock: a solver wanting the weights does
+     * not wait for a worker's model session, nor a worker on one GPU for another's. A part whose load failed is loaded
+     * again by its next caller.
+     */
     private final class Entry {
         final String jobId;
-        Merger.LoadedJob inputs;
+        CompletableFuture<Merger.LoadedJob> inputs;
         /** With the model and calibration, per device: workers on different GPUs of a node each have their own session. */
-        final Map<Device, Merger.LoadedJob> full = new java.util.HashMap<>();
+        final Map<Device, CompletableFuture<Merger.LoadedJob>> full = new HashMap<>();
+        /** Held and being loaded: a job that ends meanwhile is freed by the last of them. */
         int leases;
         boolean ended;
 
@@ -85,20 +123,60 @@ public final class JobCache implements Extension {
             this.jobId = jobId;
         }
 
-        synchronized Lease acquire(JobSpec spec, boolean withData, Device device) {
-            if (ended) {
-                return null;
-            }
-            if (inputs == null) {
-                String unseen = JobSpecs.unseen(spec);
-                if (unseen != null) {
-                    throw new IllegalStateException("this node " + unseen);
+        /** A lease on the part asked for, or null when the job ended before. */
+        Lease acquire(JobSpec spec, boolean withData, Device device) {
+            CompletableFuture<Merger.LoadedJob> in;
+            boolean load;
+            synchronized (this) {
+                if (ended) {
+                    return null;
                 }
-                inputs = Merger.prepared(Merger.loadMergeInputs(JobSpecs.settings(spec)));
+                leases++;
+                load = inputs == null;
+                if (load) {
+                    inputs = new CompletableFuture<>();
+                }
+                in = inputs;
             }
-            Merger.LoadedJob job = withData ? full.computeIfAbsent(device, d -> Merger.withData(inputs, d)) : inputs;
-            leases++;
-            return new Lease(this, job);
+            try {
+                Merger.LoadedJob base = part(in, load, () -> loader.inputs(spec), () -> inputs = null);
+                if (!withData) {
+                    return new Lease(this, base);
+                }
+                CompletableFuture<Merger.LoadedJob> f;
+                synchronized (this) {
+                    f = full.get(device);
+                    load = f == null;
+                    if (load) {
+                        full.put(device, f = new CompletableFuture<>());
+                    }
+                }
+                return new Lease(this, part(f, load, () -> loader.withData(base, device), () -> full.remove(device)));
+            } catch (RuntimeException | Error e) {
+                release();
+                throw e;
+            }
+        }
+
+        /** Loads the part (when {@code load}) or waits for whoever does; a failure is forgotten ({@code forget}) and thrown. */
+        private Merger.LoadedJob part(CompletableFuture<Merger.LoadedJob> f, boolean load, Supplier<Merger.LoadedJob> loading,
+                                      Runnable forget) {
+            if (load) {
+                try {
+                    f.complete(loading.get());
+                } catch (RuntimeException | Error e) {
+                    synchronized (this) {
+                        forget.run();
+                    }
+                    f.completeExceptionally(e);
+                    throw e;
+                }
+            }
+            try {
+                return f.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
         }
 
         synchronized void release() {
@@ -117,8 +195,9 @@ public final class JobCache implements Extension {
 
         private void free() {
             jobs.remove(jobId, this);
-            for (Merger.LoadedJob j : full.values()) {
-                if (j.runner() != null) {
+            for (CompletableFuture<Merger.LoadedJob> f : full.values()) {
+                Merger.LoadedJob j = f.isDone() && !f.isCompletedExceptionally() ? f.join() : null;
+                if (j != null && j.runner() != null) {
                     j.runner().close();
                 }
             }
