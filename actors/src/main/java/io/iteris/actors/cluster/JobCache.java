@@ -1,6 +1,7 @@
 package io.iteris.actors.cluster;
 
 import io.iteris.core.engine.Merger;
+import io.iteris.core.model.ModelRunner;
 import io.iteris.core.model.onnx.Device;
 import io.iteris.protocol.JobSpec;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -196,9 +197,8 @@ public final class JobCache implements Extension {
         private void free() {
             jobs.remove(jobId, this);
             for (CompletableFuture<Merger.LoadedJob> f : full.values()) {
-                Merger.LoadedJob j = f.isDone() && !f.isCompletedExceptionally() ? f.join() : null;
-                if (j != null && j.runner() != null) {
-                    j.runner().close();
+                if (f.isDone() && !f.isCompletedExceptionally()) {
+                    f.join().model().ifPresent(ModelRunner::close);
                 }
             }
             full.clear();

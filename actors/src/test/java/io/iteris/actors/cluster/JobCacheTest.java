@@ -3,9 +3,16 @@ package io.iteris.actors.cluster;
 import io.iteris.core.engine.Merger;
 import io.iteris.core.model.onnx.Device;
 import io.iteris.protocol.JobSpec;
+import io.iteris.core.vectors.E2eCase;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +31,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class JobCacheTest {
     static final JobSpec SPEC = JobSpec.newBuilder().setJobId("cache-job").build();
+    /** A real job's inputs, which each load below hands out as a new instance. */
+    static Merger.LoadedJob real;
+
+    @BeforeAll
+    static void loadAJob(@TempDir Path tmp) {
+        E2eCase e2e = E2eCase.open(Path.of("..", "core", "src", "test", "resources", "vectors", "e2e_mlp_feedforward")
+                .toAbsolutePath().normalize());
+        real = Merger.loadMergeInputs(e2e.iterisSettings("default", 2, tmp.resolve("out")));
+    }
+
+    static Merger.LoadedJob copy(List<INDArray> samples) {
+        return new Merger.LoadedJob(real.settings(), real.method(), real.inputs(), Optional.empty(), samples);
+    }
 
     /** Parts that say what they are; the model part waits for {@code modelMay}, the inputs fail {@code inputFailures} times. */
     static final class Parts implements JobCache.Loader {
@@ -38,7 +58,7 @@ class JobCacheTest {
             if (inputLoads.incrementAndGet() <= inputFailures) {
                 throw new IllegalStateException("the adapters are not there yet");
             }
-            return new Merger.LoadedJob(null, null, null, null, null);
+            return copy(List.of());
         }
 
         @Override
@@ -52,7 +72,7 @@ class JobCacheTest {
             } catch (InterruptedException e) {
                 throw new IllegalStateException(e);
             }
-            return new Merger.LoadedJob(null, null, null, null, List.of());
+            return copy(List.of(Nd4j.zeros(1)));
         }
     }
 

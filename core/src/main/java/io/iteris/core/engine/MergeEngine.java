@@ -20,7 +20,7 @@ public interface MergeEngine {
     MergeOutcome merge(MergeSettings settings, Listener listener);
 
     MergeEngine LOCAL = (settings, listener) -> {
-        Merger.LoadedJob job = Merger.loadInputs(settings);
-        return new LocalMergeEngine(job.inputs(), job.method(), job.runner(), job.samples(), settings.shardSize()).run(listener);
+        // the inputs, the model and the calibration on the CPU, with no output folder checked: nothing is published
+        return Merger.withData(Merger.loadMergeInputs(settings)).localEngine().run(listener);
     };
 }

@@ -24,6 +24,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One merge from settings to a published output directory: {@link #load} reads and checks every input,
@@ -38,11 +40,38 @@ public final class Merger {
     private Merger() {
     }
 
-    /** Everything a merge reads, loaded and checked. */
-    public record LoadedJob(MergeSettings settings, MergeMethod method, MergeInputs inputs, ModelRunner runner,
+    /**
+     * Everything a merge reads, loaded and checked: the method, the base weights and the adapters, and when the method
+     * runs the model, its calibration samples (per task) and the running model. A layer solver and the publisher hold
+     * neither ({@link #loadMergeInputs}); a client submitting to a cluster holds the samples but starts no model
+     * ({@link #loadForSubmission}); a local run and an inference worker hold both ({@link #withData}).
+     *
+     * @param model   the running model, when this job started one
+     * @param samples per task, its calibration samples [S, T, d]; empty when the job holds none
+     */
+    public record LoadedJob(MergeSettings settings, MergeMethod method, MergeInputs inputs, Optional<ModelRunner> model,
                             List<INDArray> samples) {
+        public LoadedJob {
+            Objects.requireNonNull(settings, "settings");
+            Objects.requireNonNull(method, "method");
+            Objects.requireNonNull(inputs, "inputs");
+            Objects.requireNonNull(model, "model");
+            samples = List.copyOf(samples);
+        }
+
+        /** The running model; refused, naming the method, when this job started none. */
+        public ModelRunner runner() {
+            return model.orElseThrow(() -> new IllegalStateException("this job of method '" + method.name()
+                    + "' holds no running model (loaded " + (needsData() ? "without it" : "for a method that runs none") + ")"));
+        }
+
         public boolean needsData() {
             return method.dataNeeds() != MergeMethod.DataNeeds.NONE;
+        }
+
+        /** This job merged here (the model and samples it holds, when its method runs the model). */
+        public LocalMergeEngine localEngine() {
+            return new LocalMergeEngine(inputs, method, model.orElse(null), needsData() ? samples : null, settings.shardSize());
         }
 
         /** Solves this job runs. */
@@ -63,8 +92,7 @@ public final class Merger {
 
     /** Runs a loaded job in this process; {@code loadMillis} is how long loading took (for the report). */
     public static Result run(LoadedJob job, double loadMillis, MergeEngine.Listener listener) {
-        MergeOutcome outcome = new LocalMergeEngine(job.inputs(), job.method(), job.runner(), job.samples(),
-                job.settings().shardSize()).run(listener);
+        MergeOutcome outcome = job.localEngine().run(listener);
         return publish(job, outcome, loadMillis);
     }
 
@@ -80,16 +108,9 @@ public final class Merger {
     }
 
     /**
-     * Reads and checks the inputs with the model and calibration the method runs, on the CPU, without checking the
-     * output folder ({@link MergeEngine#LOCAL}, which publishes nothing; {@link #load} also checks the output).
-     */
-    public static LoadedJob loadInputs(MergeSettings s) {
-        return withData(loadMergeInputs(s));
-    }
-
-    /**
      * The method and the checked base weights and adapters, without the model or the calibration: what a layer
-     * solver and the publisher need ({@link LoadedJob#runner()} and {@link LoadedJob#samples()} are null).
+     * solver and the publisher need (its {@link LoadedJob#model()} and {@link LoadedJob#samples()} are empty). It does
+     * not check the output folder ({@link #load} does).
      */
     public static LoadedJob loadMergeInputs(MergeSettings s) {
         if (s.base() == null) {
@@ -104,13 +125,13 @@ public final class Merger {
         for (MergeSettings.AdapterSpec a : s.adapters()) {
             adapters.add(new NamedAdapter(a.name(), PeftAdapter.load(a.path()), a.manualCoef()));
         }
-        return new LoadedJob(s, method, MergeInputs.prepare(base, adapters), null, null);
+        return new LoadedJob(s, method, MergeInputs.prepare(base, adapters), Optional.empty(), List.of());
     }
 
     /** The job with its method prepared for its layers ({@link MergeMethod#prepare}), as a layer solver needs it. */
     public static LoadedJob prepared(LoadedJob job) {
         MergeMethod m = job.method().prepare(job.inputs().layerInputs());
-        return m == job.method() ? job : new LoadedJob(job.settings(), m, job.inputs(), job.runner(), job.samples());
+        return m == job.method() ? job : new LoadedJob(job.settings(), m, job.inputs(), job.model(), job.samples());
     }
 
     /** A job loaded by {@link #loadMergeInputs} with the model and calibration its method runs added (when it runs any). */
@@ -120,13 +141,13 @@ public final class Merger {
 
     /** As above, an ONNX model run on {@code device}. */
     public static LoadedJob withData(LoadedJob job, Device device) {
-        if (job.runner() != null || job.method().dataNeeds() == MergeMethod.DataNeeds.NONE) {
+        if (job.model().isPresent() || !job.needsData()) {
             return job;
         }
         MergeSettings s = job.settings();
         ModelRunner runner = runnerFor(s, job.inputs().base(), job.inputs(), device);
         try {
-            return new LoadedJob(s, job.method(), job.inputs(), runner, calibrationFor(s, job.inputs(), runner));
+            return new LoadedJob(s, job.method(), job.inputs(), Optional.of(runner), calibrationFor(s, job.inputs(), runner));
         } catch (RuntimeException e) {
             runner.close();
             throw e;
@@ -135,8 +156,8 @@ public final class Merger {
 
     /**
      * What a client submitting a job to a cluster needs: the checked inputs and the calibration, without starting
-     * the model (no ONNX Runtime session in the client: at LLM size that would be the whole model). {@code runner()}
-     * is null.
+     * the model (no ONNX Runtime session in the client: at LLM size that would be the whole model): its
+     * {@link LoadedJob#model()} is empty.
      */
     public static LoadedJob loadForSubmission(MergeSettings s, boolean checkOutput) {
         if (checkOutput) {
@@ -155,7 +176,7 @@ public final class Merger {
         } else {
             width = MlpSpec.read(spec).dims()[0];
         }
-        return new LoadedJob(s, job.method(), job.inputs(), null, calibrationFor(s, job.inputs(), width, vocabulary));
+        return new LoadedJob(s, job.method(), job.inputs(), Optional.empty(), calibrationFor(s, job.inputs(), width, vocabulary));
     }
 
     /** Refuses a missing output, or an existing output directory unless overwriting. */
@@ -232,7 +253,7 @@ public final class Merger {
      */
     public static Map<String, String> statisticsLeaders(LoadedJob job) {
         List<String> layers = job.inputs().layers();
-        if (job.runner() != null) {
+        if (job.model().isPresent()) {
             return StatisticsSharing.leaders(layers, job.runner().inputOf());
         }
         if (job.method().dataNeeds() != MergeMethod.DataNeeds.NONE) {

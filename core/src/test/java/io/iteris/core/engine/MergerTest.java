@@ -202,6 +202,30 @@ class MergerTest {
     }
 
     @Test
+    void eachLoadHoldsWhatItsCallerNeedsAndAMissingModelIsRefusedByName() {
+        MergeSettings s = settings(caseDir(), "iteris", Map.of());
+        Merger.LoadedJob forSolvers = Merger.loadMergeInputs(s);
+        assertTrue(forSolvers.model().isEmpty() && forSolvers.samples().isEmpty(), "a solver's job: weights and adapters only");
+        IllegalStateException e = assertThrows(IllegalStateException.class, forSolvers::runner);
+        assertTrue(e.getMessage().contains("'iteris'") && e.getMessage().contains("without it"), e.getMessage());
+        Merger.LoadedJob forClient = Merger.loadForSubmission(s, false);
+        assertTrue(forClient.model().isEmpty(), "a client starts no model");
+        assertEquals(2, forClient.samples().size(), "but reads each task's calibration");
+        Merger.LoadedJob local = Merger.withData(forSolvers);
+        assertTrue(local.model().isPresent());
+        assertEquals(2, local.samples().size());
+        Merger.LoadedJob dataFree = Merger.withData(Merger.loadMergeInputs(settings(caseDir2(), "task_arithmetic", Map.of())));
+        assertTrue(dataFree.model().isEmpty() && dataFree.samples().isEmpty(), "a method that runs no model starts none");
+        e = assertThrows(IllegalStateException.class, dataFree::runner);
+        assertTrue(e.getMessage().contains("runs none"), e.getMessage());
+        assertThrows(NullPointerException.class, () -> new Merger.LoadedJob(s, forSolvers.method(), forSolvers.inputs(), null, List.of()));
+    }
+
+    private Path caseDir2() {
+        return TestFiles.copyTree(TestVectors.of("e2e_mlp_feedback"), tmp.resolve("case2"));
+    }
+
+    @Test
     void missingSettingsAreNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Merger.run(MergeSettings.from(ConfigFactory.parseMap(Map.of("iteris.merge.out", tmp.resolve("o").toString()))), null));
