@@ -26,7 +26,12 @@ public final class JobHistory {
 
     /** Every event recorded for the job so far, in order, without blocking the caller. */
     public static CompletionStage<List<EventEnvelope>> eventsAsync(ActorSystem<?> system, String jobId) {
-        return journal(system).currentEventsByPersistenceId(Entities.supervisorPersistenceId(jobId).id(), 0, Long.MAX_VALUE)
+        return eventsAsync(system, jobId, 0);
+    }
+
+    /** The job's events from sequence number {@code from} on, as the journal holds them now, without blocking the caller. */
+    public static CompletionStage<List<EventEnvelope>> eventsAsync(ActorSystem<?> system, String jobId, long from) {
+        return journal(system).currentEventsByPersistenceId(Entities.supervisorPersistenceId(jobId).id(), from, Long.MAX_VALUE)
                 .runWith(Sink.seq(), system);
     }
 

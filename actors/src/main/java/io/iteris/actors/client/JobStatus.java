@@ -12,6 +12,7 @@ import org.apache.pekko.persistence.query.EventEnvelope;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -25,13 +26,29 @@ public record JobStatus(String jobId, SupervisorState state, Map<String, Integer
                         List<JobResumed> resumed, long firstMillis, long lastMillis, int events) {
 
     public static JobStatus of(String jobId, List<EventEnvelope> envelopes) {
-        SupervisorState s = new SupervisorState();
-        Map<String, Integer> perNode = new TreeMap<>();
-        Map<String, Integer> reasons = new TreeMap<>();
-        List<JobResumed> resumed = new java.util.ArrayList<>();
-        long first = Long.MAX_VALUE;
-        long last = 0;
-        for (EventEnvelope e : envelopes) {
+        return empty(jobId).then(envelopes);
+    }
+
+    /** A job before its first event. */
+    public static JobStatus empty(String jobId) {
+        return new JobStatus(jobId, new SupervisorState(), Map.of(), Map.of(), List.of(), 0, 0, 0);
+    }
+
+    /**
+     * This status with {@code later} events folded in, the events that follow the {@link #events} already folded (a
+     * reader that keeps a status reads only the journal's new events: {@code JobHistory.eventsAsync(system, id, events + 1)}).
+     */
+    public JobStatus then(List<EventEnvelope> later) {
+        if (later.isEmpty()) {
+            return this;
+        }
+        SupervisorState s = state;
+        Map<String, Integer> perNode = new TreeMap<>(unitsPerNode);
+        Map<String, Integer> reasons = new TreeMap<>(reassigned);
+        List<JobResumed> resumes = new java.util.ArrayList<>(resumed);
+        long first = events == 0 ? Long.MAX_VALUE : firstMillis;
+        long last = lastMillis;
+        for (EventEnvelope e : later) {
             Message m = (Message) e.event();
             s = s.apply(SupervisorEvent.of(m));
             first = Math.min(first, e.timestamp());
@@ -41,10 +58,11 @@ public record JobStatus(String jobId, SupervisorState state, Map<String, Integer
             } else if (m instanceof WorkUnitReassigned r) {
                 reasons.merge(NodeMetrics.withoutLayer(r.getReason()), 1, Integer::sum);
             } else if (m instanceof JobResumed r) {
-                resumed.add(r);
+                resumes.add(r);
             }
         }
-        return new JobStatus(jobId, s, perNode, reasons, resumed, envelopes.isEmpty() ? 0 : first, last, envelopes.size());
+        return new JobStatus(jobId, s, Collections.unmodifiableMap(perNode), Collections.unmodifiableMap(reasons),
+                List.copyOf(resumes), first, last, events + later.size());
     }
 
     /** {@code pekko://iteris@host:port/user/...#uid} → {@code host:port}. */

@@ -57,6 +57,18 @@ class JobStatusTest {
         JobStatus done = JobStatus.of("j", envelopes(evs));
         assertEquals(SupervisorState.Status.COMPLETED, done.state().status());
         assertTrue(done.describe(Instant.now()).contains("output: /out"));
+
+        // a reader that keeps the status and folds only the new events (the console) sees the same job
+        List<EventEnvelope> all = envelopes(evs);
+        for (int split = 0; split <= all.size(); split++) {
+            JobStatus kept = JobStatus.of("j", all.subList(0, split));
+            JobStatus later = kept.then(all.subList(split, all.size()));
+            assertEquals(done.describe(Instant.ofEpochMilli(20_000)), later.describe(Instant.ofEpochMilli(20_000)), "split at " + split);
+            assertEquals(List.of(done.unitsPerNode(), done.reassigned(), done.resumed(), done.firstMillis(), done.lastMillis(), done.events()),
+                    List.of(later.unitsPerNode(), later.reassigned(), later.resumed(), later.firstMillis(), later.lastMillis(), later.events()));
+            assertEquals(done.state().toSnapshot(), later.state().toSnapshot());
+        }
+        assertEquals(0, JobStatus.empty("j").events());
     }
 
     private static UnitId unit(int task, int shard) {

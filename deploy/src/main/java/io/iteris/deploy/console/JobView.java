@@ -21,10 +21,6 @@ import java.util.TreeMap;
 record JobView(JobStatus status) {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    static JobView of(String jobId, List<EventEnvelope> events) {
-        return new JobView(JobStatus.of(jobId, events));
-    }
-
     String id() {
         return status.jobId();
     }

@@ -1,6 +1,7 @@
 package io.iteris.deploy.console;
 
 import io.iteris.actors.client.JobHistory;
+import io.iteris.actors.client.JobStatus;
 import org.apache.pekko.actor.typed.ActorSystem;
 
 import java.util.ArrayList;
@@ -13,15 +14,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * The console's view of the journal, never blocking a thread: jobs are read from their events on each request,
- * except finished ones, which cannot change and are kept (the most recently read {@link #KEPT}, so a node that
- * runs for months does not hold every job it ever showed).
+ * The console's view of the journal, never blocking a thread. Each job's view is kept (the most recently read
+ * {@link #KEPT}, so a node that runs for months does not hold every job it ever showed): a finished job, which cannot
+ * change, is shown as kept; a running one is brought up to date with the events journaled since it was last read, so a
+ * refresh folds only what is new, not the whole job again.
  */
 final class Journal {
     static final int KEPT = 256;
 
     private final ActorSystem<?> system;
-    private final Map<String, JobView> finished = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    private final Map<String, JobView> kept = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, JobView> eldest) {
             return size() > KEPT;
@@ -34,18 +36,19 @@ final class Journal {
 
     /** The job, or empty when the journal has no event of it. */
     CompletionStage<Optional<JobView>> job(String id) {
-        JobView kept = finished.get(id);
-        if (kept != null) {
-            return CompletableFuture.completedFuture(Optional.of(kept));
+        JobView known = kept.get(id);
+        if (known != null && known.finished()) {
+            return CompletableFuture.completedFuture(Optional.of(known));
         }
-        return JobHistory.eventsAsync(system, id).thenApply(events -> {
-            if (events.isEmpty()) {
+        JobStatus before = known != null ? known.status() : JobStatus.empty(id);
+        return JobHistory.eventsAsync(system, id, before.events() + 1).thenApply(later -> {
+            JobStatus now = before.then(later);
+            if (now.events() == 0) {
                 return Optional.empty();
             }
-            JobView v = JobView.of(id, events);
-            if (v.finished()) {
-                finished.put(id, v);
-            }
+            JobView v = new JobView(now);
+            // two requests may read the same events at once: keep whichever saw more
+            kept.merge(id, v, (a, b) -> a.status().events() >= b.status().events() ? a : b);
             return Optional.of(v);
         });
     }
