@@ -4,13 +4,16 @@
 # made once, and kept in $ITERIS_PG_DIR/password (mode 600): give nodes --journal-password-file with that path.
 # It never goes on a command line (the server and psql read it from files). Prints the JDBC URL on start.
 #   deploy/postgres.sh start|stop|status|url|password-file
-# Settings: ITERIS_PG_DIR (default $TMPDIR/iteris-postgres), ITERIS_PG_PORT (default 54329).
+# Settings: ITERIS_PG_DIR (default $TMPDIR/iteris-postgres), ITERIS_PG_PORT (default 54329), ITERIS_PG_HOST (the address
+# it listens on, default 127.0.0.1; another address, as deploy/slurm/iteris.sbatch gives, also admits the hosts of that
+# address's networks, with the same password).
 set -euo pipefail
 
 cmd="${1:-start}"
 dir="${ITERIS_PG_DIR:-${TMPDIR:-/tmp}/iteris-postgres}"
 port="${ITERIS_PG_PORT:-54329}"
-url="jdbc:postgresql://127.0.0.1:$port/iteris"
+host="${ITERIS_PG_HOST:-127.0.0.1}"
+url="jdbc:postgresql://$host:$port/iteris"
 
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
@@ -46,20 +49,24 @@ case "$cmd" in
     fi
     give_pg "$dir/password"
     # libpq's password file for psql and createdb below: host:port:db:user:password, private to its owner
-    (umask 077; printf '127.0.0.1:%s:*:iteris:%s\n' "$port" "$(cat "$dir/password")" > "$dir/pgpass")
+    (umask 077; printf '%s:%s:*:iteris:%s\n' "$host" "$port" "$(cat "$dir/password")" > "$dir/pgpass")
     give_pg "$dir/pgpass"
     if [ ! -f "$dir/data/PG_VERSION" ]; then
       as_pg "$bin/initdb" -D "$dir/data" -U iteris --auth=scram-sha-256 --pwfile="$dir/password" >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
+    if [ "$host" != 127.0.0.1 ] && ! grep -q '^host iteris iteris samenet' "$dir/data/pg_hba.conf"; then
+      # nodes on other hosts of this address's networks, with the password (initdb admits loopback only)
+      echo 'host iteris iteris samenet scram-sha-256' >>"$dir/data/pg_hba.conf"
+    fi
     if ! as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
       as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -c listen_addresses=127.0.0.1 -k $dir" start >/dev/null \
+        -o "-p $port -c listen_addresses=$host -k $dir" start >/dev/null \
         || { tail -n 30 "$dir/server.log" >&2; exit 1; }
     fi
-    as_pg env PGPASSFILE="$dir/pgpass" "$bin/psql" -h 127.0.0.1 -p "$port" -U iteris -d postgres -tAc \
+    as_pg env PGPASSFILE="$dir/pgpass" "$bin/psql" -h "$host" -p "$port" -U iteris -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = 'iteris'" | grep -q 1 \
-      || as_pg env PGPASSFILE="$dir/pgpass" "$bin/createdb" -h 127.0.0.1 -p "$port" -U iteris iteris
+      || as_pg env PGPASSFILE="$dir/pgpass" "$bin/createdb" -h "$host" -p "$port" -U iteris iteris
     echo "$url"
     ;;
   stop)

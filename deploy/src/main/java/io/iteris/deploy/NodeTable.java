@@ -14,18 +14,22 @@ final class NodeTable {
     }
 
     static String text(List<NodeDescription> nodes) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-34s %-26s %8s %8s %8s %11s %10s  %s%n",
-                "node", "roles", "workers", "supervis", "solvers", "heap (MiB)", "rss (MiB)", "cached jobs"));
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-34s %-26s %8s %-8s %-8s %8s %8s %11s %10s  %s%n",
+                "node", "roles", "workers", "device", "gpus", "supervis", "solvers", "heap (MiB)", "rss (MiB)", "cached jobs"));
         for (NodeDescription n : nodes) {
-            sb.append(String.format(Locale.ROOT, "%-34s %-26s %8d %8d %8d %11.1f %10.1f  %s%n", n.getAddress(),
-                    String.join(",", n.getRolesList()), n.getWorkers(), n.getSupervisors(), n.getSolvers(),
+            sb.append(String.format(Locale.ROOT, "%-34s %-26s %8d %-8s %-8s %8d %8d %11.1f %10.1f  %s%n", n.getAddress(),
+                    String.join(",", n.getRolesList()), n.getWorkers(), n.getDevice(), n.getVisibleGpus().isEmpty() ? "-" : n.getVisibleGpus(),
+                    n.getSupervisors(), n.getSolvers(),
                     n.getHeapUsedBytes() / 1048576.0, n.getRssBytes() / 1048576.0,
                     n.getCachedJobsCount() == 0 ? "-" : String.join(",", n.getCachedJobsList())));
         }
         return sb.toString();
     }
 
-    /** [{"address", "roles", "supervisors", "solvers", "cached_jobs", "heap_used_bytes", "rss_bytes", "workers", "leader", "members"}, ...] */
+    /**
+     * [{"address", "roles", "supervisors", "solvers", "cached_jobs", "heap_used_bytes", "rss_bytes", "workers", "leader", "members",
+     * "device", "visible_gpus"}, ...]
+     */
     static String json(List<NodeDescription> nodes) {
         ObjectMapper json = new ObjectMapper();
         ArrayNode all = json.createArrayNode();
@@ -41,6 +45,8 @@ final class NodeTable {
             o.put("workers", n.getWorkers());
             o.put("leader", n.getLeader());
             o.put("members", n.getMembers());
+            o.put("device", n.getDevice());
+            o.put("visible_gpus", n.getVisibleGpus());
         }
         return all.toString() + "\n";
     }

@@ -252,6 +252,12 @@ class ConsoleTest {
             assertEquals(401, tls.send(HttpRequest.newBuilder(URI.create(console.url() + "sign-in"))
                     .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString("token=guess")).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode());
+            // an orchestrator's probes need no token, and hear only yes or no (HealthTest covers when)
+            for (String probe : List.of("alive", "ready")) {
+                HttpResponse<String> r = tls.send(HttpRequest.newBuilder(URI.create(console.url() + probe)).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), probe + ": " + r.body());
+                assertEquals(probe + "\n", r.body());
+            }
         }
     }
 

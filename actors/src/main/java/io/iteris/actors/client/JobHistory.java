@@ -35,6 +35,11 @@ public final class JobHistory {
                 .runWith(Sink.seq(), system);
     }
 
+    /** Completes when the journal answered a query (at most one id read), fails when it did not within {@code timeout}. */
+    public static CompletionStage<org.apache.pekko.Done> probe(ActorSystem<?> system, Duration timeout) {
+        return journal(system).currentPersistenceIds().take(1).completionTimeout(timeout).runWith(Sink.ignore(), system);
+    }
+
     /** The ids of every job this journal holds, without blocking the caller. */
     public static CompletionStage<List<String>> jobIdsAsync(ActorSystem<?> system) {
         String prefix = Entities.supervisorPersistenceId("").id();

@@ -23,6 +23,7 @@ import org.apache.pekko.cluster.typed.Cluster;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -75,7 +76,9 @@ public final class NodeAgent {
             return NodeDescription.newBuilder().setAddress(system.address().toString()).addAllRoles(roles)
                     .setSupervisors(sup).setSolvers(sol).addAllCachedJobs(JobCache.get(system).cachedJobs()).setWorkers(workers)
                     .setHeapUsedBytes(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed())
-                    .setRssBytes(ProcessMemory.bytes("self", "VmRSS")).setLeader(leader(system)).setMembers(upMembers(system)).build();
+                    .setRssBytes(ProcessMemory.bytes("self", "VmRSS")).setLeader(leader(system)).setMembers(upMembers(system))
+                    .setDevice(system.settings().config().getString("iteris.engine.worker.device"))
+                    .setVisibleGpus(Objects.requireNonNullElse(System.getenv("CUDA_VISIBLE_DEVICES"), "")).build();
         });
     }
 

@@ -38,8 +38,8 @@ import java.util.function.Supplier;
 /**
  * What a node's console serves: the pages ({@code /}, {@code /jobs}, {@code /jobs/{id}}), the JSON behind them
  * ({@code /api/nodes}, {@code /api/jobs}, {@code /api/jobs/{id}}, {@code /api/jobs/{id}/events[?follow=true]} as
- * Server-Sent Events), {@code /metrics} (Prometheus text), a finished job's report and adapter, and the static
- * files. Every answer is asynchronous: the journal and the node agents are asked without holding a thread.
+ * Server-Sent Events), {@code /metrics} (Prometheus text), a finished job's report and adapter, the static
+ * files, and, without the token, {@code /alive} and {@code /ready} for an orchestrator's probes ({@link Health}). Every answer is asynchronous: the journal and the node agents are asked without holding a thread.
  */
 final class ConsoleRoutes extends AllDirectives {
     /** The output files a finished job's page links to (nothing else of the output directory is served). */
@@ -51,16 +51,27 @@ final class ConsoleRoutes extends AllDirectives {
     private final Journal journal;
     private final Nodes nodes;
     private final ConsoleAuth auth;
+    private final Health health;
 
     ConsoleRoutes(ActorSystem<?> system, ConsoleAuth auth) {
         this.system = system;
         this.journal = new Journal(system);
         this.nodes = new Nodes(system);
         this.auth = auth;
+        this.health = new Health(system);
     }
 
     Route route() {
-        return concat(staticFiles(), auth.signInRoutes(this), auth.authorized(this, () -> concat(pages(), api(), metrics())));
+        return concat(health(), staticFiles(), auth.signInRoutes(this), auth.authorized(this, () -> concat(pages(), api(), metrics())));
+    }
+
+    /** {@code /alive} and {@code /ready} for an orchestrator's probes: no token, 200 or 503 and one word. */
+    private Route health() {
+        return concat(
+                path("alive", () -> get(() -> health.alive() ? complete(StatusCodes.OK, "alive\n")
+                        : complete(StatusCodes.SERVICE_UNAVAILABLE, "stopping\n"))),
+                path("ready", () -> get(() -> onSuccess(health.ready(), ready -> ready ? complete(StatusCodes.OK, "ready\n")
+                        : complete(StatusCodes.SERVICE_UNAVAILABLE, "not ready\n")))));
     }
 
     private Route staticFiles() {

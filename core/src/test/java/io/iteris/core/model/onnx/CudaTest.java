@@ -83,4 +83,25 @@ class CudaTest {
             }
         }
     }
+
+    /** A whole IterIS merge of a tiny LLaMA with external data, its forward passes and statistics on the GPU, against the CPU's. */
+    @Test
+    void aWholeMergeOnTheGpuMatchesTheCpu() {
+        Device gpu = gpu();
+        TinyLlama.Example ex = TinyLlama.writeExample(tmp.resolve("merge"), TinyLlamaMergeTest.F32, List.of(2, 4, 6),
+                List.of("q_proj", "v_proj"), 24, 3);
+        io.iteris.core.config.MergeSettings s = TinyLlamaMergeTest.settings(ex, TinyLlamaMergeTest.calibration(ex, tmp.resolve("merge")),
+                tmp.resolve("merge/out"));
+        io.iteris.core.engine.MergeOutcome onCpu = io.iteris.core.engine.Merger.withData(io.iteris.core.engine.Merger.loadMergeInputs(s),
+                Device.CPU).localEngine().run(null);
+        io.iteris.core.engine.MergeOutcome onGpu = io.iteris.core.engine.Merger.withData(io.iteris.core.engine.Merger.loadMergeInputs(s),
+                gpu).localEngine().run(null);
+        double worst = 0;
+        for (String layer : onCpu.deltas().keySet()) {
+            worst = Math.max(worst, io.iteris.core.linalg.Matrices.relativeError(onCpu.deltas().get(layer), onGpu.deltas().get(layer)));
+        }
+        System.out.printf("CudaTest merge: tiny LLaMA, float32, external data, 3 solves on %s: max relative difference of dW from the CPU %.2e%n",
+                gpu, worst);
+        assertTrue(worst < F32_TOLERANCE, "merged on the GPU against the CPU: " + worst);
+    }
 }

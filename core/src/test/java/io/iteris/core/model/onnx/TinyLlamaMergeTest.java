@@ -45,7 +45,7 @@ class TinyLlamaMergeTest {
     @TempDir
     Path tmp;
 
-    private MergeSettings settings(TinyLlama.Example ex, Path calibration, Path out) {
+    static MergeSettings settings(TinyLlama.Example ex, Path calibration, Path out) {
         Map<String, Object> m = new HashMap<>();
         m.put("iteris.merge.method", "iteris");
         m.put("iteris.merge.base", ex.model().toString());
@@ -60,7 +60,7 @@ class TinyLlamaMergeTest {
         return MergeSettings.from(ConfigFactory.parseMap(m));
     }
 
-    private Path calibration(TinyLlama.Example ex, Path dir) {
+    static Path calibration(TinyLlama.Example ex, Path dir) {
         List<TextCalibration.Task> tasks = new ArrayList<>();
         for (int i = 0; i < ex.tasks().size(); i++) {
             tasks.add(new TextCalibration.Task(ex.tasks().get(i), ex.texts().get(i)));
