@@ -33,7 +33,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi -L >"$out/nvidia-smi.txt" 2>&1 ||
 echo "gpu-check: $gpus NVIDIA GPU(s) listed by the driver; testing $device; logs in $out"
 
 # 1. the GPU build: onnxruntime_gpu with the CUDA provider in every module, the jar deploy/target/iteris-gpu.jar
-if s=$(timed build "$out/build.log" ./mvnw -B -q -Pgpu -DskipTests install); then
+if s=$(timed build "$out/build.log" ./mvnw -B -q -Pgpu -DskipTests package); then
   row "GPU build (-Pgpu)" ok "${s}s" "deploy/target/iteris-gpu.jar"
 else
   row "GPU build (-Pgpu)" FAIL "${s}s" "see $out/build.log"
@@ -42,7 +42,7 @@ fi
 
 # 2. CudaTest: forward passes, statistics (Gram in the session and on the host) and a whole merge, GPU against CPU
 if [ "$failed" = 0 ]; then
-  s=$(ITERIS_TEST_CUDA_DEVICE="$device" timed cudatest "$out/cudatest.log" ./mvnw -B -o -Pgpu test -pl core -Dtest=CudaTest \
+  s=$(ITERIS_TEST_CUDA_DEVICE="$device" timed cudatest "$out/cudatest.log" ./mvnw -B -o -Pgpu test -pl protocol,core -Dtest=CudaTest \
     -Dsurefire.failIfNoSpecifiedTests=false) && rc=0 || rc=$?
   summary=$(grep -E "Tests run: [0-9]+, Failures" "$out/cudatest.log" | tail -n 1 | sed 's/^\[[A-Z]*\] //')
   merge=$(grep -o "max relative difference of dW from the CPU [0-9.e+-]*" "$out/cudatest.log" | tail -n 1 || true)
