@@ -24,7 +24,7 @@ fi
 
 args=(node --seed "$ITERIS_SLURM_SEEDS" --host "$addr" --port "$port" --device "$device"
   --work-dir "$ITERIS_SLURM_RUN/node-$SLURM_NODEID" --store "$ITERIS_SLURM_STORE"
-  --journal "$ITERIS_SLURM_JOURNAL" --tls "$ITERIS_SLURM_RUN/tls/node")
+  --journal "$ITERIS_SLURM_JOURNAL" --tls "$ITERIS_SLURM_TLS/node")
 [ -n "$ITERIS_SLURM_JOURNAL_USER" ] && args+=(--journal-user "$ITERIS_SLURM_JOURNAL_USER")
 [ -n "$ITERIS_SLURM_JOURNAL_PASSWORD_FILE" ] && args+=(--journal-password-file "$ITERIS_SLURM_JOURNAL_PASSWORD_FILE")
 if [ "$ITERIS_SLURM_HTTP_PORT" != 0 ]; then

@@ -344,15 +344,15 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
             ctx.getLog().error("job {}: publishing the output failed: {}", jobId, done.getError());
             return fail("publishing the output failed: " + done.getError());
         }
-        return persist(new SupervisorEvent.Completed(JobCompleted.newBuilder().setOutputPath(state.spec().getOutputPath())
-                .setAtMillis(done.getAtMillis()).build()), List.of());
+        return persist(List.of(new SupervisorEvent.Completed(JobCompleted.newBuilder().setOutputPath(state.spec().getOutputPath())
+                .setAtMillis(done.getAtMillis()).build())), List.of());
     }
 
     // ---- finishing
 
     private EffectBuilder<SupervisorEvent, SupervisorState> fail(String reason) {
-        return persist(new SupervisorEvent.Failed(JobFailed.newBuilder().setReason(reason).setAtMillis(System.currentTimeMillis()).build()),
-                List.of());
+        return persist(List.of(new SupervisorEvent.Failed(JobFailed.newBuilder().setReason(reason)
+                .setAtMillis(System.currentTimeMillis()).build())), List.of());
     }
 
     /** The job is over: every node and solver hears it, then this supervisor stops for good. */
@@ -372,10 +372,6 @@ public final class MergeSupervisor extends EventSourcedBehavior<MergeSupervisor.
             return fail(d.failure());
         }
         return d.events().isEmpty() ? Effect().none() : persist(d.events(), d.acts());
-    }
-
-    private EffectBuilder<SupervisorEvent, SupervisorState> persist(SupervisorEvent event, List<Decide.Act> acts) {
-        return persist(List.of(event), acts);
     }
 
     /** Persists events, then logs them, carries out the acts, and tells the subscribers. */
