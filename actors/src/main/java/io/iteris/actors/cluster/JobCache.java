@@ -25,9 +25,9 @@ import java.util.function.Supplier;
  * ({@link #inputs}); an inference worker also the model and its calibration ({@link #job}). Users hold a
  * {@link Lease}. Loading blocks, so callers take leases off the actors' threads (in a solve, a forward pass or a
  * publish, each on its own dispatcher); a second caller for the same part of a job waits for the first one's load rather
- * than loading twice, and a caller for another part does not wait at all. When the job ends ({@link #evict}), the node lets go of it as soon as the last lease is closed,
- * closing the model's native session; a job that ended is not loaded again on this node (a late message for it is
- * refused).
+ * than loading twice, and a caller for another part does not wait at all. When the job ends ({@link #evict}), the node
+ * lets go of it as soon as the last lease is closed, closing the model's native session; a job that ended is not loaded
+ * again on this node (a late message for it is refused).
  */
 public final class JobCache implements Extension {
     private static final ExtensionId<JobCache> ID = new ExtensionId<>() {

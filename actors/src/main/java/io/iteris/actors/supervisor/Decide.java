@@ -49,7 +49,8 @@ final class Decide {
 
         /**
          * {@code events} and the acts they call for on their own: solvers introduced when a job is accepted, a unit
-         * sent when assigned, solves requested when an iteration has no units, publishing after the last iteration.
+         * sent when assigned, solves requested when an iteration has no units or its last unit is done, publishing after
+         * the last iteration.
          */
         static Decision persist(SupervisorState before, List<SupervisorEvent> events) {
             return persist(before, events, List.of());
@@ -65,6 +66,9 @@ final class Decide {
                 } else if (e instanceof SupervisorEvent.UnitAssigned a) {
                     acts.add(new SendUnit(SupervisorState.key(a.message().getUnit())));
                 } else if (e instanceof SupervisorEvent.IterationBegan && after.units().isEmpty()) {
+                    acts.add(Step.REQUEST_SOLVES);
+                } else if (e instanceof SupervisorEvent.UnitCompleted && after.allUnitsDone()) {
+                    // the iteration's last unit: every solver has its statistics
                     acts.add(Step.REQUEST_SOLVES);
                 } else if (e instanceof SupervisorEvent.IterationEnded c && c.message().getLast()) {
                     acts.add(Step.PUBLISH);
@@ -96,10 +100,8 @@ final class Decide {
         if (u == null || u.done()) {
             return Decision.NONE;
         }
-        List<SupervisorEvent> evs = List.of(new SupervisorEvent.UnitCompleted(WorkUnitCompleted.newBuilder().setUnit(cmd.getUnit())
-                .setWorker(cmd.getWorker()).setInferenceNanos(cmd.getInferenceNanos()).setBytesSent(cmd.getBytesSent()).build()));
-        // the iteration's last unit: every solver has its statistics
-        return Decision.persist(state, evs, state.applyAll(evs).allUnitsDone() ? List.of(Step.REQUEST_SOLVES) : List.of());
+        return Decision.persist(state, List.of(new SupervisorEvent.UnitCompleted(WorkUnitCompleted.newBuilder().setUnit(cmd.getUnit())
+                .setWorker(cmd.getWorker()).setInferenceNanos(cmd.getInferenceNanos()).setBytesSent(cmd.getBytesSent()).build())));
     }
 
     /** A unit failed: it goes to a worker again, unless it failed too often. */

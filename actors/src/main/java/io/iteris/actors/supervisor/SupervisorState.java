@@ -53,7 +53,6 @@ public final class SupervisorState {
     private int iteration = -1;
     private Map<String, String> weights = Map.of();
     private Map<String, Unit> units = Map.of();
-    private Map<String, LayerSolved> solved = Map.of();
     private List<IterationCompleted> completed = List.of();
     private Map<Integer, Map<String, LayerSolved>> history = Map.of();
     private Map<Integer, Long> inferenceNanos = Map.of();
@@ -72,7 +71,6 @@ public final class SupervisorState {
         iteration = s.iteration;
         weights = s.weights;
         units = s.units;
-        solved = s.solved;
         completed = s.completed;
         history = s.history;
         inferenceNanos = s.inferenceNanos;
@@ -85,7 +83,7 @@ public final class SupervisorState {
     /** The state as a snapshot stores it ({@link SnapshotSerializer}). */
     public SupervisorSnapshot toSnapshot() {
         SupervisorSnapshot.Builder b = SupervisorSnapshot.newBuilder().setStatus(status.name()).setIteration(iteration)
-                .putAllWeights(weights).addAllSolved(solved.values()).addAllCompleted(completed).putAllInferenceNanos(inferenceNanos)
+                .putAllWeights(weights).addAllCompleted(completed).putAllInferenceNanos(inferenceNanos)
                 .putAllStartedAt(startedAt).setOutcome(outcome).setAcceptedAt(acceptedAt).setRestarts(restarts);
         if (spec != null) {
             b.setSpec(spec);
@@ -111,9 +109,6 @@ public final class SupervisorState {
                     u.getAssignedAt(), u.getAttempt(), u.getFailures(), u.getRefills()));
         }
         s.units = Collections.unmodifiableMap(units);
-        Map<String, LayerSolved> solved = new LinkedHashMap<>();
-        snap.getSolvedList().forEach(r -> solved.put(r.getLayer(), r));
-        s.solved = Collections.unmodifiableMap(solved);
         s.completed = List.copyOf(snap.getCompletedList());
         Map<Integer, Map<String, LayerSolved>> history = new TreeMap<>();
         snap.getHistoryList().forEach(r -> history.computeIfAbsent(r.getIteration(), k -> new LinkedHashMap<>()).put(r.getLayer(), r));
@@ -160,7 +155,6 @@ public final class SupervisorState {
                 }
             }
             n.units = Collections.unmodifiableMap(planned);
-            n.solved = Map.of();
         } else if (event instanceof SupervisorEvent.UnitAssigned a) {
             WorkUnitAssigned e = a.message();
             n.units = withUnit(units, key(e.getUnit()), u -> new Unit(u.id, e.getWorker(), e.getIncludeG(), false, e.getAtMillis(),
@@ -180,9 +174,6 @@ public final class SupervisorState {
                     u.refills + (e.getCause() == ReassignCause.CAUSE_REFILL ? 1 : 0)));
         } else if (event instanceof SupervisorEvent.LayerRecorded l) {
             LayerSolved r = l.message().getResult();
-            if (r.getIteration() == iteration) {
-                n.solved = with(solved, r.getLayer(), r);
-            }
             n.history = with(history, r.getIteration(), with(history.getOrDefault(r.getIteration(), Map.of()), r.getLayer(), r));
         } else if (event instanceof SupervisorEvent.IterationEnded c) {
             List<IterationCompleted> all = new ArrayList<>(completed);
@@ -264,12 +255,13 @@ public final class SupervisorState {
         return units.values().stream().filter(Unit::done).count();
     }
 
+    /** The current iteration's solves, in the order they came (its part of {@link #history}). */
     public Map<String, LayerSolved> solved() {
-        return solved;
+        return history.getOrDefault(iteration, Map.of());
     }
 
     public boolean allLayersSolved() {
-        return spec != null && solved.size() == spec.getLayersCount();
+        return spec != null && solved().size() == spec.getLayersCount();
     }
 
     /** Whether the current iteration's IterationCompleted is recorded. */

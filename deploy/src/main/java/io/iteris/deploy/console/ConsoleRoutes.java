@@ -39,7 +39,8 @@ import java.util.function.Supplier;
  * What a node's console serves: the pages ({@code /}, {@code /jobs}, {@code /jobs/{id}}), the JSON behind them
  * ({@code /api/nodes}, {@code /api/jobs}, {@code /api/jobs/{id}}, {@code /api/jobs/{id}/events[?follow=true]} as
  * Server-Sent Events), {@code /metrics} (Prometheus text), a finished job's report and adapter, the static
- * files, and, without the token, {@code /alive} and {@code /ready} for an orchestrator's probes ({@link Health}). Every answer is asynchronous: the journal and the node agents are asked without holding a thread.
+ * files, and, without the token, {@code /alive} and {@code /ready} for an orchestrator's probes ({@link Health}). Every
+ * answer is asynchronous: the journal and the node agents are asked without holding a thread.
  */
 final class ConsoleRoutes extends AllDirectives {
     /** The output files a finished job's page links to (nothing else of the output directory is served). */
