@@ -4,7 +4,9 @@ import com.typesafe.config.ConfigFactory;
 import io.iteris.actors.client.ActorEngine;
 import io.iteris.actors.node.IterisNode;
 import io.iteris.core.config.MergeSettings;
+import io.iteris.core.demo.ExternalDataLayout;
 import io.iteris.core.demo.TinyLlama;
+import io.iteris.core.model.onnx.OnnxModelFile;
 import io.iteris.core.model.TextCalibration;
 import io.iteris.core.safetensors.DType;
 import io.iteris.core.engine.Merger;
@@ -17,6 +19,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -66,10 +69,12 @@ class OnnxActorEngineTest {
 
     /**
      * A LLaMA-shaped decoder whose weights are external data, three LoRAs of ranks 2, 4 and 6 on q_proj and v_proj,
-     * calibration from plain text through its tokenizer.json: both engines agree bit for bit.
+     * calibration from plain text through its tokenizer.json, written as our generator writes it and again in every
+     * layout exporters use ({@link ExternalDataLayout.Layout#all()}: in the graph, one data file, a file per tensor,
+     * every tensor external, the data in a sub-folder): each merges on both engines to the same published bytes.
      */
     @Test
-    void aLlamaShapedModelWithExternalDataMergesAlikeOnBothEngines() throws Exception {
+    void aLlamaShapedModelMergesAlikeOnBothEnginesInEveryExternalDataLayout() throws Exception {
         TinyLlama.Example ex = TinyLlama.writeExample(tmp.resolve("llama"), new TinyLlama.Shape(64, 16, 32, 2, 32, DType.F32, true),
                 List.of(2, 4, 6), List.of("q_proj", "v_proj"), 24, 9);
         List<TextCalibration.Task> tasks = new java.util.ArrayList<>();
@@ -77,9 +82,9 @@ class OnnxActorEngineTest {
             tasks.add(new TextCalibration.Task(ex.tasks().get(i), ex.texts().get(i)));
         }
         Path calibration = TextCalibration.write(ex.tokenizer(), tasks, 12, null, tmp.resolve("llama/calibration.safetensors"));
-        java.util.function.Function<Path, MergeSettings> settings = out -> {
+        java.util.function.BiFunction<Path, Path, MergeSettings> settings = (model, out) -> {
             Map<String, Object> m = new HashMap<>();
-            m.put("iteris.merge.base", ex.model().toString());
+            m.put("iteris.merge.base", model.toString());
             m.put("iteris.merge.calibration", calibration.toString());
             m.put("iteris.merge.out", out.toString());
             m.put("iteris.merge.shard-size", 8);
@@ -91,14 +96,31 @@ class OnnxActorEngineTest {
             m.put("iteris.merge.adapters", adapters);
             return MergeSettings.from(ConfigFactory.parseMap(m));
         };
-        MergeOutcome local = Merger.run(settings.apply(tmp.resolve("llama-local")), null).outcome();
-        MergeOutcome actors;
-        try (IterisNode node = ActorEngineTest.node(tmp.resolve("llama-work"), 2)) {
-            actors = new ActorEngine(node).merge(settings.apply(tmp.resolve("llama-actors")), null);
+        Map<String, Path> models = new LinkedHashMap<>();
+        models.put("generated", ex.model());
+        OnnxModelFile generated = OnnxModelFile.open(ex.model());
+        for (ExternalDataLayout.Layout layout : ExternalDataLayout.Layout.all()) {
+            models.put(layout.name(), ExternalDataLayout.write(generated, tmp.resolve("layouts").resolve(layout.name()), layout));
         }
-        assertEquals(4, local.deltas().size(), "q_proj and v_proj of two layers");
-        for (Map.Entry<String, INDArray> e : local.deltas().entrySet()) {
-            assertArrayEquals(e.getValue().data().asDouble(), actors.deltas().get(e.getKey()).data().asDouble(), e.getKey());
+        Map<String, byte[]> published = new LinkedHashMap<>();
+        try (IterisNode node = ActorEngineTest.node(tmp.resolve("llama-work"), 2)) {
+            for (Map.Entry<String, Path> m : models.entrySet()) {
+                Path local = tmp.resolve("local-" + m.getKey());
+                Path actors = tmp.resolve("actors-" + m.getKey());
+                MergeOutcome l = Merger.run(settings.apply(m.getValue(), local), null).outcome();
+                MergeOutcome a = new ActorEngine(node).merge(settings.apply(m.getValue(), actors), null);
+                assertEquals(4, l.deltas().size(), "q_proj and v_proj of two layers");
+                for (Map.Entry<String, INDArray> e : l.deltas().entrySet()) {
+                    assertArrayEquals(e.getValue().data().asDouble(), a.deltas().get(e.getKey()).data().asDouble(), m.getKey() + " " + e.getKey());
+                }
+                byte[] bytes = Files.readAllBytes(local.resolve("adapter_model.safetensors"));
+                assertArrayEquals(bytes, Files.readAllBytes(actors.resolve("adapter_model.safetensors")), m.getKey() + ": local against actors");
+                published.put(m.getKey(), bytes);
+            }
+        }
+        // every layout with external data publishes the generator's bytes (in the graph: within float32 tolerance, ExternalDataLayoutTest)
+        for (String name : List.of("one-file", "per-tensor", "all-external", "sub-folder")) {
+            assertArrayEquals(published.get("generated"), published.get(name), name + " against the generated layout");
         }
     }
 }

@@ -194,6 +194,8 @@ public final class TinyLlama {
             constant("rms_eps", RMS_EPS);
             g.addInitializer(Onnx.TensorProto.newBuilder().setName("unsqueeze_axes").setDataType(Onnx.TensorProto.DataType.INT64_VALUE)
                     .addDims(1).addInt64Data(1));
+            g.addInitializer(Onnx.TensorProto.newBuilder().setName("heads_merged_shape").setDataType(Onnx.TensorProto.DataType.INT64_VALUE)
+                    .addDims(3).addInt64Data(0).addInt64Data(0).addInt64Data(h));
             node("Gather", "/model/embed_tokens/Gather", List.of("model.embed_tokens.weight", "input_ids"), "tok");
             node("Gather", "/model/embed_positions/Gather", List.of("model.embed_positions.weight", "position_ids"), "pos");
             node("Add", "/model/Add", List.of("tok", "pos"), "h0");
@@ -230,7 +232,9 @@ public final class TinyLlama {
                     .addOutput(p + "/probs").addAttribute(Onnx.AttributeProto.newBuilder().setName("axis")
                             .setType(Onnx.AttributeProto.AttributeType.INT).setI(-1)));
             node("MatMul", p + "/self_attn/MatMul_1", List.of(p + "/probs", v), p + "/context");
-            String o = projection(p + "/self_attn/o_proj", p + "/context", h, h);
+            // as exporters merge the heads back: a Reshape whose shape (an initializer) shape inference must read
+            node("Reshape", p + "/self_attn/Reshape", List.of(p + "/context", "heads_merged_shape"), p + "/merged");
+            String o = projection(p + "/self_attn/o_proj", p + "/merged", h, h);
             node("Add", p + "/Add", List.of(x, o), p + "/h1");
             String hn = rmsNorm(p + "/post_attention_layernorm", "model.layers." + l + ".post_attention_layernorm.weight", p + "/h1");
             String gate = projection(p + "/mlp/gate_proj", hn, h, f);

@@ -28,6 +28,15 @@ import java.util.Set;
  * is refused by name.
  */
 public final class OnnxGraphEditor {
+    /**
+     * External initializers up to this size are put into the edited graph. ONNX Runtime's shape inference reads
+     * some initializers' values (a Reshape's shape, an Unsqueeze's axes, scalars) and, for a graph handed over as
+     * bytes, cannot take them from a data file even with the model's folder configured; exporters that write every
+     * tensor externally ({@code size_threshold=0}) would be refused. Such tensors are a few bytes; 1 KiB is the
+     * {@code onnx} package's own default threshold, below which it keeps tensors in the graph. The weights stay mapped.
+     */
+    static final long INLINE_BYTES = 1024;
+
     /** Input-name prefix of a fed weight. */
     public static final String WEIGHT_INPUT_PREFIX = "iteris.weight.";
 
@@ -147,7 +156,8 @@ public final class OnnxGraphEditor {
                 throw new IllegalArgumentException(source + ": weight " + name + " is used by " + uses + " nodes");
             }
         }
-        List<Onnx.TensorProto> kept = new ArrayList<>(graph.getInitializerList().stream().filter(t -> !removed.contains(t.getName())).toList());
+        List<Onnx.TensorProto> kept = new ArrayList<>(graph.getInitializerList().stream().filter(t -> !removed.contains(t.getName()))
+                .map(t -> OnnxModelFile.external(t) && file.externalLength(t) <= INLINE_BYTES ? file.inlined(t) : t).toList());
         g.clearInitializer().addAllInitializer(kept);
         // a captured input has its layer's element type (float16 in a float16 model)
         Map<String, Integer> outputs = new LinkedHashMap<>(activations);

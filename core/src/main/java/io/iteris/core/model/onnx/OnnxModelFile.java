@@ -50,13 +50,19 @@ public final class OnnxModelFile {
         }
     }
 
-    /** A model whose bytes are at hand; external data, if any, is looked for beside {@code location}. */
+    /**
+     * A model whose bytes are at hand; external data, if any, is looked for beside {@code location}, and every external
+     * initializer's entries are checked against its file ({@link #checkExternalData}).
+     */
     public static OnnxModelFile of(Path location, byte[] bytes) {
+        OnnxModelFile model;
         try {
-            return new OnnxModelFile(location, bytes, Onnx.ModelProto.parseFrom(bytes));
+            model = new OnnxModelFile(location, bytes, Onnx.ModelProto.parseFrom(bytes));
         } catch (InvalidProtocolBufferException e) {
             throw new SafetensorsException(location, "is not an ONNX model: " + e.getMessage(), e);
         }
+        model.checkExternalData();
+        return model;
     }
 
     public Path location() {
@@ -87,7 +93,8 @@ public final class OnnxModelFile {
         return initializers.values().stream().anyMatch(OnnxModelFile::external);
     }
 
-    static boolean external(Onnx.TensorProto t) {
+    /** Whether an initializer keeps its values in an external data file. */
+    public static boolean external(Onnx.TensorProto t) {
         return t.getDataLocation() == Onnx.TensorProto.DataLocation.EXTERNAL;
     }
 
@@ -130,7 +137,7 @@ public final class OnnxModelFile {
                         + "; float32, float16 and bfloat16 weights are read");
             }
             long n = numel(t);
-            ByteBuffer b = external(t) ? mapped(t, n * type.bytes()) : inFile(t, n, type);
+            ByteBuffer b = external(t) ? mapped(t) : inFile(t, n, type);
             if (b == null) {
                 // float32 kept in float_data
                 float[] v = new float[(int) n];
@@ -186,8 +193,17 @@ public final class OnnxModelFile {
         return b.flip();
     }
 
-    /** An external tensor's bytes, memory-mapped from its file after checking location, offset and length. */
-    ByteBuffer mapped(Onnx.TensorProto t, long want) {
+    /** Where an external initializer's bytes lie: a file inside the model's directory, and a range of it. */
+    record Placement(Path file, String location, long offset, long length) {
+    }
+
+    /**
+     * Where an external initializer's bytes lie, checked on its entries alone: a location relative to the model's
+     * directory that stays inside it (a sub-folder is fine; {@code ../} and absolute paths are refused), a non-negative
+     * offset, and a length equal to what its dimensions take. The check is lexical: a symbolic link inside the folder
+     * may point elsewhere, as the HuggingFace cache's links into its blob store do.
+     */
+    Placement placement(Onnx.TensorProto t) {
         Map<String, String> e = new LinkedHashMap<>();
         t.getExternalDataList().forEach(kv -> e.put(kv.getKey(), kv.getValue()));
         String where = e.get("location");
@@ -195,31 +211,171 @@ public final class OnnxModelFile {
             throw new IllegalArgumentException("initializer '" + t.getName() + "' is external but names no location");
         }
         Path dir = directory().normalize();
-        Path file = dir.resolve(where).normalize();
-        if (Path.of(where).isAbsolute() || !file.startsWith(dir)) {
+        Path file;
+        try {
+            file = dir.resolve(where).normalize();
+        } catch (java.nio.file.InvalidPathException ex) {
+            throw new IllegalArgumentException("initializer '" + t.getName() + "' has external data location '" + where + "', which is no path");
+        }
+        if (Path.of(where).isAbsolute() || where.startsWith("/") || where.startsWith("\\") || !file.startsWith(dir)) {
             throw new IllegalArgumentException("initializer '" + t.getName() + "' points outside the model's directory (location "
-                    + where + "); external data must lie beside the model");
+                    + where + "); external data must lie in the model's directory or a folder below it");
         }
-        long offset = parse(e.getOrDefault("offset", "0"), "offset", t);
-        long length = e.containsKey("length") ? parse(e.get("length"), "length", t) : want;
-        if (length != want) {
+        long offset = parse(e.getOrDefault("offset", "0"), "offset", t, where);
+        int size = elementBytes(t.getDataType());
+        long want = size == 0 ? -1 : Math.multiplyExact(numel(t), size);
+        long length = e.containsKey("length") ? parse(e.get("length"), "length", t, where) : want;
+        if (length < 0) {
+            throw new IllegalArgumentException("initializer '" + t.getName() + "' is external (in " + where + "), of ONNX type "
+                    + t.getDataType() + ", and gives no length");
+        }
+        if (want >= 0 && length != want) {
             throw new IllegalArgumentException("initializer '" + t.getName() + "' " + t.getDimsList() + " should take " + want
-                    + " bytes but its external data length is " + length);
+                    + " bytes but its external data length (in " + where + ") is " + length);
         }
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            if (offset + length > ch.size()) {
-                throw new IllegalArgumentException("initializer '" + t.getName() + "' lies at bytes " + offset + ".." + (offset + length)
-                        + " of " + file.getFileName() + ", which has only " + ch.size());
+        return new Placement(file, where, offset, length);
+    }
+
+    /** The size of a placement's file, refusing a missing file and a range beyond its end. */
+    private static long within(Onnx.TensorProto t, Placement p, long size) {
+        if (p.offset() > size || p.length() > size - p.offset()) {
+            throw new IllegalArgumentException("initializer '" + t.getName() + "' lies at bytes " + p.offset() + ".." + (p.offset() + p.length())
+                    + " of " + p.location() + ", which has only " + size);
+        }
+        return size;
+    }
+
+    private static long sizeOf(Onnx.TensorProto t, Placement p) {
+        try {
+            if (!Files.isRegularFile(p.file())) {
+                throw new IllegalArgumentException("initializer '" + t.getName() + "' is kept in " + p.location() + " (" + p.file()
+                        + "), which does not exist or is not a file");
             }
-            return ch.map(FileChannel.MapMode.READ_ONLY, offset, length);
-        } catch (java.nio.file.NoSuchFileException ex) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "' is kept in " + file + ", which does not exist");
+            return Files.size(p.file());
         } catch (IOException ex) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "': cannot read " + file + ": " + ex.getMessage());
+            throw new IllegalArgumentException("initializer '" + t.getName() + "': cannot read " + p.file() + ": " + ex.getMessage());
         }
     }
 
-    private static long parse(String v, String what, Onnx.TensorProto t) {
+    /**
+     * Checks every external initializer's location, file, offset and length before anything is mapped or handed to
+     * ONNX Runtime, so that a broken export is refused when it is opened, naming the tensor and the data file,
+     * rather than by whatever reads the tensor first.
+     *
+     * @throws SafetensorsException naming the model, the initializer and the data file
+     */
+    public void checkExternalData() {
+        for (Onnx.TensorProto t : initializers.values()) {
+            if (external(t)) {
+                try {
+                    Placement p = placement(t);
+                    within(t, p, sizeOf(t, p));
+                } catch (IllegalArgumentException | ArithmeticException e) {
+                    throw new SafetensorsException(location, t.getName(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** An external tensor's bytes, memory-mapped from its file after checking location, offset and length. */
+    ByteBuffer mapped(Onnx.TensorProto t) {
+        Placement p = placement(t);
+        try (FileChannel ch = FileChannel.open(p.file(), StandardOpenOption.READ)) {
+            within(t, p, ch.size());
+            return ch.map(FileChannel.MapMode.READ_ONLY, p.offset(), p.length());
+        } catch (java.nio.file.NoSuchFileException ex) {
+            throw new IllegalArgumentException("initializer '" + t.getName() + "' is kept in " + p.location() + " (" + p.file()
+                    + "), which does not exist or is not a file");
+        } catch (IOException ex) {
+            throw new IllegalArgumentException("initializer '" + t.getName() + "': cannot read " + p.file() + ": " + ex.getMessage());
+        }
+    }
+
+    /**
+     * Any initializer's values as the little-endian bytes {@code raw_data} would hold, from raw data, an external
+     * file, or the typed fields ({@code float_data}, {@code int32_data}: also 8- and 16-bit types, {@code int64_data},
+     * {@code double_data}, {@code uint64_data}).
+     *
+     * @throws SafetensorsException naming the model and the initializer when its values cannot be read
+     */
+    public ByteBuffer raw(Onnx.TensorProto t) {
+        try {
+            if (external(t)) {
+                return mapped(t).order(ByteOrder.LITTLE_ENDIAN);
+            }
+            if (!t.getRawData().isEmpty()) {
+                return t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            }
+            int size = elementBytes(t.getDataType());
+            if (size == 0) {
+                throw new IllegalArgumentException("initializer '" + t.getName() + "' is of ONNX type " + t.getDataType() + ", which has no raw form");
+            }
+            int n = (int) numel(t);
+            ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(n, size)).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < n; i++) {
+                switch (t.getDataType()) {
+                    case Onnx.TensorProto.DataType.FLOAT_VALUE -> b.putFloat(t.getFloatData(i));
+                    case Onnx.TensorProto.DataType.DOUBLE_VALUE -> b.putDouble(t.getDoubleData(i));
+                    case Onnx.TensorProto.DataType.INT64_VALUE -> b.putLong(t.getInt64Data(i));
+                    case Onnx.TensorProto.DataType.UINT32_VALUE -> b.putInt((int) t.getUint64Data(i));
+                    case Onnx.TensorProto.DataType.UINT64_VALUE -> b.putLong(t.getUint64Data(i));
+                    default -> {
+                        int v = t.getInt32Data(i);
+                        switch (size) {
+                            case 1 -> b.put((byte) v);
+                            case 2 -> b.putShort((short) v);
+                            case 4 -> b.putInt(v);
+                            default -> throw new IllegalArgumentException("initializer '" + t.getName() + "' is of ONNX type "
+                                    + t.getDataType() + ", which is not read from its typed fields");
+                        }
+                    }
+                }
+            }
+            return b.flip();
+        } catch (IllegalArgumentException | ArithmeticException | IndexOutOfBoundsException e) {
+            throw new SafetensorsException(location, t.getName(), e instanceof IndexOutOfBoundsException
+                    ? "holds fewer values than its dimensions " + t.getDimsList() + " take" : e.getMessage());
+        }
+    }
+
+    /** Bytes per element of an ONNX type that raw data can hold; 0 for strings and types this reader does not know. */
+    static int elementBytes(int dataType) {
+        return switch (dataType) {
+            case Onnx.TensorProto.DataType.FLOAT_VALUE, Onnx.TensorProto.DataType.INT32_VALUE, Onnx.TensorProto.DataType.UINT32_VALUE -> 4;
+            case Onnx.TensorProto.DataType.DOUBLE_VALUE, Onnx.TensorProto.DataType.INT64_VALUE, Onnx.TensorProto.DataType.UINT64_VALUE,
+                 Onnx.TensorProto.DataType.COMPLEX64_VALUE -> 8;
+            case Onnx.TensorProto.DataType.COMPLEX128_VALUE -> 16;
+            case Onnx.TensorProto.DataType.FLOAT16_VALUE, Onnx.TensorProto.DataType.BFLOAT16_VALUE, Onnx.TensorProto.DataType.INT16_VALUE,
+                 Onnx.TensorProto.DataType.UINT16_VALUE -> 2;
+            case Onnx.TensorProto.DataType.INT8_VALUE, Onnx.TensorProto.DataType.UINT8_VALUE, Onnx.TensorProto.DataType.BOOL_VALUE -> 1;
+            default -> 0;
+        };
+    }
+
+    /** The byte length of an external initializer, from its entries (checked as {@link #placement} checks them). */
+    public long externalLength(Onnx.TensorProto t) {
+        try {
+            return placement(t).length();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new SafetensorsException(location, t.getName(), e.getMessage());
+        }
+    }
+
+    /**
+     * An external initializer kept in the graph instead: its bytes read into {@code raw_data}, its external entries
+     * dropped. For the small tensors ONNX Runtime's shape inference reads (shapes, axes, scalars), which it cannot
+     * take from a data file when the graph comes as bytes.
+     */
+    public Onnx.TensorProto inlined(Onnx.TensorProto t) {
+        try {
+            ByteBuffer b = mapped(t);
+            return t.toBuilder().clearExternalData().clearDataLocation().setRawData(org.nd4j.shade.protobuf.ByteString.copyFrom(b)).build();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new SafetensorsException(location, t.getName(), e.getMessage());
+        }
+    }
+
+    private static long parse(String v, String what, Onnx.TensorProto t, String where) {
         try {
             long x = Long.parseLong(v);
             if (x < 0) {
@@ -227,7 +383,7 @@ public final class OnnxModelFile {
             }
             return x;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "' has external data " + what + " '" + v + "'");
+            throw new IllegalArgumentException("initializer '" + t.getName() + "' has external data " + what + " '" + v + "' (in " + where + ")");
         }
     }
 }
