@@ -71,7 +71,8 @@ class OnnxActorEngineTest {
      * A LLaMA-shaped decoder whose weights are external data, three LoRAs of ranks 2, 4 and 6 on q_proj and v_proj,
      * calibration from plain text through its tokenizer.json, written as our generator writes it and again in every
      * layout exporters use ({@link ExternalDataLayout.Layout#all()}: in the graph, one data file, a file per tensor,
-     * every tensor external, the data in a sub-folder): each merges on both engines to the same published bytes.
+     * every tensor external, the data in a sub-folder, shapes and scalars as Constant nodes with external tensors):
+     * each merges on both engines to the same published bytes.
      */
     @Test
     void aLlamaShapedModelMergesAlikeOnBothEnginesInEveryExternalDataLayout() throws Exception {
@@ -119,7 +120,7 @@ class OnnxActorEngineTest {
             }
         }
         // every layout with external data publishes the generator's bytes (in the graph: within float32 tolerance, ExternalDataLayoutTest)
-        for (String name : List.of("one-file", "per-tensor", "all-external", "sub-folder")) {
+        for (String name : List.of("one-file", "per-tensor", "all-external", "sub-folder", "constant-nodes")) {
             assertArrayEquals(published.get("generated"), published.get(name), name + " against the generated layout");
         }
     }

@@ -12,6 +12,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -32,21 +33,25 @@ public final class ExternalDataLayout {
      * @param oneFile   all into {@code folder/model.onnx_data}, or each into a file named after the tensor
      * @param folder    the data files' folder, relative to the model's ("" beside it)
      * @param align     each tensor's offset in its file is a multiple of this (1: packed)
+     * @param constants scalars and integer tensors (shapes, axes) become {@code Constant} nodes, as torch.onnx writes
+     *                  them, their tensors external by the same threshold ({@code convert_attribute=True})
      */
-    public record Layout(String name, long threshold, boolean oneFile, String folder, int align) {
+    public record Layout(String name, long threshold, boolean oneFile, String folder, int align, boolean constants) {
         /** Everything inside the .onnx file. */
-        public static final Layout INSIDE = new Layout("inside", Long.MAX_VALUE, true, "", 1);
+        public static final Layout INSIDE = new Layout("inside", Long.MAX_VALUE, true, "", 1, false);
         /** The onnx package's default: one data file, tensors under 1 KiB kept in the graph (page-aligned, as recent writers do). */
-        public static final Layout ONE_FILE = new Layout("one-file", 1024, true, "", 4096);
+        public static final Layout ONE_FILE = new Layout("one-file", 1024, true, "", 4096, false);
         /** One file per tensor ({@code all_tensors_to_one_file=False}). */
-        public static final Layout PER_TENSOR = new Layout("per-tensor", 1024, false, "", 1);
+        public static final Layout PER_TENSOR = new Layout("per-tensor", 1024, false, "", 1, false);
         /** Every initializer external, down to the scalars and the shapes ({@code size_threshold=0}), packed. */
-        public static final Layout ALL_EXTERNAL = new Layout("all-external", 0, true, "", 1);
+        public static final Layout ALL_EXTERNAL = new Layout("all-external", 0, true, "", 1, false);
         /** As {@link #ALL_EXTERNAL}, with the data file in a sub-folder ({@code location} "weights/model.onnx_data"). */
-        public static final Layout SUB_FOLDER = new Layout("sub-folder", 0, true, "weights", 1);
+        public static final Layout SUB_FOLDER = new Layout("sub-folder", 0, true, "weights", 1, false);
+        /** Shapes and scalars as {@code Constant} nodes, and every tensor external, theirs too ({@code convert_attribute=True}). */
+        public static final Layout CONSTANT_NODES = new Layout("constant-nodes", 0, true, "", 1, true);
 
         public static List<Layout> all() {
-            return List.of(INSIDE, ONE_FILE, PER_TENSOR, ALL_EXTERNAL, SUB_FOLDER);
+            return List.of(INSIDE, ONE_FILE, PER_TENSOR, ALL_EXTERNAL, SUB_FOLDER, CONSTANT_NODES);
         }
     }
 
@@ -64,6 +69,7 @@ public final class ExternalDataLayout {
             Map<String, FileChannel> files = new HashMap<>();
             Map<String, Long> ends = new HashMap<>();
             Onnx.GraphProto.Builder g = source.proto().getGraph().toBuilder().clearInitializer();
+            List<Onnx.NodeProto> constants = new ArrayList<>();
             try {
                 for (Onnx.TensorProto t : source.proto().getGraph().getInitializerList()) {
                     ByteBuffer bytes = source.raw(t);
@@ -72,8 +78,14 @@ public final class ExternalDataLayout {
                     }
                     Onnx.TensorProto.Builder b = t.toBuilder().clearExternalData().clearDataLocation().clearFloatData()
                             .clearInt32Data().clearInt64Data().clearDoubleData().clearUint64Data().clearRawData();
+                    boolean constant = layout.constants() && (t.getDimsCount() == 0 || t.getDataType() == Onnx.TensorProto.DataType.INT64_VALUE);
                     if (bytes.remaining() < layout.threshold()) {
-                        g.addInitializer(b.setRawData(ByteString.copyFrom(bytes)));
+                        b.setRawData(ByteString.copyFrom(bytes));
+                        if (constant) {
+                            constants.add(constantNode(b.build()));
+                        } else {
+                            g.addInitializer(b);
+                        }
                         continue;
                     }
                     String file = (layout.folder().isEmpty() ? "" : layout.folder() + "/")
@@ -90,11 +102,20 @@ public final class ExternalDataLayout {
                         ch.write(bytes, offset + length - bytes.remaining());
                     }
                     ends.put(file, offset + length);
-                    g.addInitializer(b.setDataLocation(Onnx.TensorProto.DataLocation.EXTERNAL)
+                    b.setDataLocation(Onnx.TensorProto.DataLocation.EXTERNAL)
                             .addExternalData(entry("location", file))
                             .addExternalData(entry("offset", Long.toString(offset)))
-                            .addExternalData(entry("length", Long.toString(length))));
+                            .addExternalData(entry("length", Long.toString(length)));
+                    if (constant) {
+                        constants.add(constantNode(b.build()));
+                    } else {
+                        g.addInitializer(b);
+                    }
                 }
+                // a Constant comes before the nodes that read it, as the graph's order must be topological
+                List<Onnx.NodeProto> nodes = new ArrayList<>(constants);
+                nodes.addAll(g.getNodeList());
+                g.clearNode().addAllNode(nodes);
             } finally {
                 for (FileChannel ch : files.values()) {
                     ch.close();
@@ -118,6 +139,12 @@ public final class ExternalDataLayout {
 
     private static String location(Onnx.TensorProto t) {
         return t.getExternalDataList().stream().filter(kv -> kv.getKey().equals("location")).findFirst().orElseThrow().getValue();
+    }
+
+    private static Onnx.NodeProto constantNode(Onnx.TensorProto t) {
+        return Onnx.NodeProto.newBuilder().setOpType("Constant").setName("/Constant_" + t.getName()).addOutput(t.getName())
+                .addAttribute(Onnx.AttributeProto.newBuilder().setName("value").setType(Onnx.AttributeProto.AttributeType.TENSOR).setT(t))
+                .build();
     }
 
     private static Onnx.StringStringEntryProto entry(String key, String value) {

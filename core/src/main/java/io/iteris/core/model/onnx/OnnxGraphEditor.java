@@ -29,7 +29,7 @@ import java.util.Set;
  */
 public final class OnnxGraphEditor {
     /**
-     * External initializers up to this size are put into the edited graph. ONNX Runtime's shape inference reads
+     * External initializers and {@code Constant} tensors up to this size are put into the edited graph. ONNX Runtime's shape inference reads
      * some initializers' values (a Reshape's shape, an Unsqueeze's axes, scalars) and, for a graph handed over as
      * bytes, cannot take them from a data file even with the model's folder configured; exporters that write every
      * tensor externally ({@code size_threshold=0}) would be refused. Such tensors are a few bytes; 1 KiB is the
@@ -159,6 +159,13 @@ public final class OnnxGraphEditor {
         List<Onnx.TensorProto> kept = new ArrayList<>(graph.getInitializerList().stream().filter(t -> !removed.contains(t.getName()))
                 .map(t -> OnnxModelFile.external(t) && file.externalLength(t) <= INLINE_BYTES ? file.inlined(t) : t).toList());
         g.clearInitializer().addAllInitializer(kept);
+        file.constants().forEach((i, t) -> {
+            if (OnnxModelFile.external(t) && file.externalLength(t) <= INLINE_BYTES) {
+                Onnx.NodeProto.Builder node = g.getNode(i).toBuilder().clearAttribute();
+                g.getNode(i).getAttributeList().forEach(a -> node.addAttribute(a.getName().equals("value") ? a.toBuilder().setT(file.inlined(t)).build() : a));
+                g.setNode(i, node);
+            }
+        });
         // a captured input has its layer's element type (float16 in a float16 model)
         Map<String, Integer> outputs = new LinkedHashMap<>(activations);
         extraOutputs.forEach(o -> outputs.putIfAbsent(o, Onnx.TensorProto.DataType.FLOAT_VALUE));

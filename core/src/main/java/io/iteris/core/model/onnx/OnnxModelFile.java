@@ -9,11 +9,11 @@ import org.nd4j.shade.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,12 +30,14 @@ public final class OnnxModelFile {
     private final byte[] bytes;
     private final Onnx.ModelProto model;
     private final Map<String, Onnx.TensorProto> initializers = new LinkedHashMap<>();
+    private final ExternalData data;
 
     private OnnxModelFile(Path location, byte[] bytes, Onnx.ModelProto model) {
         this.location = location;
         this.bytes = bytes;
         this.model = model;
         model.getGraph().getInitializerList().forEach(t -> initializers.put(t.getName(), t));
+        this.data = new ExternalData(directory());
     }
 
     public static OnnxModelFile open(Path file) {
@@ -193,83 +195,21 @@ public final class OnnxModelFile {
         return b.flip();
     }
 
-    /** Where an external initializer's bytes lie: a file inside the model's directory, and a range of it. */
-    record Placement(Path file, String location, long offset, long length) {
-    }
-
     /**
-     * Where an external initializer's bytes lie, checked on its entries alone: a location relative to the model's
-     * directory that stays inside it (a sub-folder is fine; {@code ../} and absolute paths are refused), a non-negative
-     * offset, and a length equal to what its dimensions take. The check is lexical: a symbolic link inside the folder
-     * may point elsewhere, as the HuggingFace cache's links into its blob store do.
-     */
-    Placement placement(Onnx.TensorProto t) {
-        Map<String, String> e = new LinkedHashMap<>();
-        t.getExternalDataList().forEach(kv -> e.put(kv.getKey(), kv.getValue()));
-        String where = e.get("location");
-        if (where == null || where.isEmpty()) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "' is external but names no location");
-        }
-        Path dir = directory().normalize();
-        Path file;
-        try {
-            file = dir.resolve(where).normalize();
-        } catch (java.nio.file.InvalidPathException ex) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "' has external data location '" + where + "', which is no path");
-        }
-        if (Path.of(where).isAbsolute() || where.startsWith("/") || where.startsWith("\\") || !file.startsWith(dir)) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "' points outside the model's directory (location "
-                    + where + "); external data must lie in the model's directory or a folder below it");
-        }
-        long offset = parse(e.getOrDefault("offset", "0"), "offset", t, where);
-        int size = elementBytes(t.getDataType());
-        long want = size == 0 ? -1 : Math.multiplyExact(numel(t), size);
-        long length = e.containsKey("length") ? parse(e.get("length"), "length", t, where) : want;
-        if (length < 0) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "' is external (in " + where + "), of ONNX type "
-                    + t.getDataType() + ", and gives no length");
-        }
-        if (want >= 0 && length != want) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "' " + t.getDimsList() + " should take " + want
-                    + " bytes but its external data length (in " + where + ") is " + length);
-        }
-        return new Placement(file, where, offset, length);
-    }
-
-    /** The size of a placement's file, refusing a missing file and a range beyond its end. */
-    private static long within(Onnx.TensorProto t, Placement p, long size) {
-        if (p.offset() > size || p.length() > size - p.offset()) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "' lies at bytes " + p.offset() + ".." + (p.offset() + p.length())
-                    + " of " + p.location() + ", which has only " + size);
-        }
-        return size;
-    }
-
-    private static long sizeOf(Onnx.TensorProto t, Placement p) {
-        try {
-            if (!Files.isRegularFile(p.file())) {
-                throw new IllegalArgumentException("initializer '" + t.getName() + "' is kept in " + p.location() + " (" + p.file()
-                        + "), which does not exist or is not a file");
-            }
-            return Files.size(p.file());
-        } catch (IOException ex) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "': cannot read " + p.file() + ": " + ex.getMessage());
-        }
-    }
-
-    /**
-     * Checks every external initializer's location, file, offset and length before anything is mapped or handed to
-     * ONNX Runtime, so that a broken export is refused when it is opened, naming the tensor and the data file,
+     * Checks every external tensor (initializers, and the tensors of {@code Constant} nodes, which {@code onnx} writes
+     * out with {@code convert_attribute=True}): location, file, offset and length, before anything is mapped or handed
+     * to ONNX Runtime, so that a broken export is refused when it is opened, naming the tensor and the data file,
      * rather than by whatever reads the tensor first.
      *
-     * @throws SafetensorsException naming the model, the initializer and the data file
+     * @throws SafetensorsException naming the model, the tensor and the data file
      */
     public void checkExternalData() {
-        for (Onnx.TensorProto t : initializers.values()) {
+        List<Onnx.TensorProto> all = new ArrayList<>(initializers.values());
+        all.addAll(constants().values());
+        for (Onnx.TensorProto t : all) {
             if (external(t)) {
                 try {
-                    Placement p = placement(t);
-                    within(t, p, sizeOf(t, p));
+                    data.check(t);
                 } catch (IllegalArgumentException | ArithmeticException e) {
                     throw new SafetensorsException(location, t.getName(), e.getMessage());
                 }
@@ -277,18 +217,29 @@ public final class OnnxModelFile {
         }
     }
 
+    /**
+     * The tensors of the graph's {@code Constant} nodes (attribute {@code value}) by node index, each named after its
+     * output when it has no name of its own.
+     */
+    public Map<Integer, Onnx.TensorProto> constants() {
+        Map<Integer, Onnx.TensorProto> out = new LinkedHashMap<>();
+        List<Onnx.NodeProto> nodes = model.getGraph().getNodeList();
+        for (int i = 0; i < nodes.size(); i++) {
+            Onnx.NodeProto n = nodes.get(i);
+            if (n.getOpType().equals("Constant") && n.getOutputCount() == 1) {
+                for (Onnx.AttributeProto a : n.getAttributeList()) {
+                    if (a.getName().equals("value") && a.hasT()) {
+                        out.put(i, a.getT().getName().isEmpty() ? a.getT().toBuilder().setName(n.getOutput(0)).build() : a.getT());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** An external tensor's bytes, memory-mapped from its file after checking location, offset and length. */
     ByteBuffer mapped(Onnx.TensorProto t) {
-        Placement p = placement(t);
-        try (FileChannel ch = FileChannel.open(p.file(), StandardOpenOption.READ)) {
-            within(t, p, ch.size());
-            return ch.map(FileChannel.MapMode.READ_ONLY, p.offset(), p.length());
-        } catch (java.nio.file.NoSuchFileException ex) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "' is kept in " + p.location() + " (" + p.file()
-                    + "), which does not exist or is not a file");
-        } catch (IOException ex) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "': cannot read " + p.file() + ": " + ex.getMessage());
-        }
+        return data.mapped(t);
     }
 
     /**
@@ -355,7 +306,7 @@ public final class OnnxModelFile {
     /** The byte length of an external initializer, from its entries (checked as {@link #placement} checks them). */
     public long externalLength(Onnx.TensorProto t) {
         try {
-            return placement(t).length();
+            return data.placement(t).length();
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new SafetensorsException(location, t.getName(), e.getMessage());
         }
@@ -372,18 +323,6 @@ public final class OnnxModelFile {
             return t.toBuilder().clearExternalData().clearDataLocation().setRawData(org.nd4j.shade.protobuf.ByteString.copyFrom(b)).build();
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new SafetensorsException(location, t.getName(), e.getMessage());
-        }
-    }
-
-    private static long parse(String v, String what, Onnx.TensorProto t, String where) {
-        try {
-            long x = Long.parseLong(v);
-            if (x < 0) {
-                throw new NumberFormatException();
-            }
-            return x;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("initializer '" + t.getName() + "' has external data " + what + " '" + v + "' (in " + where + ")");
         }
     }
 }

@@ -57,6 +57,11 @@ class ExternalDataLayoutTest {
             switch (layout.name()) {
                 case "inside" -> assertEquals(0, external, "inside");
                 case "all-external", "sub-folder" -> assertEquals(all, external, layout.name() + ": every initializer external");
+                case "constant-nodes" -> {
+                    assertEquals(all, external, layout.name() + ": every initializer external");
+                    assertEquals(6, file.constants().size(), "four scalars, the axes and the shape as Constant nodes");
+                    assertTrue(file.constants().values().stream().allMatch(OnnxModelFile::external), "their tensors external too");
+                }
                 default -> assertTrue(external > 0 && external < all, layout.name() + ": weights external, small tensors inside");
             }
             if (layout.name().equals("all-external")) {
@@ -88,12 +93,20 @@ class ExternalDataLayoutTest {
     private static Path broken(Path model, String tensor, String key, String value) throws Exception {
         Onnx.ModelProto proto = Onnx.ModelProto.parseFrom(Files.readAllBytes(model));
         Onnx.GraphProto.Builder g = proto.getGraph().toBuilder();
+        UnaryOperator<Onnx.TensorProto> change = t -> {
+            Onnx.TensorProto.Builder b = t.toBuilder().clearExternalData();
+            t.getExternalDataList().forEach(kv -> b.addExternalData(kv.getKey().equals(key) ? kv.toBuilder().setValue(value).build() : kv));
+            return b.build();
+        };
         for (int i = 0; i < g.getInitializerCount(); i++) {
-            Onnx.TensorProto t = g.getInitializer(i);
-            if (t.getName().equals(tensor)) {
-                Onnx.TensorProto.Builder b = t.toBuilder().clearExternalData();
-                t.getExternalDataList().forEach(kv -> b.addExternalData(kv.getKey().equals(key) ? kv.toBuilder().setValue(value).build() : kv));
-                g.setInitializer(i, b);
+            if (g.getInitializer(i).getName().equals(tensor)) {
+                g.setInitializer(i, change.apply(g.getInitializer(i)));
+            }
+        }
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            Onnx.NodeProto n = g.getNode(i);
+            if (n.getOpType().equals("Constant") && n.getOutput(0).equals(tensor)) {
+                g.setNode(i, n.toBuilder().setAttribute(0, n.getAttribute(0).toBuilder().setT(change.apply(n.getAttribute(0).getT()))));
             }
         }
         Path out = model.resolveSibling("broken.onnx");
@@ -106,12 +119,17 @@ class ExternalDataLayoutTest {
         TinyLlama.Example ex = TinyLlama.writeExample(tmp.resolve("ex"), new TinyLlama.Shape(16, 8, 8, 1, 8, DType.F32, false),
                 List.of(2, 2), List.of("q_proj"), 8, 5);
         Path model = inLayout(ex, tmp, Layout.SUB_FOLDER).model();
+        Path constants = inLayout(ex, tmp, Layout.CONSTANT_NODES).model();
+        long constantsSize = Files.size(constants.resolveSibling(TinyLlama.DATA));
         long size = Files.size(model.resolveSibling("weights/" + TinyLlama.DATA));
         Files.write(tmp.resolve("escape.bin"), new byte[(int) size]);
         // a small tensor only ONNX Runtime reads (the RMSNorm gain), and the Reshape's shape that shape inference reads
         String gain = "model.norm.weight";
         String shape = "heads_merged_shape";
-        record Bad(String tensor, String key, String value, String says, String file) {
+        record Bad(String tensor, String key, String value, String says, String file, boolean constant) {
+            Bad(String tensor, String key, String value, String says, String file) {
+                this(tensor, key, value, says, file, false);
+            }
         }
         List<Bad> bad = List.of(
                 new Bad(gain, "location", "../escape.bin", "outside the model's directory", "../escape.bin"),
@@ -122,10 +140,13 @@ class ExternalDataLayoutTest {
                 new Bad(shape, "offset", Long.toString(size - 8), "which has only " + size, "weights/" + TinyLlama.DATA),
                 new Bad(gain, "offset", "9223372036854775800", "which has only " + size, "weights/" + TinyLlama.DATA),
                 new Bad(gain, "offset", "-4", "offset '-4'", "weights/" + TinyLlama.DATA),
-                new Bad(shape, "length", "16", "should take 24 bytes", "weights/" + TinyLlama.DATA));
+                new Bad(shape, "length", "16", "should take 24 bytes", "weights/" + TinyLlama.DATA),
+                // the same checks for a Constant node's tensor
+                new Bad(shape, "location", "../escape.bin", "outside the model's directory", "../escape.bin", true),
+                new Bad(shape, "offset", Long.toString(constantsSize - 8), "which has only " + constantsSize, TinyLlama.DATA, true));
         Path calibration = TinyLlamaMergeTest.calibration(ex, tmp);
         for (Bad b : bad) {
-            Path file = broken(model, b.tensor(), b.key(), b.value());
+            Path file = broken(b.constant() ? constants : model, b.tensor(), b.key(), b.value());
             SafetensorsException e = assertThrows(SafetensorsException.class, () -> OnnxModelFile.open(file), b.toString());
             String m = e.getMessage();
             assertTrue(m.contains("broken.onnx") && m.contains("'" + b.tensor() + "'") && m.contains(b.says()) && m.contains(b.file()),
