@@ -39,7 +39,7 @@ public final class ExternalDataLayout {
     public record Layout(String name, long threshold, boolean oneFile, String folder, int align, boolean constants) {
         /** Everything inside the .onnx file. */
         public static final Layout INSIDE = new Layout("inside", Long.MAX_VALUE, true, "", 1, false);
-        /** The onnx package's default: one data file, tensors under 1 KiB kept in the graph (page-aligned, as recent writers do). */
+        /** The onnx package's default: one data file, tensors under 1 KiB kept in the graph; offsets page-aligned, as ONNX Runtime's own writer aligns large tensors for mapping. */
         public static final Layout ONE_FILE = new Layout("one-file", 1024, true, "", 4096, false);
         /** One file per tensor ({@code all_tensors_to_one_file=False}). */
         public static final Layout PER_TENSOR = new Layout("per-tensor", 1024, false, "", 1, false);

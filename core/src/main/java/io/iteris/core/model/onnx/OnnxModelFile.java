@@ -20,7 +20,8 @@ import java.util.Map;
  * An ONNX model on disk: the graph (the {@code .onnx} file, parsed) and its initializers' values, kept in the file or,
  * as every export over 2 GB does, in external data files beside it ({@code external_data}: location, offset, length).
  * External values are memory-mapped one tensor at a time when read, never copied onto the heap as a whole file;
- * their location must stay inside the model's directory. Float32, float16 and bfloat16 initializers convert to float.
+ * their files lie in the model's directory or a folder below it, and every external entry is checked when the model
+ * is opened ({@link ExternalData}). Float32, float16 and bfloat16 initializers convert to float.
  */
 public final class OnnxModelFile {
     /** Protobuf messages cannot exceed 2 GiB: a larger model keeps its weights as external data. */
@@ -95,7 +96,7 @@ public final class OnnxModelFile {
         return initializers.values().stream().anyMatch(OnnxModelFile::external);
     }
 
-    /** Whether an initializer keeps its values in an external data file. */
+    /** Whether a tensor (an initializer, or a Constant node's) keeps its values in an external data file. */
     public static boolean external(Onnx.TensorProto t) {
         return t.getDataLocation() == Onnx.TensorProto.DataLocation.EXTERNAL;
     }
@@ -303,7 +304,7 @@ public final class OnnxModelFile {
         };
     }
 
-    /** The byte length of an external initializer, from its entries (checked as {@link #placement} checks them). */
+    /** The byte length of an external tensor, from its entries (checked as {@link ExternalData#placement} checks them). */
     public long externalLength(Onnx.TensorProto t) {
         try {
             return data.placement(t).length();
@@ -313,7 +314,7 @@ public final class OnnxModelFile {
     }
 
     /**
-     * An external initializer kept in the graph instead: its bytes read into {@code raw_data}, its external entries
+     * An external tensor kept in the graph instead: its bytes read into {@code raw_data}, its external entries
      * dropped. For the small tensors ONNX Runtime's shape inference reads (shapes, axes, scalars), which it cannot
      * take from a data file when the graph comes as bytes.
      */
