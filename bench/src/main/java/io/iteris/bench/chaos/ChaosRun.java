@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -52,9 +53,10 @@ public final class ChaosRun {
     /**
      * @param job       the loaded job (its output directory is replaced on each run)
      * @param reference the deltas of a clean run, bit for bit the expected result
+     * @param tls       the clusters' certificates, made by the first run and reused by the next
      */
     public static Outcome run(ChaosScenario scenario, long seed, Merger.LoadedJob job, Map<String, INDArray> reference,
-                              byte[] referenceAdapter, Path dir, PrintStream log) {
+                              byte[] referenceAdapter, Path dir, Path tls, PrintStream log) {
         long t0 = System.nanoTime();
         Random rng = new Random(seed);
         int iterations = job.solves();
@@ -64,7 +66,7 @@ public final class ChaosRun {
         log.printf("  %s seed %d: break at iteration %d after %d of %d units%n", scenario, seed, killIteration + 1, killAfterUnits, units);
         String jobId = "chaos-" + scenario.name().toLowerCase() + "-" + seed;
         double recovery = Double.NaN;
-        try (ProcessCluster cluster = new ProcessCluster(dir)) {
+        try (ProcessCluster cluster = new ProcessCluster(dir, tls)) {
             if (scenario == ChaosScenario.CRASH_AFTER_PUBLISH) {
                 Path armed = Files.writeString(dir.resolve("halt-after-publish"), "armed\n");
                 cluster.withNodeJvmOptions("-Diteris.engine.fault-injection.halt-after-publish=" + armed);
@@ -72,9 +74,11 @@ public final class ChaosRun {
                 killAfterUnits = 0;
             }
             cluster.start(3);
+            log.printf(Locale.ROOT, "    cluster up at %.1f s%n", (System.nanoTime() - t0) / 1e9);
             CompletableFuture<Merger.Result> submitted = submit(cluster, job, jobId);
             SupervisorState at = waitFor(cluster, jobId, killIteration, killAfterUnits);
             long broken = System.nanoTime();
+            log.printf(Locale.ROOT, "    break at %.1f s%n", (broken - t0) / 1e9);
             int completedBefore = at.completedIterations().size();
             switch (scenario) {
                 case KILL_WORKER_NODE -> target(cluster, workerWithPendingUnit(cluster, at), "worker").kill();

@@ -56,7 +56,7 @@ public final class ChaosSoak {
         for (int i = 0; i < runs; i++) {
             ChaosScenario scenario = scenarios.get(i % scenarios.size());
             Merger.LoadedJob job = Merger.load(ExampleJobs.settings(example, calibration, dir.resolve("run-" + i).resolve("out"), ITERATIONS));
-            ChaosRun.Outcome o = ChaosRun.run(scenario, seed + i, job, deltas, adapter, dir.resolve("run-" + i), log);
+            ChaosRun.Outcome o = ChaosRun.run(scenario, seed + i, job, deltas, adapter, dir.resolve("run-" + i), dir.resolve("tls"), log);
             log.printf(Locale.ROOT, "  -> %s: completed %s, identical %s, journal consistent %s, %.1f s, recovery %.1f s, %s%n",
                     scenario, o.completed(), o.identical(), o.journalConsistent(), o.seconds(), o.recoverySeconds(), o.recorded());
             out.add(o);

@@ -46,9 +46,19 @@ public final class ProcessCluster implements AutoCloseable {
     private int seedPort;
     private String seeds;
     private final List<String> jvmOptions = new ArrayList<>();
+    private final Path tls;
 
     public ProcessCluster(Path dir) {
+        this(dir, dir.resolve("tls"));
+    }
+
+    /**
+     * As above, with the certificates in {@code tls}: made there by the first cluster, kept and reused by later ones
+     * (deploy/certs.sh takes seconds of JVM starts per name; a soak of many clusters makes them once).
+     */
+    public ProcessCluster(Path dir, Path tls) {
         this.dir = dir;
+        this.tls = tls;
         this.store = dir.resolve("store");
         Runtime.getRuntime().addShutdownHook(reaper);
         try {
@@ -97,7 +107,7 @@ public final class ProcessCluster implements AutoCloseable {
                 "iteris.engine.journal-user", JOURNAL_USER,
                 "iteris.engine.journal-password-file", journalPasswordFile.toString(),
                 "iteris.engine.store-dir", store.toString(),
-                "iteris.engine.tls.dir", dir.resolve("tls/client").toString(),
+                "iteris.engine.tls.dir", tls.resolve("client").toString(),
                 "iteris.engine.work-dir", dir.resolve("client").toString())));
         client.awaitUp(Duration.ofSeconds(60));
     }
@@ -110,12 +120,12 @@ public final class ProcessCluster implements AutoCloseable {
 
     private NodeProcess.Options options(int index, int port, String heap) {
         return new NodeProcess.Options(seeds, journal, JOURNAL_USER, journalPasswordFile, store, dir.resolve("node-" + port), dir.resolve("logs/node-" + port + ".log"),
-                heap, dir.resolve("tls/node-" + index), List.copyOf(jvmOptions));
+                heap, tls.resolve("node-" + index), List.copyOf(jvmOptions));
     }
 
     /** A CA of the cluster's own and a TLS directory per node and for the client (kept when they exist). */
     private void certificates(int n) {
-        List<String> cmd = new ArrayList<>(List.of("bash", Installation.script("certs.sh").toString(), dir.resolve("tls").toString(), "client"));
+        List<String> cmd = new ArrayList<>(List.of("bash", Installation.script("certs.sh").toString(), tls.toString(), "client"));
         for (int i = 0; i < n; i++) {
             cmd.add("node-" + i);
         }
