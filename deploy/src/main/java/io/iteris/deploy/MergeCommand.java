@@ -177,6 +177,10 @@ public final class MergeCommand implements Callable<Integer> {
             }
             tok = base.toAbsolutePath().resolveSibling("tokenizer.json");
         }
+        if (base != null && base.getFileName().toString().endsWith(".onnx")) {
+            // a broken export (its external data's locations, offsets, lengths) is refused before anything is written
+            io.iteris.core.model.onnx.OnnxModelFile.open(base);
+        }
         Path file = out.toAbsolutePath().resolveSibling(out.getFileName() + ".calibration.safetensors");
         Path written = io.iteris.core.model.TextCalibration.write(tok, CalibrateCommand.parse(calibrationText), maxTokens, null, file);
         System.err.printf("calibration: %d tasks tokenized with %s into %s%n", calibrationText.size(), tok, written);

@@ -118,6 +118,31 @@ class BadInputTest {
     }
 
     @Test
+    void anOnnxModelWhoseExternalDataLiesBeyondItsFileIsNamedBeforeTheTextsAreTokenized(@TempDir Path inputs) throws Exception {
+        io.iteris.core.demo.TinyLlama.Example ex = io.iteris.core.demo.TinyLlama.writeExample(inputs.resolve("ex"),
+                new io.iteris.core.demo.TinyLlama.Shape(16, 8, 8, 1, 8, io.iteris.core.safetensors.DType.F32, false), List.of(2, 2),
+                List.of("q_proj"), 8, 5);
+        Path model = io.iteris.core.demo.ExternalDataLayout.write(io.iteris.core.model.onnx.OnnxModelFile.open(ex.model()),
+                inputs.resolve("all-external"), io.iteris.core.demo.ExternalDataLayout.Layout.ALL_EXTERNAL);
+        // the RMSNorm gain, which only ONNX Runtime reads, placed past the end of the data file
+        onnx.Onnx.ModelProto proto = onnx.Onnx.ModelProto.parseFrom(Files.readAllBytes(model));
+        onnx.Onnx.GraphProto.Builder g = proto.getGraph().toBuilder();
+        for (int i = 0; i < g.getInitializerCount(); i++) {
+            onnx.Onnx.TensorProto t = g.getInitializer(i);
+            if (t.getName().equals("model.norm.weight")) {
+                onnx.Onnx.TensorProto.Builder b = t.toBuilder().clearExternalData();
+                t.getExternalDataList().forEach(kv -> b.addExternalData(kv.getKey().equals("offset") ? kv.toBuilder().setValue("99999999").build() : kv));
+                g.setInitializer(i, b);
+            }
+        }
+        Files.write(model, proto.toBuilder().setGraph(g).build().toByteArray());
+        Run r = run("merge", "--base", model.toString(), "--adapter", "task0=" + ex.adapters().get(0), "--adapter", "task1=" + ex.adapters().get(1),
+                "--calibration-text", "task0=" + ex.texts().get(0), "--calibration-text", "task1=" + ex.texts().get(1),
+                "--out", tmp.resolve("o").toString(), "--engine", "local");
+        assertRejected(r, "model.onnx", "model.norm.weight", "model.onnx_data", "which has only");
+    }
+
+    @Test
     void anUnreachableJournalIsAClearErrorNotAHang() throws IOException {
         long t0 = System.nanoTime();
         Run r = run("merge", "--config", EXAMPLE.resolve("merge.conf").toString(), "--out", tmp.resolve("o").toString(),
