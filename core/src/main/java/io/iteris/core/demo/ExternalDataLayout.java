@@ -74,38 +74,16 @@ public final class ExternalDataLayout {
                 for (Onnx.TensorProto t : source.proto().getGraph().getInitializerList()) {
                     ByteBuffer bytes = source.raw(t);
                     if (OnnxModelFile.external(t)) {
-                        sourceData.add(source.directory().resolve(location(t)).normalize());
+                        sourceData.add(source.externalFile(t));
                     }
                     Onnx.TensorProto.Builder b = t.toBuilder().clearExternalData().clearDataLocation().clearFloatData()
                             .clearInt32Data().clearInt64Data().clearDoubleData().clearUint64Data().clearRawData();
                     boolean constant = layout.constants() && (t.getDimsCount() == 0 || t.getDataType() == Onnx.TensorProto.DataType.INT64_VALUE);
                     if (bytes.remaining() < layout.threshold()) {
                         b.setRawData(ByteString.copyFrom(bytes));
-                        if (constant) {
-                            constants.add(constantNode(b.build()));
-                        } else {
-                            g.addInitializer(b);
-                        }
-                        continue;
+                    } else {
+                        b = external(b, bytes, layout, dir, files, ends);
                     }
-                    String file = (layout.folder().isEmpty() ? "" : layout.folder() + "/")
-                            + (layout.oneFile() ? TinyLlama.DATA : t.getName().replaceAll("[^A-Za-z0-9._-]", "_"));
-                    FileChannel ch = files.get(file);
-                    if (ch == null) {
-                        ch = FileChannel.open(dir.resolve(file), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                        files.put(file, ch);
-                    }
-                    long end = ends.getOrDefault(file, 0L);
-                    long offset = (end + layout.align() - 1) / layout.align() * layout.align();
-                    long length = bytes.remaining();
-                    while (bytes.hasRemaining()) {
-                        ch.write(bytes, offset + length - bytes.remaining());
-                    }
-                    ends.put(file, offset + length);
-                    b.setDataLocation(Onnx.TensorProto.DataLocation.EXTERNAL)
-                            .addExternalData(entry("location", file))
-                            .addExternalData(entry("offset", Long.toString(offset)))
-                            .addExternalData(entry("length", Long.toString(length)));
                     if (constant) {
                         constants.add(constantNode(b.build()));
                     } else {
@@ -137,8 +115,27 @@ public final class ExternalDataLayout {
         }
     }
 
-    private static String location(Onnx.TensorProto t) {
-        return t.getExternalDataList().stream().filter(kv -> kv.getKey().equals("location")).findFirst().orElseThrow().getValue();
+    /** Appends a tensor's bytes to its data file (opened on first use), aligned as the layout says, and points it there. */
+    private static Onnx.TensorProto.Builder external(Onnx.TensorProto.Builder b, ByteBuffer bytes, Layout layout, Path dir,
+                                                     Map<String, FileChannel> files, Map<String, Long> ends) throws IOException {
+        String file = (layout.folder().isEmpty() ? "" : layout.folder() + "/")
+                + (layout.oneFile() ? TinyLlama.DATA : b.getName().replaceAll("[^A-Za-z0-9._-]", "_"));
+        FileChannel ch = files.get(file);
+        if (ch == null) {
+            ch = FileChannel.open(dir.resolve(file), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            files.put(file, ch);
+        }
+        long end = ends.getOrDefault(file, 0L);
+        long offset = (end + layout.align() - 1) / layout.align() * layout.align();
+        long length = bytes.remaining();
+        while (bytes.hasRemaining()) {
+            ch.write(bytes, offset + length - bytes.remaining());
+        }
+        ends.put(file, offset + length);
+        return b.setDataLocation(Onnx.TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(entry("location", file))
+                .addExternalData(entry("offset", Long.toString(offset)))
+                .addExternalData(entry("length", Long.toString(length)));
     }
 
     private static Onnx.NodeProto constantNode(Onnx.TensorProto t) {

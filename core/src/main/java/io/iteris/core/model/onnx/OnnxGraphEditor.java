@@ -157,13 +157,17 @@ public final class OnnxGraphEditor {
             }
         }
         List<Onnx.TensorProto> kept = new ArrayList<>(graph.getInitializerList().stream().filter(t -> !removed.contains(t.getName()))
-                .map(t -> OnnxModelFile.external(t) && file.externalLength(t) <= INLINE_BYTES ? file.inlined(t) : t).toList());
+                .map(t -> inlinedIfSmall(file, t)).toList());
         g.clearInitializer().addAllInitializer(kept);
         file.constants().forEach((i, t) -> {
-            if (OnnxModelFile.external(t) && file.externalLength(t) <= INLINE_BYTES) {
-                Onnx.NodeProto.Builder node = g.getNode(i).toBuilder().clearAttribute();
-                g.getNode(i).getAttributeList().forEach(a -> node.addAttribute(a.getName().equals("value") ? a.toBuilder().setT(file.inlined(t)).build() : a));
-                g.setNode(i, node);
+            Onnx.TensorProto inlined = inlinedIfSmall(file, t);
+            if (inlined != t) {
+                Onnx.NodeProto.Builder node = g.getNodeBuilder(i);
+                for (int a = 0; a < node.getAttributeCount(); a++) {
+                    if (node.getAttribute(a).getName().equals("value")) {
+                        node.setAttribute(a, node.getAttribute(a).toBuilder().setT(inlined));
+                    }
+                }
             }
         });
         // a captured input has its layer's element type (float16 in a float16 model)
@@ -183,6 +187,11 @@ public final class OnnxGraphEditor {
         }
         byte[] edited = model.toBuilder().setGraph(g).build().toByteArray();
         return new Edited(edited, targets, graphInputs, graph.getOutput(0).getName(), vocabulary(graph, initializers), file, grams);
+    }
+
+    /** An external tensor of at most {@link #INLINE_BYTES} read into the graph; any other tensor as it is. */
+    private static Onnx.TensorProto inlinedIfSmall(OnnxModelFile file, Onnx.TensorProto t) {
+        return OnnxModelFile.external(t) && file.externalLength(t) <= INLINE_BYTES ? file.inlined(t) : t;
     }
 
     private static Onnx.ValueInfoProto typedInput(String name, int in, int out, int elemType) {

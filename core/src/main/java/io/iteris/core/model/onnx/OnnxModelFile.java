@@ -304,6 +304,15 @@ public final class OnnxModelFile {
         };
     }
 
+    /** The file an external tensor's bytes are kept in, resolved and checked as {@link ExternalData#placement} does. */
+    public Path externalFile(Onnx.TensorProto t) {
+        try {
+            return data.placement(t).file();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new SafetensorsException(location, t.getName(), e.getMessage());
+        }
+    }
+
     /** The byte length of an external tensor, from its entries (checked as {@link ExternalData#placement} checks them). */
     public long externalLength(Onnx.TensorProto t) {
         try {
